@@ -1,0 +1,210 @@
+/* Internal declarations shared by the stage modules. Nothing here is part
+ * of the ABI: every symbol is hidden by -fvisibility=hidden and the linker
+ * version script. */
+#ifndef FOCAL_INTERNAL_H
+#define FOCAL_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "focal/focal.h"
+
+#if defined(__GNUC__)
+#  define FOCAL_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#  define FOCAL_PRINTF(f, a)
+#endif
+
+/* ---- status.c ---------------------------------------------------------- */
+
+/* Records the thread's detail message and returns s. */
+focal_status focal_fail(focal_status s, const char *fmt, ...) FOCAL_PRINTF(2, 3);
+
+/* ---- context.c --------------------------------------------------------- */
+
+enum focal_alpha_kind { FOCAL_ALPHA_NONE = 0, FOCAL_ALPHA_SCALAR = 1, FOCAL_ALPHA_VECTOR = 2 };
+
+struct focal_loss {
+    focal_mode mode;
+    double gamma;
+    enum focal_alpha_kind alpha_kind;
+    double alpha;             /* the scalar, when alpha_kind is SCALAR */
+    double *alpha_vector;     /* owned, alpha_count values, when VECTOR */
+    int64_t alpha_count;
+    focal_reduction reduction;
+    int has_ignore_index;
+    int64_t ignore_index;
+    focal_input input;
+    double epsilon;
+    double label_smoothing;
+    focal_variant variant;
+    double beta;
+    int threads;
+};
+
+/* ---- the call: everything a compute call needs, resolved once ---------- */
+
+enum focal_dtype { FOCAL_F32 = 0, FOCAL_F64 = 1 };
+enum focal_op { FOCAL_OP_FORWARD = 0, FOCAL_OP_BACKWARD = 1, FOCAL_OP_FUSED = 2 };
+
+typedef struct focal_call {
+    const focal_loss *loss;
+    enum focal_dtype dtype;
+    enum focal_op op;
+    int dense;                 /* dense targets (else index targets) */
+    int64_t n, c, inner;
+    const void *input;
+    const int64_t *target_index;
+    const void *target_dense;
+    const void *weight;
+    const void *grad_out;
+    void *out;
+    void *grad_input;
+
+    /* Resolved settings. */
+    int sigmoid;
+    int want_loss;             /* write out */
+    int want_grad;             /* write grad_input */
+    int reduced;               /* reduction != NONE */
+    int probabilities;         /* probabilities input */
+    double clip_lo, clip_hi;   /* clip bounds, rounded to the input's type */
+    const double *alpha_c;     /* per-class alpha, or NULL */
+    double alpha_s;            /* scalar alpha (or 1 when none) */
+    int has_alpha;             /* an alpha (scalar or vector) is set */
+
+    /* Filled by the validation pre-pass. */
+    double count;              /* non-ignored positions (softmax) or elements (sigmoid) */
+    double weight_alpha_sum;   /* sum of w * alpha_t over them */
+    double positives;          /* sigmoid: positives or the sum of dense targets */
+    double denominator;        /* of the reduction; 0 means "result 0" */
+    double upstream;           /* grad_out[0] for reduced backward, 1 for fused */
+} focal_call;
+
+/* ---- validate.c -------------------------------------------------------- */
+
+/* Settings, shape and pointers: everything decidable without reading data. */
+focal_status focal_validate_call(focal_call *call);
+/* Reads targets and weights: rejects bad ones (lowest index first) and fills
+ * count, weight_alpha_sum, positives and denominator. */
+focal_status focal_validate_data(focal_call *call);
+
+/* ---- pipeline.c -------------------------------------------------------- */
+
+/* The geometry of a call: tiles of rows positions with all c classes. */
+typedef struct focal_tiling {
+    int64_t rows;              /* positions per tile */
+    int64_t plane;             /* positions per image: inner, or n when inner == 1 */
+    int64_t tiles_per_plane;
+    int64_t tiles;
+    int64_t chunks;            /* fixed groups of consecutive tiles */
+} focal_tiling;
+
+#define FOCAL_MAX_CHUNKS 256
+
+/* Flat index of class cls at in-plane position s of image `image`. With
+ * inner == 1 a tile spans many rows: image is 0 and s is the row. */
+static inline int64_t focal_element(int64_t c, int64_t inner, int64_t image, int64_t s, int64_t cls)
+{
+    return inner == 1 ? s * c + cls : (image * c + cls) * inner + s;
+}
+
+void focal_tiling_init(focal_tiling *t, int64_t n, int64_t c, int64_t inner);
+/* Position range [first, first + count) of tile k, and the image it is in. */
+void focal_tile_range(const focal_tiling *t, int64_t inner, int64_t k,
+                      int64_t *image, int64_t *first, int64_t *count);
+void focal_chunk_tiles(const focal_tiling *t, int64_t chunk, int64_t *begin, int64_t *end);
+
+/* Runs fn(arg, chunk, scratch_index) for every chunk on up to `threads`
+ * threads; each chunk runs on exactly one thread. */
+typedef void (*focal_chunk_fn)(void *arg, int64_t chunk, int worker);
+void focal_parallel_chunks(int64_t chunks, int workers, focal_chunk_fn fn, void *arg);
+/* The number of workers a call of this size should use. */
+int focal_workers_for(const focal_loss *loss, int64_t elements, int64_t chunks);
+
+/* Runs the whole computation of a validated call. */
+focal_status focal_pipeline_run(focal_call *call);
+
+/* ---- reshape.c --------------------------------------------------------- */
+
+/* Copies `rows` positions starting at position s0 of image `image` from a
+ * (n, c, inner) tensor of the call's dtype into a rows x c row-major double
+ * tile. `stage` is a rows x c scratch of the tensor's element type. */
+void focal_tile_load(enum focal_dtype dtype, const void *src, int64_t c, int64_t inner,
+                     int64_t image, int64_t s0, int64_t rows, double *tile, void *stage);
+/* The inverse: writes a rows x c double tile back into a (n, c, inner) tensor. */
+void focal_tile_store(enum focal_dtype dtype, void *dst, int64_t c, int64_t inner,
+                      int64_t image, int64_t s0, int64_t rows, const double *tile, void *stage);
+/* Reads / writes one per-position value of the call's dtype. */
+double focal_load_scalar(enum focal_dtype dtype, const void *p, int64_t i);
+void focal_store_scalar(enum focal_dtype dtype, void *p, int64_t i, double v);
+
+/* ---- log_softmax.c ----------------------------------------------------- */
+
+/* The softmax of a row in the form that keeps 1 - p_c accurate:
+ * e_j = exp(x_j - max), the argmax a (e_a = 1), rest = sum_{j != a} e_j,
+ * sum = 1 + rest, log_sum = log1p(rest). */
+typedef struct focal_softmax_row {
+    double max;
+    int64_t argmax;
+    double rest;
+    double sum;
+    double log_sum;
+} focal_softmax_row;
+
+void focal_log_softmax_forward(const double *x, int64_t c, double *e, focal_softmax_row *r);
+/* log p_c, p_c and 1 - p_c (as the sum over the other classes). */
+double focal_log_softmax_logp(const double *x, const focal_softmax_row *r, int64_t cls);
+double focal_softmax_others(const double *e, const focal_softmax_row *r, int64_t cls);
+/* Backward through log-softmax for an index target: given k_t, the
+ * derivative of the loss with respect to x_t is -k_t and to x_j is
+ * k_t * e_j / sum_{i != t} e_i; grad[] receives scale times that. */
+void focal_log_softmax_backward_index(const double *e, const focal_softmax_row *r, int64_t c,
+                                      int64_t t, double k, double scale, double *grad);
+/* Backward for a per-class k (dense targets, label smoothing). */
+void focal_log_softmax_backward_dense(const double *e, const focal_softmax_row *r, int64_t c,
+                                      const double *k, double scale, double *grad);
+
+/* ---- log_sigmoid.c ----------------------------------------------------- */
+
+/* log sigmoid(x) = -softplus(-x), finite for all finite x. */
+double focal_log_sigmoid(double x);
+/* sigmoid(x) without overflow. */
+double focal_sigmoid(double x);
+
+/* ---- gather.c ---------------------------------------------------------- */
+
+/* One position's target, as the stages see it. */
+typedef struct focal_position {
+    int ignored;
+    int64_t target;            /* index targets */
+    double weight;
+    double alpha_t;            /* softmax: alpha of the target (index) or sum y_c alpha_c (dense) */
+} focal_position;
+
+void focal_gather_position(const focal_call *call, int64_t pos, focal_position *out);
+/* alpha_c for class cls (1 when no alpha is set). */
+double focal_gather_alpha(const focal_call *call, int64_t cls);
+/* The effective dense target row (label smoothing applied) for softmax mode:
+ * from an index target, or from a dense tile row. */
+void focal_gather_softmax_targets(const focal_call *call, int64_t target, const double *dense_row,
+                                  double *y);
+
+/* ---- modulate.c -------------------------------------------------------- */
+
+/* The focal factor for one probability: given p, q = 1 - p and l = log p,
+ * loss_term = q^gamma * (-l) and k = q^gamma * (q - gamma * p * l), the
+ * coefficient of the log-softmax backward (finite for every gamma >= 0). */
+void focal_modulate(double p, double q, double l, double gamma, double *loss_term, double *k);
+/* d/dp of q^gamma * (-l) for probabilities input (q >= eps > 0). */
+double focal_modulate_dprob(double p, double q, double l, double gamma);
+
+/* ---- reduce.c ---------------------------------------------------------- */
+
+/* The denominator of the call's reduction from the pre-pass figures. */
+double focal_reduce_denominator(const focal_call *call);
+/* Sums per-chunk partials in chunk order. */
+double focal_reduce_partials(const double *partials, int64_t chunks);
+/* The reduced value: sum / denominator, 0 for a zero denominator. */
+double focal_reduce_finish(const focal_call *call, double sum);
+
+#endif /* FOCAL_INTERNAL_H */

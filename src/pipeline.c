@@ -1,0 +1,330 @@
+/* The pipeline: drives tiles of positions through the stages (reshape,
+ * log-softmax, gather, modulate, reduce, and back through reshape for the
+ * gradient), and owns the threads. Scratch is per worker and per tile, so
+ * the extra memory does not grow with the tensor; tile and chunk
+ * boundaries depend on the shape alone, so every thread count gives
+ * bitwise identical results. */
+#include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+/* Elements per tile: rows x c doubles in a few L1/L2-sized buffers. */
+#define FOCAL_TILE_ELEMENTS 2048
+/* Below this many elements a call runs on the calling thread alone. */
+#define FOCAL_PARALLEL_MIN_ELEMENTS (1 << 16)
+
+void focal_tiling_init(focal_tiling *t, int64_t n, int64_t c, int64_t inner)
+{
+    int64_t rows = FOCAL_TILE_ELEMENTS / c;
+    if (rows < 1)
+        rows = 1;
+    t->plane = inner > 1 ? inner : n;
+    if (rows > t->plane)
+        rows = t->plane;
+    t->rows = rows;
+    t->tiles_per_plane = (t->plane + rows - 1) / rows;
+    t->tiles = (inner > 1 ? n : 1) * t->tiles_per_plane;
+    t->chunks = t->tiles < FOCAL_MAX_CHUNKS ? t->tiles : FOCAL_MAX_CHUNKS;
+}
+
+void focal_tile_range(const focal_tiling *t, int64_t inner, int64_t k, int64_t *image,
+                      int64_t *first, int64_t *count)
+{
+    (void)inner;
+    *image = k / t->tiles_per_plane;
+    *first = (k % t->tiles_per_plane) * t->rows;
+    *count = t->plane - *first < t->rows ? t->plane - *first : t->rows;
+}
+
+void focal_chunk_tiles(const focal_tiling *t, int64_t chunk, int64_t *begin, int64_t *end)
+{
+    /* Balanced split of tiles into chunks; exact in 64-bit arithmetic
+     * because chunks <= FOCAL_MAX_CHUNKS. */
+    const int64_t q = t->tiles / t->chunks, r = t->tiles % t->chunks;
+    *begin = chunk * q + (chunk < r ? chunk : r);
+    *end = *begin + q + (chunk < r ? 1 : 0);
+}
+
+/* ---- threads ----------------------------------------------------------- */
+
+typedef struct pool_shared {
+    atomic_llong next;
+    int64_t chunks;
+    focal_chunk_fn fn;
+    void *arg;
+} pool_shared;
+
+typedef struct pool_worker {
+    pool_shared *shared;
+    int index;
+} pool_worker;
+
+static void *pool_run(void *p)
+{
+    const pool_worker *w = p;
+    pool_shared *s = w->shared;
+    for (;;) {
+        const int64_t k = (int64_t)atomic_fetch_add(&s->next, 1);
+        if (k >= s->chunks)
+            break;
+        s->fn(s->arg, k, w->index);
+    }
+    return NULL;
+}
+
+int focal_workers_for(const focal_loss *loss, int64_t elements, int64_t chunks)
+{
+    if (elements < FOCAL_PARALLEL_MIN_ELEMENTS)
+        return 1;
+    long threads = loss->threads;
+    if (threads == 0) {
+        threads = sysconf(_SC_NPROCESSORS_ONLN);
+        if (threads < 1)
+            threads = 1;
+    }
+    if (threads > chunks)
+        threads = (long)chunks;
+    if (threads > FOCAL_MAX_CHUNKS)
+        threads = FOCAL_MAX_CHUNKS;
+    return (int)threads;
+}
+
+void focal_parallel_chunks(int64_t chunks, int workers, focal_chunk_fn fn, void *arg)
+{
+    if (workers <= 1) {
+        for (int64_t k = 0; k < chunks; k++)
+            fn(arg, k, 0);
+        return;
+    }
+    pool_shared shared = {.chunks = chunks, .fn = fn, .arg = arg};
+    atomic_init(&shared.next, 0);
+    pthread_t threads[FOCAL_MAX_CHUNKS];
+    pool_worker ws[FOCAL_MAX_CHUNKS];
+    int started = 0;
+    for (int i = 1; i < workers; i++) {
+        ws[i] = (pool_worker){&shared, i};
+        if (pthread_create(&threads[i], NULL, pool_run, &ws[i]) != 0)
+            break;   /* the threads already running, and this one, share the rest */
+        started = i;
+    }
+    ws[0] = (pool_worker){&shared, 0};
+    pool_run(&ws[0]);
+    for (int i = 1; i <= started; i++)
+        pthread_join(threads[i], NULL);
+}
+
+/* ---- the computation --------------------------------------------------- */
+
+typedef struct scratch {
+    double *x;       /* rows x c input tile */
+    double *y;       /* rows x c dense target tile */
+    double *grad;    /* rows x c gradient tile */
+    double *e;       /* c: exp(x - max) */
+    double *t;       /* c: effective targets */
+    double *k;       /* c: log-softmax backward coefficients */
+    void *stage;     /* rows x c of the tensor's type, for the reshape */
+} scratch;
+
+typedef struct run {
+    const focal_call *call;
+    const focal_tiling *tiling;
+    scratch *scratch;
+    double partial[FOCAL_MAX_CHUNKS];
+} run;
+
+/* Per-class loss and backward coefficients of one softmax row with a
+ * target distribution y (dense targets, or an index target smoothed). */
+static double softmax_row_dense(const focal_call *call, const double *x, const double *y,
+                                const scratch *s, const focal_softmax_row *st, double *grad,
+                                double scale)
+{
+    const int64_t c = call->c;
+    const double gamma = call->loss->gamma;
+    double loss = 0;
+    if (!call->probabilities) {
+        for (int64_t j = 0; j < c; j++) {
+            s->k[j] = 0;
+            if (y[j] == 0)
+                continue;
+            const double l = focal_log_softmax_logp(x, st, j);
+            const double p = s->e[j] / st->sum;
+            const double q = focal_softmax_others(s->e, st, j) / st->sum;
+            double term, k;
+            focal_modulate(p, q, l, gamma, &term, &k);
+            const double ya = y[j] * focal_gather_alpha(call, j);
+            loss += ya * term;
+            s->k[j] = ya * k;
+        }
+        if (grad != NULL)
+            focal_log_softmax_backward_dense(s->e, st, c, s->k, scale, grad);
+        return loss;
+    }
+    for (int64_t j = 0; j < c; j++) {
+        if (grad != NULL)
+            grad[j] = 0;
+        if (y[j] == 0)
+            continue;
+        const double v = x[j];
+        const double p = v < call->clip_lo ? call->clip_lo : v > call->clip_hi ? call->clip_hi : v;
+        const double q = 1 - p, l = log(p);
+        const double ya = y[j] * focal_gather_alpha(call, j);
+        double term, k;
+        focal_modulate(p, q, l, gamma, &term, &k);
+        loss += ya * term;
+        /* The clip passes the gradient inside [lo, hi] (bounds included). */
+        if (grad != NULL && v >= call->clip_lo && v <= call->clip_hi)
+            grad[j] = scale * ya * focal_modulate_dprob(p, q, l, gamma);
+        else if (grad != NULL && isnan(v))
+            grad[j] = v;
+    }
+    return loss;
+}
+
+/* Index target without label smoothing: only the target class matters. */
+static double softmax_row_index(const focal_call *call, const double *x, int64_t t,
+                                double alpha_t, const scratch *s, const focal_softmax_row *st,
+                                double *grad, double scale)
+{
+    const int64_t c = call->c;
+    const double gamma = call->loss->gamma;
+    double term, k;
+    if (!call->probabilities) {
+        const double l = focal_log_softmax_logp(x, st, t);
+        const double p = s->e[t] / st->sum;
+        const double q = focal_softmax_others(s->e, st, t) / st->sum;
+        focal_modulate(p, q, l, gamma, &term, &k);
+        if (grad != NULL)
+            focal_log_softmax_backward_index(s->e, st, c, t, alpha_t * k, scale, grad);
+        return alpha_t * term;
+    }
+    const double v = x[t];
+    const double p = v < call->clip_lo ? call->clip_lo : v > call->clip_hi ? call->clip_hi : v;
+    const double q = 1 - p, l = log(p);
+    focal_modulate(p, q, l, gamma, &term, &k);
+    if (grad != NULL) {
+        memset(grad, 0, (size_t)c * sizeof(double));
+        if (v >= call->clip_lo && v <= call->clip_hi)
+            grad[t] = scale * alpha_t * focal_modulate_dprob(p, q, l, gamma);
+        else if (isnan(v))
+            grad[t] = v;
+    }
+    return alpha_t * term;
+}
+
+static void softmax_chunk(void *arg, int64_t chunk, int worker)
+{
+    run *rn = arg;
+    const focal_call *call = rn->call;
+    const scratch *s = &rn->scratch[worker];
+    const int64_t c = call->c, inner = call->inner;
+    const int smoothed = call->loss->label_smoothing > 0;
+    const int zero_denominator = call->reduced && call->denominator == 0;
+    double acc = 0;
+    int64_t tb, te;
+    focal_chunk_tiles(rn->tiling, chunk, &tb, &te);
+    for (int64_t tile = tb; tile < te; tile++) {
+        int64_t image, s0, rows;
+        focal_tile_range(rn->tiling, inner, tile, &image, &s0, &rows);
+        const int64_t pos0 = image * inner + s0;
+        focal_tile_load(call->dtype, call->input, c, inner, image, s0, rows, s->x, s->stage);
+        if (call->dense)
+            focal_tile_load(call->dtype, call->target_dense, c, inner, image, s0, rows, s->y, s->stage);
+        for (int64_t r = 0; r < rows; r++) {
+            const int64_t pos = pos0 + r;
+            const double *x = s->x + r * c;
+            double *grad = call->want_grad ? s->grad + r * c : NULL;
+            focal_position p;
+            focal_gather_position(call, pos, &p);
+            if (p.ignored || zero_denominator) {
+                /* Ignored: loss 0, gradient 0. A zero denominator makes the
+                 * reduced loss 0 whatever the rows hold. */
+                if (grad != NULL)
+                    memset(grad, 0, (size_t)c * sizeof(double));
+                if (call->want_loss && !call->reduced)
+                    focal_store_scalar(call->dtype, call->out, pos, 0.0);
+                continue;
+            }
+            double scale = p.weight;
+            if (call->reduced)
+                scale *= call->upstream / call->denominator;
+            else if (call->op == FOCAL_OP_BACKWARD)
+                scale *= focal_load_scalar(call->dtype, call->grad_out, pos);
+
+            focal_softmax_row st = {0};
+            if (!call->probabilities)
+                focal_log_softmax_forward(x, c, s->e, &st);
+            double loss;
+            if (call->dense || smoothed) {
+                focal_gather_softmax_targets(call, p.target, call->dense ? s->y + r * c : NULL, s->t);
+                loss = softmax_row_dense(call, x, s->t, s, &st, grad, scale);
+            } else {
+                loss = softmax_row_index(call, x, p.target, p.alpha_t, s, &st, grad, scale);
+            }
+            const double wl = p.weight * loss;
+            acc += wl;
+            if (call->want_loss && !call->reduced)
+                focal_store_scalar(call->dtype, call->out, pos, wl);
+        }
+        if (call->want_grad)
+            focal_tile_store(call->dtype, call->grad_input, c, inner, image, s0, rows, s->grad, s->stage);
+    }
+    rn->partial[chunk] = acc;
+}
+
+static void free_scratch(scratch *s, int workers)
+{
+    for (int i = 0; i < workers; i++)
+        free(s[i].x);
+    free(s);
+}
+
+static scratch *alloc_scratch(const focal_call *call, const focal_tiling *t, int workers)
+{
+    scratch *s = calloc((size_t)workers, sizeof *s);
+    if (s == NULL)
+        return NULL;
+    const size_t tile = (size_t)(t->rows * call->c), c = (size_t)call->c;
+    for (int i = 0; i < workers; i++) {
+        double *block = malloc((4 * tile + 3 * c) * sizeof(double));
+        if (block == NULL) {
+            free_scratch(s, i);
+            return NULL;
+        }
+        s[i].x = block;
+        s[i].y = block + tile;
+        s[i].grad = block + 2 * tile;
+        s[i].stage = block + 3 * tile;
+        s[i].e = block + 4 * tile;
+        s[i].t = block + 4 * tile + c;
+        s[i].k = block + 4 * tile + 2 * c;
+    }
+    return s;
+}
+
+focal_status focal_pipeline_run(focal_call *call)
+{
+    focal_tiling tiling;
+    focal_tiling_init(&tiling, call->n, call->c, call->inner);
+    const int workers = focal_workers_for(call->loss, call->n * call->c * call->inner, tiling.chunks);
+    run rn = {.call = call, .tiling = &tiling};
+    rn.scratch = alloc_scratch(call, &tiling, workers);
+    if (rn.scratch == NULL)
+        return focal_fail(FOCAL_ERROR_OUT_OF_MEMORY, "out of memory for %d tile buffers", workers);
+    if (call->op == FOCAL_OP_BACKWARD && call->reduced)
+        call->upstream = focal_load_scalar(call->dtype, call->grad_out, 0);
+    else
+        call->upstream = 1.0;
+
+    focal_parallel_chunks(tiling.chunks, workers, softmax_chunk, &rn);
+    free_scratch(rn.scratch, workers);
+
+    if (call->want_loss && call->reduced)
+        focal_store_scalar(call->dtype, call->out, 0,
+                           focal_reduce_finish(call, focal_reduce_partials(rn.partial, tiling.chunks)));
+    return FOCAL_OK;
+}

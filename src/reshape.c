@@ -1,0 +1,81 @@
+/* Reshape: moves tiles between the (n, c, inner) layout and rows of c
+ * classes. Planes with inner > 1 are transposed by OpenBLAS's out-of-place
+ * matrix copy; with inner == 1 the rows are already contiguous. */
+#include <limits.h>
+#include <cblas.h>
+
+#include "internal.h"
+
+double focal_load_scalar(enum focal_dtype dtype, const void *p, int64_t i)
+{
+    return dtype == FOCAL_F32 ? (double)((const float *)p)[i] : ((const double *)p)[i];
+}
+
+void focal_store_scalar(enum focal_dtype dtype, void *p, int64_t i, double v)
+{
+    if (dtype == FOCAL_F32)
+        ((float *)p)[i] = (float)v;
+    else
+        ((double *)p)[i] = v;
+}
+
+/* OpenBLAS takes blasint (32-bit in Debian's build): larger strides fall
+ * back to a plain loop rather than being truncated. */
+static int blas_fits(int64_t c, int64_t inner) { return c <= INT_MAX && inner <= INT_MAX; }
+
+void focal_tile_load(enum focal_dtype dtype, const void *src, int64_t c, int64_t inner,
+                     int64_t image, int64_t s0, int64_t rows, double *tile, void *stage)
+{
+    const int64_t base = focal_element(c, inner, image, s0, 0);
+    const int64_t count = rows * c;
+    if (inner == 1) {
+        for (int64_t i = 0; i < count; i++)
+            tile[i] = focal_load_scalar(dtype, src, base + i);
+        return;
+    }
+    if (!blas_fits(c, inner)) {
+        for (int64_t r = 0; r < rows; r++)
+            for (int64_t j = 0; j < c; j++)
+                tile[r * c + j] = focal_load_scalar(dtype, src, base + j * inner + r);
+        return;
+    }
+    /* A (c x rows) block with row stride inner becomes rows x c. */
+    if (dtype == FOCAL_F64) {
+        cblas_domatcopy(CblasRowMajor, CblasTrans, (blasint)c, (blasint)rows, 1.0,
+                        (const double *)src + base, (blasint)inner, tile, (blasint)c);
+        return;
+    }
+    float *f = stage;
+    cblas_somatcopy(CblasRowMajor, CblasTrans, (blasint)c, (blasint)rows, 1.0f,
+                    (const float *)src + base, (blasint)inner, f, (blasint)c);
+    for (int64_t i = 0; i < count; i++)
+        tile[i] = f[i];
+}
+
+void focal_tile_store(enum focal_dtype dtype, void *dst, int64_t c, int64_t inner,
+                      int64_t image, int64_t s0, int64_t rows, const double *tile, void *stage)
+{
+    const int64_t base = focal_element(c, inner, image, s0, 0);
+    const int64_t count = rows * c;
+    if (inner == 1) {
+        for (int64_t i = 0; i < count; i++)
+            focal_store_scalar(dtype, dst, base + i, tile[i]);
+        return;
+    }
+    if (!blas_fits(c, inner)) {
+        for (int64_t r = 0; r < rows; r++)
+            for (int64_t j = 0; j < c; j++)
+                focal_store_scalar(dtype, dst, base + j * inner + r, tile[r * c + j]);
+        return;
+    }
+    if (dtype == FOCAL_F64) {
+        cblas_domatcopy(CblasRowMajor, CblasTrans, (blasint)rows, (blasint)c, 1.0, tile,
+                        (blasint)c, (double *)dst + base, (blasint)inner);
+        return;
+    }
+    float *f = stage;
+    for (int64_t i = 0; i < count; i++)
+        f[i] = (float)tile[i];
+    cblas_somatcopy(CblasRowMajor, CblasTrans, (blasint)rows, (blasint)c, 1.0f, f, (blasint)c,
+                    (float *)dst + base, (blasint)inner);
+}

@@ -1,0 +1,223 @@
+/* Validation: everything is checked before the first write, so a failing
+ * call leaves every output as it was. */
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "internal.h"
+
+static const char *const op_names[] = {"forward", "backward", "forward_backward"};
+
+static focal_status check_shape(const focal_call *call)
+{
+    const char *names[3] = {"n", "c", "inner"};
+    const int64_t dims[3] = {call->n, call->c, call->inner};
+    for (int i = 0; i < 3; i++)
+        if (dims[i] < 1)
+            return focal_fail(FOCAL_ERROR_INVALID_SHAPE, "%s = %lld is less than 1", names[i],
+                              (long long)dims[i]);
+    /* Every index and byte count of the tensor and of the per-position
+     * arrays (at most 8 bytes an element) must fit in int64_t and size_t. */
+    const uint64_t limit = (uint64_t)(SIZE_MAX < INT64_MAX ? SIZE_MAX : INT64_MAX) / 8;
+    const uint64_t total = (uint64_t)call->n;
+    if (total > limit / (uint64_t)call->c || total * (uint64_t)call->c > limit / (uint64_t)call->inner)
+        return focal_fail(FOCAL_ERROR_INVALID_SHAPE,
+                          "n * c * inner = %lld * %lld * %lld overflows", (long long)call->n,
+                          (long long)call->c, (long long)call->inner);
+    if (call->loss->alpha_kind == FOCAL_ALPHA_VECTOR && call->loss->alpha_count != call->c)
+        return focal_fail(FOCAL_ERROR_INVALID_SHAPE,
+                          "alpha vector length %lld differs from c = %lld",
+                          (long long)call->loss->alpha_count, (long long)call->c);
+    return FOCAL_OK;
+}
+
+static focal_status check_settings(const focal_call *call)
+{
+    const focal_loss *loss = call->loss;
+    if (loss->mode == FOCAL_MODE_SIGMOID)
+        return focal_fail(FOCAL_ERROR_INCOMPATIBLE, "sigmoid mode is not implemented yet");
+    if (loss->reduction == FOCAL_REDUCTION_SUM_OVER_POSITIVES)
+        return focal_fail(FOCAL_ERROR_INCOMPATIBLE,
+                          "reduction SUM_OVER_POSITIVES is for sigmoid mode only");
+    if (loss->variant == FOCAL_VARIANT_FL_STAR)
+        return focal_fail(FOCAL_ERROR_INCOMPATIBLE, "variant FL_STAR is for sigmoid mode only");
+    return FOCAL_OK;
+}
+
+focal_status focal_validate_call(focal_call *call)
+{
+    const char *op = op_names[call->op];
+    if (call->loss == NULL)
+        return focal_fail(FOCAL_ERROR_NULL_POINTER, "%s: loss is NULL", op);
+    if (call->input == NULL)
+        return focal_fail(FOCAL_ERROR_NULL_POINTER, "%s: input is NULL", op);
+    if (call->target_index == NULL && call->target_dense == NULL)
+        return focal_fail(FOCAL_ERROR_NULL_POINTER, "%s: target is NULL", op);
+    if (call->op == FOCAL_OP_FORWARD && call->out == NULL)
+        return focal_fail(FOCAL_ERROR_NULL_POINTER, "%s: out is NULL", op);
+    if (call->op == FOCAL_OP_BACKWARD && call->grad_out == NULL)
+        return focal_fail(FOCAL_ERROR_NULL_POINTER, "%s: grad_out is NULL", op);
+    if (call->op == FOCAL_OP_BACKWARD && call->grad_input == NULL)
+        return focal_fail(FOCAL_ERROR_NULL_POINTER, "%s: grad_input is NULL", op);
+
+    focal_status s = check_shape(call);
+    if (s != FOCAL_OK)
+        return s;
+    s = check_settings(call);
+    if (s != FOCAL_OK)
+        return s;
+
+    const focal_loss *loss = call->loss;
+    call->sigmoid = loss->mode == FOCAL_MODE_SIGMOID;
+    call->reduced = loss->reduction != FOCAL_REDUCTION_NONE;
+    call->want_loss = call->out != NULL && call->op != FOCAL_OP_BACKWARD;
+    call->want_grad = call->grad_input != NULL && call->op != FOCAL_OP_FORWARD;
+    call->probabilities = loss->input == FOCAL_INPUT_PROBABILITIES;
+    if (call->dtype == FOCAL_F32) {
+        /* Clip exactly where a float32 framework clips. */
+        call->clip_lo = (double)(float)loss->epsilon;
+        call->clip_hi = (double)(float)(1.0 - loss->epsilon);
+    } else {
+        call->clip_lo = loss->epsilon;
+        call->clip_hi = 1.0 - loss->epsilon;
+    }
+    call->has_alpha = loss->alpha_kind != FOCAL_ALPHA_NONE;
+    call->alpha_c = loss->alpha_kind == FOCAL_ALPHA_VECTOR ? loss->alpha_vector : NULL;
+    call->alpha_s = loss->alpha_kind == FOCAL_ALPHA_SCALAR ? loss->alpha : 1.0;
+    return FOCAL_OK;
+}
+
+/* ---- the data pre-pass ------------------------------------------------- */
+
+typedef struct prepass_chunk {
+    focal_status status;
+    int64_t bad_index;         /* flat index of the offending value */
+    double bad_value;          /* weights and dense targets */
+    int64_t bad_class;         /* index targets */
+    double count, weight_alpha_sum, positives;
+} prepass_chunk;
+
+typedef struct prepass {
+    const focal_call *call;
+    const focal_tiling *tiling;
+    prepass_chunk *chunks;
+} prepass;
+
+static int bad_weight(double w) { return !(w >= 0) || !isfinite(w); }
+static int bad_dense(double y) { return !(y >= 0 && y <= 1); }
+
+static void prepass_chunk_run(void *arg, int64_t chunk, int worker)
+{
+    (void)worker;
+    const prepass *pp = arg;
+    const focal_call *call = pp->call;
+    prepass_chunk *out = &pp->chunks[chunk];
+    const int64_t c = call->c, inner = call->inner;
+    double count = 0, wa = 0, positives = 0;
+    int64_t tb, te;
+    focal_chunk_tiles(pp->tiling, chunk, &tb, &te);
+    for (int64_t k = tb; k < te; k++) {
+        int64_t image, s0, rows;
+        focal_tile_range(pp->tiling, inner, k, &image, &s0, &rows);
+        const int64_t pos0 = image * inner + s0;
+        for (int64_t r = 0; r < rows; r++) {
+            const int64_t pos = pos0 + r;
+            if (call->weight != NULL) {
+                const double w = focal_load_scalar(call->dtype, call->weight, pos);
+                if (bad_weight(w)) {
+                    *out = (prepass_chunk){FOCAL_ERROR_INVALID_WEIGHT, pos, w, 0, 0, 0, 0};
+                    return;
+                }
+            }
+            if (call->dense)
+                continue;
+            const int64_t t = call->target_index[pos];
+            if (call->loss->has_ignore_index && t == call->loss->ignore_index)
+                continue;
+            const int64_t limit = call->sigmoid ? c + 1 : c;
+            if (t < 0 || t >= limit) {
+                *out = (prepass_chunk){FOCAL_ERROR_INVALID_TARGET, pos, 0, t, 0, 0, 0};
+                return;
+            }
+        }
+        if (!call->dense)
+            continue;
+        /* Dense targets, read class by class so the walk is contiguous. */
+        for (int64_t cls = 0; cls < c; cls++)
+            for (int64_t r = 0; r < rows; r++) {
+                const int64_t idx = focal_element(c, inner, image, s0 + r, cls);
+                const double y = focal_load_scalar(call->dtype, call->target_dense, idx);
+                if (bad_dense(y)) {
+                    *out = (prepass_chunk){FOCAL_ERROR_INVALID_TARGET, idx, y, 0, 0, 0, 0};
+                    return;
+                }
+            }
+    }
+
+    /* Every value is valid: the reduction's figures. */
+    for (int64_t k = tb; k < te; k++) {
+        int64_t image, s0, rows;
+        focal_tile_range(pp->tiling, inner, k, &image, &s0, &rows);
+        const int64_t pos0 = image * inner + s0;
+        if (!call->dense) {
+            for (int64_t r = 0; r < rows; r++) {
+                focal_position p;
+                focal_gather_position(call, pos0 + r, &p);
+                if (p.ignored)
+                    continue;
+                count += 1;
+                wa += p.weight * p.alpha_t;
+            }
+            continue;
+        }
+        const double ls = call->loss->label_smoothing;
+        for (int64_t r = 0; r < rows; r++) {
+            const double w = call->weight ? focal_load_scalar(call->dtype, call->weight, pos0 + r) : 1.0;
+            double alpha_t = 0;
+            for (int64_t cls = 0; cls < c; cls++) {
+                const double y = focal_load_scalar(call->dtype, call->target_dense,
+                                                   focal_element(c, inner, image, s0 + r, cls));
+                alpha_t += (y * (1 - ls) + ls / (double)c) * focal_gather_alpha(call, cls);
+            }
+            count += 1;
+            wa += w * alpha_t;
+        }
+    }
+    *out = (prepass_chunk){FOCAL_OK, 0, 0, 0, count, wa, positives};
+}
+
+focal_status focal_validate_data(focal_call *call)
+{
+    focal_tiling tiling;
+    focal_tiling_init(&tiling, call->n, call->c, call->inner);
+    prepass_chunk chunks[FOCAL_MAX_CHUNKS];
+    memset(chunks, 0, sizeof chunks);
+    prepass pp = {call, &tiling, chunks};
+    const int64_t values = call->n * call->inner * (call->dense ? call->c : 1);
+    focal_parallel_chunks(tiling.chunks, focal_workers_for(call->loss, values, tiling.chunks),
+                          prepass_chunk_run, &pp);
+
+    double count = 0, wa = 0, positives = 0;
+    for (int64_t k = 0; k < tiling.chunks; k++) {
+        const prepass_chunk *ch = &chunks[k];
+        if (ch->status == FOCAL_ERROR_INVALID_WEIGHT)
+            return focal_fail(ch->status, "weight[%lld] = %g is negative or not finite",
+                              (long long)ch->bad_index, ch->bad_value);
+        if (ch->status == FOCAL_ERROR_INVALID_TARGET && call->dense)
+            return focal_fail(ch->status, "target[%lld] = %g is outside [0, 1] or not finite",
+                              (long long)ch->bad_index, ch->bad_value);
+        if (ch->status == FOCAL_ERROR_INVALID_TARGET)
+            return focal_fail(ch->status, "target[%lld] = %lld is outside [0, %lld)%s",
+                              (long long)ch->bad_index, (long long)ch->bad_class,
+                              (long long)(call->sigmoid ? call->c + 1 : call->c),
+                              call->loss->has_ignore_index ? " and is not ignore_index" : "");
+        count += ch->count;
+        wa += ch->weight_alpha_sum;
+        positives += ch->positives;
+    }
+    call->count = count;
+    call->weight_alpha_sum = wa;
+    call->positives = positives;
+    call->denominator = focal_reduce_denominator(call);
+    return FOCAL_OK;
+}
