@@ -46,8 +46,9 @@ void focal_log_softmax_backward_index(const double *e, const focal_softmax_row *
 {
     const double others = focal_softmax_others(e, r, t);
     /* others == 0: every other class has probability 0 and so has its
-     * gradient (k is 0 there too). */
-    const double rho = others > 0 ? scale * k / others : 0.0;
+     * gradient (k is 0 there too). A NaN in the row keeps rho NaN, so the
+     * whole position's gradient is NaN. */
+    const double rho = others != 0 ? scale * k / others : 0.0;
     for (int64_t j = 0; j < c; j++)
         grad[j] = rho * e[j];
     grad[t] = -scale * k;
@@ -63,7 +64,7 @@ void focal_log_softmax_backward_dense(const double *e, const focal_softmax_row *
     for (int64_t i = 0; i < c; i++)
         if (i != a && k[i] != 0)
             kk += k[i] / (r->sum - e[i]);
-    const double ta = r->rest > 0 ? k[a] / r->rest : 0.0;
+    const double ta = r->rest != 0 ? k[a] / r->rest : 0.0;
     for (int64_t j = 0; j < c; j++) {
         double g;
         if (j == a)
