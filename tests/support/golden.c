@@ -1,0 +1,1006 @@
+/*
+ * Reader and runner for the golden reference data; see golden.h and
+ * tests/golden/README.md for the format.
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#include "golden.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <setjmp.h>
+#include <cmocka.h>
+
+/* Arrays in the golden files are small; anything larger is a corrupt file. */
+#define GOLDEN_MAX_COUNT ((int64_t)1 << 28)
+/* Mismatches printed per compared array before only counting them. */
+#define GOLDEN_MAX_PRINT 5
+
+/* ------------------------------------------------------------------------
+ * Reading
+ * ------------------------------------------------------------------------ */
+
+enum golden_field {
+    F_MODE = 1 << 0,
+    F_TARGETS = 1 << 1,
+    F_INPUT = 1 << 2,
+    F_GAMMA = 1 << 3,
+    F_ALPHA = 1 << 4,
+    F_REDUCTION = 1 << 5,
+    F_IGNORE = 1 << 6,
+    F_SMOOTHING = 1 << 7,
+    F_EPSILON = 1 << 8,
+    F_VARIANT = 1 << 9,
+    F_BETA = 1 << 10,
+    F_TOL = 1 << 11,
+    F_SHAPE = 1 << 12,
+    F_X = 1 << 13,
+    F_T = 1 << 14,
+    F_W = 1 << 15,
+    F_G = 1 << 16,
+    F_OUT = 1 << 17,
+    F_GRAD = 1 << 18,
+    F_FGRAD = 1 << 19
+};
+
+#define F_REQUIRED (F_MODE | F_TARGETS | F_INPUT | F_GAMMA | F_ALPHA | F_REDUCTION | F_IGNORE | \
+                    F_SMOOTHING | F_EPSILON | F_VARIANT | F_BETA | F_SHAPE | F_X | F_T | F_W | \
+                    F_G | F_OUT | F_GRAD | F_FGRAD)
+
+typedef struct golden_parser {
+    int line;
+    char *err;
+    size_t err_size;
+} golden_parser;
+
+static int parse_error(golden_parser *ps, const char *fmt, ...)
+{
+    char detail[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(detail, sizeof detail, fmt, ap);
+    va_end(ap);
+    if (ps->err != NULL && ps->err_size > 0) {
+        snprintf(ps->err, ps->err_size, "line %d: %s", ps->line, detail);
+    }
+    return -1;
+}
+
+static const char *skip_blanks(const char *p)
+{
+    while (*p == ' ' || *p == '\t') {
+        p++;
+    }
+    return p;
+}
+
+/* Copies the next blank-separated word into word (size bytes) and advances
+ * *cur past it. Returns its length, 0 at the end of the line, -1 if too long. */
+static int next_word(const char **cur, char *word, size_t size)
+{
+    const char *p = skip_blanks(*cur);
+    size_t len = 0;
+    while (p[len] != '\0' && p[len] != ' ' && p[len] != '\t') {
+        len++;
+    }
+    if (len >= size) {
+        return -1;
+    }
+    memcpy(word, p, len);
+    word[len] = '\0';
+    *cur = p + len;
+    return (int)len;
+}
+
+static int at_separator(const char *p)
+{
+    return *p == '\0' || *p == ' ' || *p == '\t';
+}
+
+static int parse_f64(golden_parser *ps, const char **cur, const char *what, double *out)
+{
+    const char *p = skip_blanks(*cur);
+    char *end = NULL;
+    double v;
+    if (*p == '\0') {
+        return parse_error(ps, "%s: missing value", what);
+    }
+    errno = 0;
+    v = strtod(p, &end);
+    if (end == p || !at_separator(end)) {
+        return parse_error(ps, "%s: not a number near \"%.20s\"", what, p);
+    }
+    /* Underflow to a subnormal or zero is what Python's repr meant too. */
+    if (errno == ERANGE && isinf(v)) {
+        return parse_error(ps, "%s: out of range near \"%.20s\"", what, p);
+    }
+    *out = v;
+    *cur = end;
+    return 0;
+}
+
+static int parse_i64(golden_parser *ps, const char **cur, const char *what, int64_t *out)
+{
+    const char *p = skip_blanks(*cur);
+    char *end = NULL;
+    long long v;
+    if (*p == '\0') {
+        return parse_error(ps, "%s: missing value", what);
+    }
+    errno = 0;
+    v = strtoll(p, &end, 10);
+    if (end == p || !at_separator(end)) {
+        return parse_error(ps, "%s: not an integer near \"%.20s\"", what, p);
+    }
+    if (errno == ERANGE) {
+        return parse_error(ps, "%s: out of range near \"%.20s\"", what, p);
+    }
+    *out = (int64_t)v;
+    *cur = end;
+    return 0;
+}
+
+static int parse_count(golden_parser *ps, const char **cur, const char *what, int64_t *count)
+{
+    if (parse_i64(ps, cur, what, count) != 0) {
+        return -1;
+    }
+    if (*count < 0 || *count > GOLDEN_MAX_COUNT) {
+        return parse_error(ps, "%s: bad count %" PRId64, what, *count);
+    }
+    return 0;
+}
+
+static int expect_line_end(golden_parser *ps, const char *cur, const char *what)
+{
+    cur = skip_blanks(cur);
+    if (*cur != '\0') {
+        return parse_error(ps, "%s: unexpected \"%.20s\"", what, cur);
+    }
+    return 0;
+}
+
+static void *alloc_array(int64_t count, size_t size)
+{
+    return malloc(count > 0 ? (size_t)count * size : 1);
+}
+
+static int parse_array(golden_parser *ps, const char **cur, const char *what, golden_array *a)
+{
+    int64_t count;
+    if (parse_count(ps, cur, what, &count) != 0) {
+        return -1;
+    }
+    a->values = alloc_array(count, sizeof(double));
+    if (a->values == NULL) {
+        return parse_error(ps, "%s: out of memory", what);
+    }
+    a->count = count;
+    for (int64_t i = 0; i < count; i++) {
+        if (parse_f64(ps, cur, what, &a->values[i]) != 0) {
+            return -1;
+        }
+    }
+    return expect_line_end(ps, *cur, what);
+}
+
+static int parse_index_array(golden_parser *ps, const char **cur, const char *what, int64_t **values,
+                             int64_t *count)
+{
+    if (parse_count(ps, cur, what, count) != 0) {
+        return -1;
+    }
+    *values = alloc_array(*count, sizeof(int64_t));
+    if (*values == NULL) {
+        return parse_error(ps, "%s: out of memory", what);
+    }
+    for (int64_t i = 0; i < *count; i++) {
+        if (parse_i64(ps, cur, what, &(*values)[i]) != 0) {
+            return -1;
+        }
+    }
+    return expect_line_end(ps, *cur, what);
+}
+
+/* Parses one word naming an enum value; names[i] is the name of value i. */
+static int parse_choice(golden_parser *ps, const char **cur, const char *what, const char *const *names,
+                        int count, int *out)
+{
+    char word[64];
+    if (next_word(cur, word, sizeof word) <= 0) {
+        return parse_error(ps, "%s: missing or overlong value", what);
+    }
+    for (int i = 0; i < count; i++) {
+        if (names[i] != NULL && strcmp(word, names[i]) == 0) {
+            *out = i;
+            return expect_line_end(ps, *cur, what);
+        }
+    }
+    return parse_error(ps, "%s: unknown value \"%s\"", what, word);
+}
+
+/* "none" or a number; *is_none says which. */
+static int parse_none_or(golden_parser *ps, const char **cur, const char *what, int *is_none)
+{
+    const char *p = skip_blanks(*cur);
+    if (strncmp(p, "none", 4) == 0 && at_separator(p + 4)) {
+        *is_none = 1;
+        *cur = p + 4;
+        return expect_line_end(ps, *cur, what);
+    }
+    *is_none = 0;
+    return 0;
+}
+
+static int checked_product(int64_t a, int64_t b, int64_t *out)
+{
+    if (a < 0 || b < 0 || (a != 0 && b > GOLDEN_MAX_COUNT / a)) {
+        return -1;
+    }
+    *out = a * b;
+    return 0;
+}
+
+int64_t golden_out_count(const golden_case *gc)
+{
+    if (gc->reduction != FOCAL_REDUCTION_NONE) {
+        return 1;
+    }
+    return gc->mode == FOCAL_MODE_SOFTMAX ? gc->n * gc->inner : gc->n * gc->c * gc->inner;
+}
+
+static int finish_case(golden_parser *ps, golden_case *gc, unsigned seen)
+{
+    int64_t positions, elements;
+    if ((seen & F_REQUIRED) != F_REQUIRED) {
+        return parse_error(ps, "case %s: missing fields (mask 0x%x of 0x%x)", gc->name, seen & F_REQUIRED,
+                           (unsigned)F_REQUIRED);
+    }
+    if (!(seen & F_TOL)) {
+        gc->rtol64 = GOLDEN_DEFAULT_RTOL64;
+        gc->rtol32 = GOLDEN_DEFAULT_RTOL32;
+    }
+    if (checked_product(gc->n, gc->inner, &positions) != 0 ||
+        checked_product(positions, gc->c, &elements) != 0) {
+        return parse_error(ps, "case %s: shape too large", gc->name);
+    }
+    if (gc->x.count != elements) {
+        return parse_error(ps, "case %s: x has %" PRId64 " values, expected %" PRId64, gc->name, gc->x.count,
+                           elements);
+    }
+    if (gc->target_count != (gc->dense_targets ? elements : positions)) {
+        return parse_error(ps, "case %s: t has %" PRId64 " values", gc->name, gc->target_count);
+    }
+    if (gc->has_weights && gc->w.count != positions) {
+        return parse_error(ps, "case %s: w has %" PRId64 " values, expected %" PRId64, gc->name, gc->w.count,
+                           positions);
+    }
+    if (gc->out.count != golden_out_count(gc) || gc->g.count != gc->out.count) {
+        return parse_error(ps, "case %s: out/g have %" PRId64 "/%" PRId64 " values, expected %" PRId64, gc->name,
+                           gc->out.count, gc->g.count, golden_out_count(gc));
+    }
+    if (gc->grad.count != elements || gc->fgrad.count != elements) {
+        return parse_error(ps, "case %s: grad/fgrad must have %" PRId64 " values", gc->name, elements);
+    }
+    return 0;
+}
+
+static const char *const mode_names[] = {"softmax", "sigmoid"};
+static const char *const targets_names[] = {"index", "dense"};
+static const char *const input_names[] = {"logits", "probabilities"};
+static const char *const reduction_names[] = {"none", "mean", "sum", "weighted_mean", "sum_over_positives"};
+static const char *const variant_names[] = {"fl", "fl_star"};
+static const char *const alpha_names[] = {"none", "scalar", "vector"};
+
+#define NAMES_COUNT(a) ((int)(sizeof(a) / sizeof((a)[0])))
+
+/* Parses one keyword line of a case. */
+static int parse_field(golden_parser *ps, golden_case *gc, const char *key, const char *cur, unsigned *seen)
+{
+    static const struct {
+        const char *key;
+        unsigned bit;
+    } fields[] = {
+        {"mode", F_MODE},       {"targets", F_TARGETS},     {"input", F_INPUT},
+        {"gamma", F_GAMMA},     {"alpha", F_ALPHA},         {"reduction", F_REDUCTION},
+        {"ignore_index", F_IGNORE}, {"smoothing", F_SMOOTHING}, {"epsilon", F_EPSILON},
+        {"variant", F_VARIANT}, {"beta", F_BETA},           {"tol", F_TOL},
+        {"shape", F_SHAPE},     {"x", F_X},                 {"t", F_T},
+        {"w", F_W},             {"g", F_G},                 {"out", F_OUT},
+        {"grad", F_GRAD},       {"fgrad", F_FGRAD},
+    };
+    unsigned bit = 0;
+    int choice = 0;
+    int is_none = 0;
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+        if (strcmp(key, fields[i].key) == 0) {
+            bit = fields[i].bit;
+            break;
+        }
+    }
+    if (bit == 0) {
+        return parse_error(ps, "unknown keyword \"%s\"", key);
+    }
+    if (*seen & bit) {
+        return parse_error(ps, "\"%s\" given twice", key);
+    }
+    *seen |= bit;
+
+    switch (bit) {
+    case F_MODE:
+        if (parse_choice(ps, &cur, key, mode_names, NAMES_COUNT(mode_names), &choice) != 0) {
+            return -1;
+        }
+        gc->mode = choice == 0 ? FOCAL_MODE_SOFTMAX : FOCAL_MODE_SIGMOID;
+        return 0;
+    case F_TARGETS:
+        if (parse_choice(ps, &cur, key, targets_names, NAMES_COUNT(targets_names), &choice) != 0) {
+            return -1;
+        }
+        gc->dense_targets = choice;
+        return 0;
+    case F_INPUT:
+        if (parse_choice(ps, &cur, key, input_names, NAMES_COUNT(input_names), &choice) != 0) {
+            return -1;
+        }
+        gc->input = choice == 0 ? FOCAL_INPUT_LOGITS : FOCAL_INPUT_PROBABILITIES;
+        return 0;
+    case F_REDUCTION:
+        if (parse_choice(ps, &cur, key, reduction_names, NAMES_COUNT(reduction_names), &choice) != 0) {
+            return -1;
+        }
+        gc->reduction = (focal_reduction)choice;
+        return 0;
+    case F_VARIANT:
+        if (parse_choice(ps, &cur, key, variant_names, NAMES_COUNT(variant_names), &choice) != 0) {
+            return -1;
+        }
+        gc->variant = choice == 0 ? FOCAL_VARIANT_FL : FOCAL_VARIANT_FL_STAR;
+        return 0;
+    case F_GAMMA:
+        return parse_f64(ps, &cur, key, &gc->gamma) != 0 ? -1 : expect_line_end(ps, cur, key);
+    case F_SMOOTHING:
+        return parse_f64(ps, &cur, key, &gc->smoothing) != 0 ? -1 : expect_line_end(ps, cur, key);
+    case F_EPSILON:
+        return parse_f64(ps, &cur, key, &gc->epsilon) != 0 ? -1 : expect_line_end(ps, cur, key);
+    case F_BETA:
+        return parse_f64(ps, &cur, key, &gc->beta) != 0 ? -1 : expect_line_end(ps, cur, key);
+    case F_TOL:
+        if (parse_f64(ps, &cur, key, &gc->rtol64) != 0 || parse_f64(ps, &cur, key, &gc->rtol32) != 0) {
+            return -1;
+        }
+        return expect_line_end(ps, cur, key);
+    case F_ALPHA: {
+        char word[16];
+        if (next_word(&cur, word, sizeof word) <= 0) {
+            return parse_error(ps, "alpha: missing kind");
+        }
+        for (choice = 0; choice < NAMES_COUNT(alpha_names); choice++) {
+            if (strcmp(word, alpha_names[choice]) == 0) {
+                break;
+            }
+        }
+        if (choice == NAMES_COUNT(alpha_names)) {
+            return parse_error(ps, "alpha: unknown kind \"%s\"", word);
+        }
+        gc->alpha_kind = (golden_alpha_kind)choice;
+        if (gc->alpha_kind == GOLDEN_ALPHA_NONE) {
+            return expect_line_end(ps, cur, key);
+        }
+        if (gc->alpha_kind == GOLDEN_ALPHA_SCALAR) {
+            return parse_f64(ps, &cur, key, &gc->alpha) != 0 ? -1 : expect_line_end(ps, cur, key);
+        }
+        return parse_array(ps, &cur, key, &gc->alpha_vector);
+    }
+    case F_IGNORE:
+        if (parse_none_or(ps, &cur, key, &is_none) != 0) {
+            return -1;
+        }
+        gc->has_ignore_index = !is_none;
+        if (is_none) {
+            return 0;
+        }
+        return parse_i64(ps, &cur, key, &gc->ignore_index) != 0 ? -1 : expect_line_end(ps, cur, key);
+    case F_SHAPE:
+        if (parse_i64(ps, &cur, key, &gc->n) != 0 || parse_i64(ps, &cur, key, &gc->c) != 0 ||
+            parse_i64(ps, &cur, key, &gc->inner) != 0) {
+            return -1;
+        }
+        if (gc->n < 1 || gc->c < 1 || gc->inner < 1) {
+            return parse_error(ps, "shape: sizes must be >= 1");
+        }
+        return expect_line_end(ps, cur, key);
+    case F_X:
+        return parse_array(ps, &cur, key, &gc->x);
+    case F_T:
+        if (!(*seen & F_TARGETS)) {
+            return parse_error(ps, "t before targets");
+        }
+        if (gc->dense_targets) {
+            if (parse_array(ps, &cur, key, &gc->target_dense) != 0) {
+                return -1;
+            }
+            gc->target_count = gc->target_dense.count;
+            return 0;
+        }
+        return parse_index_array(ps, &cur, key, &gc->target_index, &gc->target_count);
+    case F_W:
+        if (parse_none_or(ps, &cur, key, &is_none) != 0) {
+            return -1;
+        }
+        gc->has_weights = !is_none;
+        return is_none ? 0 : parse_array(ps, &cur, key, &gc->w);
+    case F_G:
+        return parse_array(ps, &cur, key, &gc->g);
+    case F_OUT:
+        return parse_array(ps, &cur, key, &gc->out);
+    case F_GRAD:
+        return parse_array(ps, &cur, key, &gc->grad);
+    case F_FGRAD:
+        return parse_array(ps, &cur, key, &gc->fgrad);
+    default:
+        return parse_error(ps, "internal: unhandled keyword \"%s\"", key);
+    }
+}
+
+static char *read_text(const char *path, char *err, size_t err_size)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf = NULL;
+    size_t size = 0, cap = 0;
+    if (f == NULL) {
+        snprintf(err, err_size, "cannot open %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    for (;;) {
+        size_t got;
+        if (cap - size < 65536) {
+            char *bigger;
+            cap = cap == 0 ? 1 << 20 : cap * 2;
+            bigger = realloc(buf, cap + 1);
+            if (bigger == NULL) {
+                free(buf);
+                fclose(f);
+                snprintf(err, err_size, "out of memory reading %s", path);
+                return NULL;
+            }
+            buf = bigger;
+        }
+        got = fread(buf + size, 1, cap - size, f);
+        size += got;
+        if (got == 0) {
+            break;
+        }
+    }
+    if (ferror(f)) {
+        free(buf);
+        fclose(f);
+        snprintf(err, err_size, "error reading %s", path);
+        return NULL;
+    }
+    fclose(f);
+    buf[size] = '\0';
+    if (strlen(buf) != size) {
+        free(buf);
+        snprintf(err, err_size, "%s contains a NUL byte", path);
+        return NULL;
+    }
+    return buf;
+}
+
+int golden_load(const char *path, golden_file *file, char *err, size_t err_size)
+{
+    golden_parser ps = {0, err, err_size};
+    golden_case *gc = NULL;
+    unsigned seen = 0;
+    size_t cap = 0;
+    char *text, *line;
+    int rc = 0;
+
+    file->cases = NULL;
+    file->count = 0;
+    if (err_size > 0) {
+        err[0] = '\0';
+    }
+    text = read_text(path, err, err_size);
+    if (text == NULL) {
+        return -1;
+    }
+    for (line = text; rc == 0 && line != NULL;) {
+        char *next = strchr(line, '\n');
+        const char *cur;
+        char key[32];
+        int len;
+        if (next != NULL) {
+            *next++ = '\0';
+        }
+        len = (int)strlen(line);
+        if (len > 0 && line[len - 1] == '\r') {
+            line[len - 1] = '\0';
+        }
+        ps.line++;
+        cur = line;
+        len = next_word(&cur, key, sizeof key);
+        if (len < 0) {
+            rc = parse_error(&ps, "overlong keyword");
+        } else if (len == 0 || key[0] == '#') {
+            /* blank line or comment */
+        } else if (gc == NULL) {
+            char name[256];
+            if (strcmp(key, "case") != 0) {
+                rc = parse_error(&ps, "expected \"case\", got \"%s\"", key);
+            } else if (next_word(&cur, name, sizeof name) <= 0) {
+                rc = parse_error(&ps, "case: missing or overlong name");
+            } else if (expect_line_end(&ps, cur, "case") != 0) {
+                rc = -1;
+            } else {
+                if (file->count == cap) {
+                    size_t new_cap = cap == 0 ? 64 : cap * 2;
+                    golden_case *bigger = realloc(file->cases, new_cap * sizeof *bigger);
+                    if (bigger == NULL) {
+                        rc = parse_error(&ps, "out of memory");
+                        break;
+                    }
+                    file->cases = bigger;
+                    cap = new_cap;
+                }
+                gc = &file->cases[file->count++];
+                memset(gc, 0, sizeof *gc);
+                gc->line = ps.line;
+                gc->name = malloc(strlen(name) + 1);
+                if (gc->name == NULL) {
+                    rc = parse_error(&ps, "out of memory");
+                } else {
+                    memcpy(gc->name, name, strlen(name) + 1);
+                }
+                seen = 0;
+            }
+        } else if (strcmp(key, "end") == 0) {
+            rc = expect_line_end(&ps, cur, "end");
+            if (rc == 0) {
+                rc = finish_case(&ps, gc, seen);
+            }
+            gc = NULL;
+        } else {
+            rc = parse_field(&ps, gc, key, cur, &seen);
+        }
+        line = next;
+    }
+    if (rc == 0 && gc != NULL) {
+        rc = parse_error(&ps, "case %s: missing \"end\"", gc->name);
+    }
+    free(text);
+    if (rc != 0) {
+        golden_free(file);
+        return -1;
+    }
+    return 0;
+}
+
+void golden_free(golden_file *file)
+{
+    if (file == NULL) {
+        return;
+    }
+    for (size_t i = 0; i < file->count; i++) {
+        golden_case *gc = &file->cases[i];
+        free(gc->name);
+        free(gc->alpha_vector.values);
+        free(gc->x.values);
+        free(gc->target_index);
+        free(gc->target_dense.values);
+        free(gc->w.values);
+        free(gc->g.values);
+        free(gc->out.values);
+        free(gc->grad.values);
+        free(gc->fgrad.values);
+    }
+    free(file->cases);
+    file->cases = NULL;
+    file->count = 0;
+}
+
+/* ------------------------------------------------------------------------
+ * Configuring a context
+ * ------------------------------------------------------------------------ */
+
+static int setter_ok(const golden_case *gc, const char *what, focal_status st)
+{
+    if (st == FOCAL_OK) {
+        return 1;
+    }
+    print_error("case %s: %s returned %d (%s): %s\n", gc->name, what, (int)st, focal_status_string(st),
+                focal_last_error());
+    return 0;
+}
+
+focal_status golden_configure(const golden_case *gc, focal_loss **out)
+{
+    focal_loss *loss = NULL;
+    focal_status st = focal_loss_create(&loss, gc->mode);
+    if (!setter_ok(gc, "focal_loss_create", st)) {
+        return st;
+    }
+#define GOLDEN_SET(call)                    \
+    do {                                    \
+        st = (call);                        \
+        if (!setter_ok(gc, #call, st)) {    \
+            focal_loss_destroy(loss);       \
+            return st;                      \
+        }                                   \
+    } while (0)
+
+    GOLDEN_SET(focal_loss_set_gamma(loss, gc->gamma));
+    switch (gc->alpha_kind) {
+    case GOLDEN_ALPHA_NONE:
+        GOLDEN_SET(focal_loss_clear_alpha(loss));
+        break;
+    case GOLDEN_ALPHA_SCALAR:
+        GOLDEN_SET(focal_loss_set_alpha(loss, gc->alpha));
+        break;
+    case GOLDEN_ALPHA_VECTOR:
+        GOLDEN_SET(focal_loss_set_alpha_vector(loss, gc->alpha_vector.values, gc->alpha_vector.count));
+        break;
+    }
+    GOLDEN_SET(focal_loss_set_reduction(loss, gc->reduction));
+    if (gc->has_ignore_index) {
+        GOLDEN_SET(focal_loss_set_ignore_index(loss, gc->ignore_index));
+    } else {
+        GOLDEN_SET(focal_loss_clear_ignore_index(loss));
+    }
+    GOLDEN_SET(focal_loss_set_input(loss, gc->input));
+    GOLDEN_SET(focal_loss_set_epsilon(loss, gc->epsilon));
+    GOLDEN_SET(focal_loss_set_label_smoothing(loss, gc->smoothing));
+    GOLDEN_SET(focal_loss_set_beta(loss, gc->beta));
+    GOLDEN_SET(focal_loss_set_variant(loss, gc->variant));
+#undef GOLDEN_SET
+    *out = loss;
+    return FOCAL_OK;
+}
+
+/* ------------------------------------------------------------------------
+ * Running and comparing
+ * ------------------------------------------------------------------------ */
+
+static int golden_close(double got, double want, double rtol, double atol)
+{
+    if (isnan(want)) {
+        return isnan(got);
+    }
+    if (isinf(want)) {
+        return got == want;
+    }
+    if (!isfinite(got)) {
+        return 0;
+    }
+    return fabs(got - want) <= atol + rtol * fabs(want);
+}
+
+/* Compares got with want; prints the first mismatches. Returns 1 if any. */
+static int compare(const golden_case *gc, const char *prec, const char *call, const char *what,
+                   const double *got, const golden_array *want, double rtol)
+{
+    double scale = 0.0, atol;
+    int64_t bad = 0;
+    for (int64_t i = 0; i < want->count; i++) {
+        double a = fabs(want->values[i]);
+        if (isfinite(a) && a > scale) {
+            scale = a;
+        }
+    }
+    atol = rtol * (scale > 1e-300 ? scale : 1e-300) * 0.1;
+    for (int64_t i = 0; i < want->count; i++) {
+        if (!golden_close(got[i], want->values[i], rtol, atol)) {
+            if (bad < GOLDEN_MAX_PRINT) {
+                print_error("case %s [%s]: %s: %s[%" PRId64 "] = %.17g, expected %.17g (rtol %g, atol %g)\n",
+                            gc->name, prec, call, what, i, got[i], want->values[i], rtol, atol);
+            }
+            bad++;
+        }
+    }
+    if (bad > GOLDEN_MAX_PRINT) {
+        print_error("case %s [%s]: %s: %s: %" PRId64 " of %" PRId64 " values differ\n", gc->name, prec, call,
+                    what, bad, want->count);
+    }
+    return bad != 0;
+}
+
+static int call_ok(const golden_case *gc, const char *prec, const char *call, focal_status st)
+{
+    if (st == FOCAL_OK) {
+        return 1;
+    }
+    print_error("case %s [%s]: %s returned %d (%s): %s\n", gc->name, prec, call, (int)st, focal_status_string(st),
+                focal_last_error());
+    return 0;
+}
+
+static void fill_nan(double *v, int64_t count)
+{
+    for (int64_t i = 0; i < count; i++) {
+        v[i] = NAN;
+    }
+}
+
+/* The float64 and float32 entry points behind one signature. */
+typedef struct golden_buffers {
+    const golden_case *gc;
+    int use_f32;
+    float *x32, *t32, *w32, *g32;   /* float32 copies of the inputs */
+    float *out32, *grad32;          /* float32 outputs */
+} golden_buffers;
+
+static float *to_f32(const double *v, int64_t count)
+{
+    float *f = alloc_array(count, sizeof(float));
+    if (f != NULL) {
+        for (int64_t i = 0; i < count; i++) {
+            f[i] = (float)v[i];
+        }
+    }
+    return f;
+}
+
+static void widen(const float *f, double *v, int64_t count)
+{
+    for (int64_t i = 0; i < count; i++) {
+        v[i] = (double)f[i];
+    }
+}
+
+static focal_status do_forward(golden_buffers *b, const focal_loss *loss, double *out)
+{
+    const golden_case *gc = b->gc;
+    const double *w = gc->has_weights ? gc->w.values : NULL;
+    focal_status st;
+    if (!b->use_f32) {
+        if (gc->dense_targets) {
+            return focal_forward_dense_f64(loss, gc->n, gc->c, gc->inner, gc->x.values, gc->target_dense.values,
+                                           w, out);
+        }
+        return focal_forward_f64(loss, gc->n, gc->c, gc->inner, gc->x.values, gc->target_index, w, out);
+    }
+    for (int64_t i = 0; i < gc->out.count; i++) {
+        b->out32[i] = NAN;
+    }
+    if (gc->dense_targets) {
+        st = focal_forward_dense_f32(loss, gc->n, gc->c, gc->inner, b->x32, b->t32, b->w32, b->out32);
+    } else {
+        st = focal_forward_f32(loss, gc->n, gc->c, gc->inner, b->x32, gc->target_index, b->w32, b->out32);
+    }
+    widen(b->out32, out, gc->out.count);
+    return st;
+}
+
+static focal_status do_backward(golden_buffers *b, const focal_loss *loss, double *grad)
+{
+    const golden_case *gc = b->gc;
+    const double *w = gc->has_weights ? gc->w.values : NULL;
+    focal_status st;
+    if (!b->use_f32) {
+        if (gc->dense_targets) {
+            return focal_backward_dense_f64(loss, gc->n, gc->c, gc->inner, gc->x.values, gc->target_dense.values,
+                                            w, gc->g.values, grad);
+        }
+        return focal_backward_f64(loss, gc->n, gc->c, gc->inner, gc->x.values, gc->target_index, w,
+                                  gc->g.values, grad);
+    }
+    for (int64_t i = 0; i < gc->x.count; i++) {
+        b->grad32[i] = NAN;
+    }
+    if (gc->dense_targets) {
+        st = focal_backward_dense_f32(loss, gc->n, gc->c, gc->inner, b->x32, b->t32, b->w32, b->g32, b->grad32);
+    } else {
+        st = focal_backward_f32(loss, gc->n, gc->c, gc->inner, b->x32, gc->target_index, b->w32, b->g32,
+                                b->grad32);
+    }
+    widen(b->grad32, grad, gc->x.count);
+    return st;
+}
+
+/* out or grad may be NULL to skip that output. */
+static focal_status do_forward_backward(golden_buffers *b, const focal_loss *loss, double *out, double *grad)
+{
+    const golden_case *gc = b->gc;
+    const double *w = gc->has_weights ? gc->w.values : NULL;
+    float *out32 = out != NULL ? b->out32 : NULL;
+    float *grad32 = grad != NULL ? b->grad32 : NULL;
+    focal_status st;
+    if (!b->use_f32) {
+        if (gc->dense_targets) {
+            return focal_forward_backward_dense_f64(loss, gc->n, gc->c, gc->inner, gc->x.values,
+                                                    gc->target_dense.values, w, out, grad);
+        }
+        return focal_forward_backward_f64(loss, gc->n, gc->c, gc->inner, gc->x.values, gc->target_index, w, out,
+                                          grad);
+    }
+    for (int64_t i = 0; out32 != NULL && i < gc->out.count; i++) {
+        out32[i] = NAN;
+    }
+    for (int64_t i = 0; grad32 != NULL && i < gc->x.count; i++) {
+        grad32[i] = NAN;
+    }
+    if (gc->dense_targets) {
+        st = focal_forward_backward_dense_f32(loss, gc->n, gc->c, gc->inner, b->x32, b->t32, b->w32, out32,
+                                              grad32);
+    } else {
+        st = focal_forward_backward_f32(loss, gc->n, gc->c, gc->inner, b->x32, gc->target_index, b->w32, out32,
+                                        grad32);
+    }
+    if (out != NULL) {
+        widen(out32, out, gc->out.count);
+    }
+    if (grad != NULL) {
+        widen(grad32, grad, gc->x.count);
+    }
+    return st;
+}
+
+int golden_check_case(const golden_case *gc, int use_f32)
+{
+    const char *prec = use_f32 ? "f32" : "f64";
+    const double rtol = use_f32 ? gc->rtol32 : gc->rtol64;
+    golden_buffers b;
+    focal_loss *loss = NULL;
+    double *out = NULL, *grad = NULL;
+    int failures = 0;
+    char call[96];
+
+    memset(&b, 0, sizeof b);
+    b.gc = gc;
+    b.use_f32 = use_f32;
+    if (golden_configure(gc, &loss) != FOCAL_OK) {
+        return 1;
+    }
+    out = alloc_array(gc->out.count, sizeof(double));
+    grad = alloc_array(gc->x.count, sizeof(double));
+    if (use_f32) {
+        b.x32 = to_f32(gc->x.values, gc->x.count);
+        b.t32 = gc->dense_targets ? to_f32(gc->target_dense.values, gc->target_dense.count) : NULL;
+        b.w32 = gc->has_weights ? to_f32(gc->w.values, gc->w.count) : NULL;
+        b.g32 = to_f32(gc->g.values, gc->g.count);
+        b.out32 = alloc_array(gc->out.count, sizeof(float));
+        b.grad32 = alloc_array(gc->x.count, sizeof(float));
+    }
+    if (out == NULL || grad == NULL ||
+        (use_f32 && (b.x32 == NULL || b.g32 == NULL || b.out32 == NULL || b.grad32 == NULL ||
+                     (gc->dense_targets && b.t32 == NULL) || (gc->has_weights && b.w32 == NULL)))) {
+        print_error("case %s [%s]: out of memory\n", gc->name, prec);
+        failures++;
+        goto done;
+    }
+
+    snprintf(call, sizeof call, "focal_forward%s_%s", gc->dense_targets ? "_dense" : "", prec);
+    fill_nan(out, gc->out.count);
+    if (call_ok(gc, prec, call, do_forward(&b, loss, out))) {
+        failures += compare(gc, prec, call, "out", out, &gc->out, rtol);
+    } else {
+        failures++;
+    }
+
+    snprintf(call, sizeof call, "focal_backward%s_%s", gc->dense_targets ? "_dense" : "", prec);
+    fill_nan(grad, gc->x.count);
+    if (call_ok(gc, prec, call, do_backward(&b, loss, grad))) {
+        failures += compare(gc, prec, call, "grad_input", grad, &gc->grad, rtol);
+    } else {
+        failures++;
+    }
+
+    snprintf(call, sizeof call, "focal_forward_backward%s_%s", gc->dense_targets ? "_dense" : "", prec);
+    fill_nan(out, gc->out.count);
+    fill_nan(grad, gc->x.count);
+    if (call_ok(gc, prec, call, do_forward_backward(&b, loss, out, grad))) {
+        failures += compare(gc, prec, call, "out", out, &gc->out, rtol);
+        failures += compare(gc, prec, call, "grad_input (fgrad)", grad, &gc->fgrad, rtol);
+    } else {
+        failures++;
+    }
+
+    snprintf(call, sizeof call, "focal_forward_backward%s_%s(out=NULL)", gc->dense_targets ? "_dense" : "",
+             prec);
+    fill_nan(grad, gc->x.count);
+    if (call_ok(gc, prec, call, do_forward_backward(&b, loss, NULL, grad))) {
+        failures += compare(gc, prec, call, "grad_input (fgrad)", grad, &gc->fgrad, rtol);
+    } else {
+        failures++;
+    }
+
+    snprintf(call, sizeof call, "focal_forward_backward%s_%s(grad_input=NULL)",
+             gc->dense_targets ? "_dense" : "", prec);
+    fill_nan(out, gc->out.count);
+    if (call_ok(gc, prec, call, do_forward_backward(&b, loss, out, NULL))) {
+        failures += compare(gc, prec, call, "out", out, &gc->out, rtol);
+    } else {
+        failures++;
+    }
+
+done:
+    free(out);
+    free(grad);
+    free(b.x32);
+    free(b.t32);
+    free(b.w32);
+    free(b.g32);
+    free(b.out32);
+    free(b.grad32);
+    focal_loss_destroy(loss);
+    return failures;
+}
+
+/* ------------------------------------------------------------------------
+ * cmocka
+ * ------------------------------------------------------------------------ */
+
+typedef struct golden_test {
+    const golden_case *gc;
+    int use_f32;
+} golden_test;
+
+static void golden_test_case(void **state)
+{
+    const golden_test *t = *state;
+    int failures = golden_check_case(t->gc, t->use_f32);
+    if (failures != 0) {
+        print_error("case %s [%s] (golden file line %d): %d check(s) failed\n", t->gc->name,
+                    t->use_f32 ? "f32" : "f64", t->gc->line, failures);
+        fail();
+    }
+}
+
+int golden_run_cases(const char *group, const golden_file *file)
+{
+    size_t count = file->count * 2;
+    struct CMUnitTest *tests;
+    golden_test *states;
+    char **names;
+    int rc;
+
+    if (count == 0) {
+        fprintf(stderr, "%s: no golden cases\n", group);
+        return 1;
+    }
+    tests = calloc(count, sizeof *tests);
+    states = calloc(count, sizeof *states);
+    names = calloc(count, sizeof *names);
+    if (tests == NULL || states == NULL || names == NULL) {
+        free(tests);
+        free(states);
+        free(names);
+        fprintf(stderr, "%s: out of memory\n", group);
+        return 1;
+    }
+    rc = 0;
+    for (size_t i = 0; i < count && rc == 0; i++) {
+        const golden_case *gc = &file->cases[i / 2];
+        size_t len = strlen(gc->name) + 5;
+        states[i].gc = gc;
+        states[i].use_f32 = (int)(i % 2);
+        names[i] = malloc(len);
+        if (names[i] == NULL) {
+            rc = 1;
+            break;
+        }
+        snprintf(names[i], len, "%s/%s", gc->name, states[i].use_f32 ? "f32" : "f64");
+        tests[i].name = names[i];
+        tests[i].test_func = golden_test_case;
+        tests[i].initial_state = &states[i];
+    }
+    if (rc == 0) {
+        rc = _cmocka_run_group_tests(group, tests, count, NULL, NULL);
+    } else {
+        fprintf(stderr, "%s: out of memory\n", group);
+    }
+    for (size_t i = 0; i < count; i++) {
+        free(names[i]);
+    }
+    free(names);
+    free(states);
+    free(tests);
+    return rc;
+}
