@@ -1,0 +1,1720 @@
+/*
+ * Every failing call: the exact status of the API's table, a detail message
+ * that names the offending value (and its index where there is one), every
+ * output buffer untouched and the context unchanged. Compute cases run
+ * against each of the twelve compute functions they apply to.
+ *
+ * Compute calls are made in softmax mode only; setters and getters are
+ * checked in both modes.
+ *
+ * A case that goes wrong is reported and counted rather than stopping the
+ * test at the first mismatch, so one run lists every discrepancy.
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <inttypes.h>
+#include <limits.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <focal/focal.h>
+
+#include "errcheck.h"
+
+/* ------------------------------------------------------------------------
+ * Problem tally
+ * ------------------------------------------------------------------------ */
+
+static int g_problems;
+
+#if defined(__GNUC__)
+__attribute__((format(printf, 1, 2)))
+#endif
+static void problem(const char *fmt, ...)
+{
+    char buf[1536];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    print_error("  PROBLEM: %s\n", buf);
+    ++g_problems;
+}
+
+static int reset_tally(void **state)
+{
+    (void)state;
+    g_problems = 0;
+    return 0;
+}
+
+static void finish(void)
+{
+    if (g_problems != 0) {
+        print_error("  %d problem(s) in this test\n", g_problems);
+    }
+    assert_int_equal(g_problems, 0);
+}
+
+static const char *status_name(focal_status s)
+{
+    switch (s) {
+    case FOCAL_OK: return "FOCAL_OK";
+    case FOCAL_ERROR_NULL_POINTER: return "FOCAL_ERROR_NULL_POINTER";
+    case FOCAL_ERROR_INVALID_SHAPE: return "FOCAL_ERROR_INVALID_SHAPE";
+    case FOCAL_ERROR_INVALID_PARAMETER: return "FOCAL_ERROR_INVALID_PARAMETER";
+    case FOCAL_ERROR_INVALID_TARGET: return "FOCAL_ERROR_INVALID_TARGET";
+    case FOCAL_ERROR_INVALID_WEIGHT: return "FOCAL_ERROR_INVALID_WEIGHT";
+    case FOCAL_ERROR_INCOMPATIBLE: return "FOCAL_ERROR_INCOMPATIBLE";
+    case FOCAL_ERROR_OUT_OF_MEMORY: return "FOCAL_ERROR_OUT_OF_MEMORY";
+    case FOCAL_ERROR_INTERNAL: return "FOCAL_ERROR_INTERNAL";
+    }
+    return "(not a focal_status)";
+}
+
+/* ------------------------------------------------------------------------
+ * Checking one failing call
+ * ------------------------------------------------------------------------ */
+
+#define SENTINEL 0xA5
+#define MSG_SIZE 512
+
+/* Before each failing call a different failing call leaves a known message,
+ * so a call that fails without setting its own message is caught even when
+ * an earlier message would happen to pass the checks. */
+static void arm_marker(const char *call_text, char *marker, size_t size)
+{
+    if (strncmp(call_text, "focal_prior_bias", 16) == 0) {
+        (void)focal_loss_set_threads(NULL, 1);
+    } else {
+        double bias;
+        (void)focal_prior_bias(-123.0, &bias);
+    }
+    errcheck_copy_last_error(marker, size);
+}
+
+static void check_failure(const char *label, focal_status got, focal_status expected,
+                          const char *msg, const char *marker, const char *const *needles)
+{
+    if (got != expected) {
+        problem("%s: returned %d %s, expected %d %s; message \"%s\"", label, (int)got,
+                status_name(got), (int)expected, status_name(expected),
+                got == FOCAL_OK ? "(none: call succeeded)" : msg);
+    }
+    if (got == FOCAL_OK) {
+        return;
+    }
+    if (msg[0] == '\0') {
+        problem("%s: focal_last_error() is empty after the failing call", label);
+        return;
+    }
+    if (strcmp(msg, "<NULL>") == 0) {
+        problem("%s: focal_last_error() returned NULL", label);
+        return;
+    }
+    if (marker != NULL && strcmp(msg, marker) == 0) {
+        problem("%s: focal_last_error() was not set by this call (still \"%s\")", label, msg);
+        return;
+    }
+    for (const char *const *n = needles; n && *n; ++n) {
+        if (!errcheck_contains(msg, *n)) {
+            problem("%s: message \"%s\" does not mention \"%s\"", label, msg, *n);
+        }
+    }
+}
+
+struct pending {
+    const focal_loss *loss;
+    errcheck_snapshot before;
+    char marker[MSG_SIZE];
+    const char *prefix;
+};
+
+static void pending_begin(struct pending *p, const focal_loss *loss, const char *prefix,
+                          const char *call_text)
+{
+    p->loss = loss;
+    p->prefix = prefix;
+    if (loss != NULL) {
+        errcheck_snapshot_take(loss, &p->before);
+    }
+    arm_marker(call_text, p->marker, sizeof p->marker);
+}
+
+static void pending_end(struct pending *p, focal_status got, focal_status expected,
+                        const char *call_text, const char *const *needles)
+{
+    char msg[MSG_SIZE];
+    char label[768];
+    errcheck_copy_last_error(msg, sizeof msg);
+    snprintf(label, sizeof label, "%s%s%s", p->prefix, p->prefix[0] ? ": " : "", call_text);
+    check_failure(label, got, expected, msg, p->marker, needles);
+    if (p->loss != NULL) {
+        errcheck_snapshot after;
+        char what[256];
+        errcheck_snapshot_take(p->loss, &after);
+        if (!errcheck_snapshot_equal(&p->before, &after, what, sizeof what)) {
+            problem("%s: the failing call changed the context (%s)", label, what);
+        }
+    }
+}
+
+/* Runs call, expecting it to fail with expected and a message mentioning
+ * each needle (each needle may list alternatives separated by '|');
+ * snap_loss, when not NULL, is the context that must stay unchanged. */
+#define EXPECT_FAILS(prefix, snap_loss, expected, call, ...)                              \
+    do {                                                                                  \
+        struct pending pending_;                                                          \
+        pending_begin(&pending_, (snap_loss), (prefix), #call);                           \
+        focal_status status_ = (call);                                                    \
+        pending_end(&pending_, status_, (expected), #call,                                \
+                    (const char *const[]){__VA_ARGS__, NULL});                            \
+    } while (0)
+
+#define EXPECT_OK(prefix, call)                                                           \
+    do {                                                                                  \
+        focal_status status_ = (call);                                                    \
+        if (status_ != FOCAL_OK) {                                                        \
+            char msg_[MSG_SIZE];                                                          \
+            errcheck_copy_last_error(msg_, sizeof msg_);                                  \
+            problem("%s: %s returned %d %s, expected FOCAL_OK; message \"%s\"", (prefix), \
+                    #call, (int)status_, status_name(status_), msg_);                     \
+        }                                                                                 \
+    } while (0)
+
+static void expect_untouched(const void *buf, size_t size, const char *label)
+{
+    if (!errcheck_all_bytes(buf, size, SENTINEL)) {
+        problem("%s: an output was written by a failing call", label);
+    }
+}
+
+/* ------------------------------------------------------------------------
+ * Contexts
+ * ------------------------------------------------------------------------ */
+
+enum config { CFG_DEFAULT, CFG_SCALAR, CFG_VECTOR, CFG_EXOTIC, CFG_COUNT };
+
+static const char *const config_names[CFG_COUNT] = {"defaults", "scalar-alpha", "alpha-vector",
+                                                    "exotic"};
+
+static const double alpha5[5] = {0.1, 0.2, 0.3, 0.4, 0.5};
+static const double alpha7[7] = {0.9, -0.5, 0.0, 1.25, 0.5, 0.125, 3.0};
+
+/* DEFAULT, SCALAR and VECTOR are valid for a softmax compute call on the
+ * (2, 5, 3) problem below; EXOTIC is for setter and getter checks only. */
+static focal_loss *make_context(enum config cfg, focal_mode mode)
+{
+    focal_loss *loss = NULL;
+    assert_int_equal(focal_loss_create(&loss, mode), FOCAL_OK);
+    assert_non_null(loss);
+    switch (cfg) {
+    case CFG_DEFAULT:
+        break;
+    case CFG_SCALAR:
+        assert_int_equal(focal_loss_set_gamma(loss, 0.5), FOCAL_OK);
+        assert_int_equal(focal_loss_set_alpha(loss, 0.25), FOCAL_OK);
+        assert_int_equal(focal_loss_set_reduction(loss, FOCAL_REDUCTION_NONE), FOCAL_OK);
+        assert_int_equal(focal_loss_set_ignore_index(loss, -100), FOCAL_OK);
+        assert_int_equal(focal_loss_set_epsilon(loss, 1e-4), FOCAL_OK);
+        assert_int_equal(focal_loss_set_label_smoothing(loss, 0.1), FOCAL_OK);
+        assert_int_equal(focal_loss_set_beta(loss, 0.75), FOCAL_OK);
+        assert_int_equal(focal_loss_set_threads(loss, 2), FOCAL_OK);
+        break;
+    case CFG_VECTOR:
+        assert_int_equal(focal_loss_set_gamma(loss, 3.0), FOCAL_OK);
+        assert_int_equal(focal_loss_set_alpha_vector(loss, alpha5, 5), FOCAL_OK);
+        assert_int_equal(focal_loss_set_reduction(loss, FOCAL_REDUCTION_SUM), FOCAL_OK);
+        assert_int_equal(focal_loss_set_input(loss, FOCAL_INPUT_PROBABILITIES), FOCAL_OK);
+        assert_int_equal(focal_loss_set_epsilon(loss, 1e-3), FOCAL_OK);
+        assert_int_equal(focal_loss_set_threads(loss, 1), FOCAL_OK);
+        break;
+    case CFG_EXOTIC:
+        assert_int_equal(focal_loss_set_gamma(loss, 0.0), FOCAL_OK);
+        assert_int_equal(focal_loss_set_alpha_vector(loss, alpha7, 7), FOCAL_OK);
+        assert_int_equal(focal_loss_set_reduction(loss, FOCAL_REDUCTION_SUM_OVER_POSITIVES),
+                         FOCAL_OK);
+        assert_int_equal(focal_loss_set_ignore_index(loss, INT64_MIN), FOCAL_OK);
+        assert_int_equal(focal_loss_set_input(loss, FOCAL_INPUT_PROBABILITIES), FOCAL_OK);
+        assert_int_equal(focal_loss_set_epsilon(loss, 0.25), FOCAL_OK);
+        assert_int_equal(focal_loss_set_label_smoothing(loss, 0.5), FOCAL_OK);
+        assert_int_equal(focal_loss_set_variant(loss, FOCAL_VARIANT_FL_STAR), FOCAL_OK);
+        assert_int_equal(focal_loss_set_beta(loss, -1.0), FOCAL_OK);
+        assert_int_equal(focal_loss_set_threads(loss, 7), FOCAL_OK);
+        break;
+    case CFG_COUNT:
+        fail();
+    }
+    return loss;
+}
+
+static const enum config compute_configs[] = {CFG_DEFAULT, CFG_SCALAR, CFG_VECTOR};
+#define N_COMPUTE_CONFIGS (sizeof compute_configs / sizeof compute_configs[0])
+
+static const focal_mode all_modes[] = {FOCAL_MODE_SOFTMAX, FOCAL_MODE_SIGMOID};
+
+/* ------------------------------------------------------------------------
+ * The problem: (n, c, inner) = (2, 5, 3)
+ * ------------------------------------------------------------------------ */
+
+enum { N = 2, C = 5, INNER = 3, POS = N * INNER, ELEM = N * C * INNER, SLACK = 4 };
+
+struct data {
+    float in32[ELEM];
+    double in64[ELEM];
+    int64_t tidx[POS];
+    float td32[ELEM];
+    double td64[ELEM];
+    float w32[POS];
+    double w64[POS];
+    float go32[POS];
+    double go64[POS];
+    /* Outputs, used as float or double; the slack catches writes past the end. */
+    _Alignas(double) unsigned char out[(POS + SLACK) * sizeof(double)];
+    _Alignas(double) unsigned char gin[(ELEM + SLACK) * sizeof(double)];
+};
+
+static size_t elem_index(int64_t n, int64_t k, int64_t s)
+{
+    return (size_t)((n * C + k) * INNER + s);
+}
+
+static void data_init(struct data *d)
+{
+    static const double weights[POS] = {1.0, 0.5, 2.0, 1.0, 0.0, 1.5};
+    for (size_t k = 0; k < ELEM; ++k) {
+        /* In (0, 1), so valid as logits and as probabilities. */
+        double v = 0.05 + 0.9 * (double)((k * 7) % ELEM) / (double)(ELEM - 1);
+        d->in64[k] = v;
+        d->in32[k] = (float)v;
+    }
+    for (int64_t p = 0; p < POS; ++p) {
+        d->tidx[p] = p % C;
+        d->w64[p] = weights[p];
+        d->w32[p] = (float)weights[p];
+        d->go64[p] = 0.5 + 0.25 * (double)p;
+        d->go32[p] = (float)d->go64[p];
+    }
+    for (int64_t n = 0; n < N; ++n) {
+        for (int64_t k = 0; k < C; ++k) {
+            for (int64_t s = 0; s < INNER; ++s) {
+                double y = d->tidx[n * INNER + s] == k ? 1.0 : 0.0;
+                d->td64[elem_index(n, k, s)] = y;
+                d->td32[elem_index(n, k, s)] = (float)y;
+            }
+        }
+    }
+    memset(d->out, SENTINEL, sizeof d->out);
+    memset(d->gin, SENTINEL, sizeof d->gin);
+}
+
+static void set_weight(struct data *d, size_t p, double v)
+{
+    d->w64[p] = v;
+    d->w32[p] = (float)v;
+}
+
+static void set_dense_target(struct data *d, size_t e, double v)
+{
+    d->td64[e] = v;
+    d->td32[e] = (float)v;
+}
+
+/* ------------------------------------------------------------------------
+ * The twelve compute functions behind one signature
+ * ------------------------------------------------------------------------ */
+
+typedef focal_status (*compute_fn)(const focal_loss *loss, int64_t n, int64_t c, int64_t inner,
+                                   const void *input, const void *target, const void *weight,
+                                   const void *grad_out, void *out, void *grad_input);
+
+#define WRAP_FORWARD(fn)                                                                     \
+    static focal_status wrap_##fn(const focal_loss *loss, int64_t n, int64_t c, int64_t inner, \
+                                  const void *input, const void *target, const void *weight,  \
+                                  const void *grad_out, void *out, void *grad_input)          \
+    {                                                                                        \
+        (void)grad_out;                                                                      \
+        (void)grad_input;                                                                    \
+        return fn(loss, n, c, inner, input, target, weight, out);                            \
+    }
+
+#define WRAP_BACKWARD(fn)                                                                    \
+    static focal_status wrap_##fn(const focal_loss *loss, int64_t n, int64_t c, int64_t inner, \
+                                  const void *input, const void *target, const void *weight,  \
+                                  const void *grad_out, void *out, void *grad_input)          \
+    {                                                                                        \
+        (void)out;                                                                           \
+        return fn(loss, n, c, inner, input, target, weight, grad_out, grad_input);           \
+    }
+
+#define WRAP_FUSED(fn)                                                                       \
+    static focal_status wrap_##fn(const focal_loss *loss, int64_t n, int64_t c, int64_t inner, \
+                                  const void *input, const void *target, const void *weight,  \
+                                  const void *grad_out, void *out, void *grad_input)          \
+    {                                                                                        \
+        (void)grad_out;                                                                      \
+        return fn(loss, n, c, inner, input, target, weight, out, grad_input);                \
+    }
+
+WRAP_FORWARD(focal_forward_f32)
+WRAP_BACKWARD(focal_backward_f32)
+WRAP_FUSED(focal_forward_backward_f32)
+WRAP_FORWARD(focal_forward_dense_f32)
+WRAP_BACKWARD(focal_backward_dense_f32)
+WRAP_FUSED(focal_forward_backward_dense_f32)
+WRAP_FORWARD(focal_forward_f64)
+WRAP_BACKWARD(focal_backward_f64)
+WRAP_FUSED(focal_forward_backward_f64)
+WRAP_FORWARD(focal_forward_dense_f64)
+WRAP_BACKWARD(focal_backward_dense_f64)
+WRAP_FUSED(focal_forward_backward_dense_f64)
+
+enum {
+    K_FWD = 1u,
+    K_BWD = 2u,
+    K_FUSED = 4u,
+    K_KINDS = K_FWD | K_BWD | K_FUSED,
+    T_INDEX = 8u,
+    T_DENSE = 16u,
+    T_TARGETS = T_INDEX | T_DENSE,
+    ALL_FNS = K_KINDS | T_TARGETS
+};
+
+struct fn_entry {
+    const char *name;
+    compute_fn call;
+    unsigned flags;
+    int f64;
+};
+
+static const struct fn_entry fns[] = {
+    {"focal_forward_f32", wrap_focal_forward_f32, K_FWD | T_INDEX, 0},
+    {"focal_backward_f32", wrap_focal_backward_f32, K_BWD | T_INDEX, 0},
+    {"focal_forward_backward_f32", wrap_focal_forward_backward_f32, K_FUSED | T_INDEX, 0},
+    {"focal_forward_dense_f32", wrap_focal_forward_dense_f32, K_FWD | T_DENSE, 0},
+    {"focal_backward_dense_f32", wrap_focal_backward_dense_f32, K_BWD | T_DENSE, 0},
+    {"focal_forward_backward_dense_f32", wrap_focal_forward_backward_dense_f32,
+     K_FUSED | T_DENSE, 0},
+    {"focal_forward_f64", wrap_focal_forward_f64, K_FWD | T_INDEX, 1},
+    {"focal_backward_f64", wrap_focal_backward_f64, K_BWD | T_INDEX, 1},
+    {"focal_forward_backward_f64", wrap_focal_forward_backward_f64, K_FUSED | T_INDEX, 1},
+    {"focal_forward_dense_f64", wrap_focal_forward_dense_f64, K_FWD | T_DENSE, 1},
+    {"focal_backward_dense_f64", wrap_focal_backward_dense_f64, K_BWD | T_DENSE, 1},
+    {"focal_forward_backward_dense_f64", wrap_focal_forward_backward_dense_f64,
+     K_FUSED | T_DENSE, 1},
+};
+#define N_FNS (sizeof fns / sizeof fns[0])
+
+static int applies(const struct fn_entry *f, unsigned mask)
+{
+    return (f->flags & mask & K_KINDS) != 0 && (f->flags & mask & T_TARGETS) != 0;
+}
+
+enum {
+    NULL_INPUT = 1u,
+    NULL_TARGET = 2u,
+    NULL_OUT = 4u,
+    NULL_GRAD_OUT = 8u,
+    NULL_GRAD_INPUT = 16u
+};
+
+struct call {
+    const focal_loss *loss;
+    int64_t n, c, inner;
+    unsigned nulls;
+    int weighted;
+    const char *what; /* the case, for messages */
+};
+
+static struct call base_call(const focal_loss *loss, int weighted, const char *what)
+{
+    struct call a = {loss, N, C, INNER, 0u, weighted, what};
+    return a;
+}
+
+static focal_status invoke(const struct fn_entry *f, const struct call *a, struct data *d)
+{
+    const void *input = f->f64 ? (const void *)d->in64 : (const void *)d->in32;
+    const void *target = (f->flags & T_DENSE) == 0 ? (const void *)d->tidx
+                         : f->f64                  ? (const void *)d->td64
+                                                   : (const void *)d->td32;
+    const void *weight = !a->weighted ? NULL : f->f64 ? (const void *)d->w64 : (const void *)d->w32;
+    const void *grad_out = f->f64 ? (const void *)d->go64 : (const void *)d->go32;
+    void *out = d->out;
+    void *grad_input = d->gin;
+    if (a->nulls & NULL_INPUT) input = NULL;
+    if (a->nulls & NULL_TARGET) target = NULL;
+    if (a->nulls & NULL_OUT) out = NULL;
+    if (a->nulls & NULL_GRAD_OUT) grad_out = NULL;
+    if (a->nulls & NULL_GRAD_INPUT) grad_input = NULL;
+    return f->call(a->loss, a->n, a->c, a->inner, input, target, weight, grad_out, out,
+                   grad_input);
+}
+
+static void make_label(char *label, size_t size, const struct fn_entry *f, const struct call *a)
+{
+    snprintf(label, size, "%s(n=%" PRId64 ", c=%" PRId64 ", inner=%" PRId64 "%s%s%s%s%s%s) [%s]",
+             f->name, a->n, a->c, a->inner, a->loss ? "" : ", loss=NULL",
+             (a->nulls & NULL_INPUT) ? ", input=NULL" : "",
+             (a->nulls & NULL_TARGET) ? ", target=NULL" : "",
+             (a->nulls & NULL_OUT) ? ", out=NULL" : "",
+             (a->nulls & NULL_GRAD_OUT) ? ", grad_out=NULL" : "",
+             (a->nulls & NULL_GRAD_INPUT) ? ", grad_input=NULL" : "", a->what);
+}
+
+static void expect_compute_failure(const struct fn_entry *f, const struct call *a, struct data *d,
+                                   focal_status expected, const char *const *needles)
+{
+    char label[768];
+    char marker[MSG_SIZE];
+    char msg[MSG_SIZE];
+    errcheck_snapshot before;
+    make_label(label, sizeof label, f, a);
+    if (a->loss != NULL) {
+        errcheck_snapshot_take(a->loss, &before);
+    }
+    arm_marker("", marker, sizeof marker);
+    memset(d->out, SENTINEL, sizeof d->out);
+    memset(d->gin, SENTINEL, sizeof d->gin);
+
+    focal_status got = invoke(f, a, d);
+    errcheck_copy_last_error(msg, sizeof msg);
+
+    check_failure(label, got, expected, msg, marker, needles);
+    if (!errcheck_all_bytes(d->out, sizeof d->out, SENTINEL)) {
+        problem("%s: out was written by a failing call", label);
+    }
+    if (!errcheck_all_bytes(d->gin, sizeof d->gin, SENTINEL)) {
+        problem("%s: grad_input was written by a failing call", label);
+    }
+    if (a->loss != NULL) {
+        errcheck_snapshot after;
+        char what[256];
+        errcheck_snapshot_take(a->loss, &after);
+        if (!errcheck_snapshot_equal(&before, &after, what, sizeof what)) {
+            problem("%s: the failing call changed the context (%s)", label, what);
+        }
+    }
+}
+
+/* Runs the case against every compute function that mask selects. */
+static void expect_all_fail(unsigned mask, const struct call *a, struct data *d,
+                            focal_status expected, const char *const *needles)
+{
+    int ran = 0;
+    for (size_t i = 0; i < N_FNS; ++i) {
+        if (applies(&fns[i], mask)) {
+            expect_compute_failure(&fns[i], a, d, expected, needles);
+            ++ran;
+        }
+    }
+    assert_true(ran > 0);
+}
+
+#define NEEDLES(...) ((const char *const[]){__VA_ARGS__, NULL})
+
+static double read_value(const unsigned char *buf, int f64, size_t i)
+{
+    if (f64) {
+        double v;
+        memcpy(&v, buf + i * sizeof v, sizeof v);
+        return v;
+    }
+    float v;
+    memcpy(&v, buf + i * sizeof v, sizeof v);
+    return (double)v;
+}
+
+static int value_is_sentinel(const unsigned char *buf, int f64, size_t i)
+{
+    size_t size = f64 ? sizeof(double) : sizeof(float);
+    return errcheck_all_bytes(buf + i * size, size, SENTINEL);
+}
+
+/* Checks that a successful call wrote exactly its outputs: every value of
+ * each written output finite and no longer the sentinel, nothing past its
+ * end, and a skipped output untouched. */
+static int expect_compute_success(const struct fn_entry *f, const struct call *a, struct data *d)
+{
+    char label[768];
+    make_label(label, sizeof label, f, a);
+    memset(d->out, SENTINEL, sizeof d->out);
+    memset(d->gin, SENTINEL, sizeof d->gin);
+
+    focal_status got = invoke(f, a, d);
+    if (got != FOCAL_OK) {
+        char msg[MSG_SIZE];
+        errcheck_copy_last_error(msg, sizeof msg);
+        problem("%s: returned %d %s, expected FOCAL_OK; message \"%s\"", label, (int)got,
+                status_name(got), msg);
+        return 0;
+    }
+
+    focal_reduction r = FOCAL_REDUCTION_MEAN;
+    assert_int_equal(focal_loss_get_reduction(a->loss, &r), FOCAL_OK);
+    size_t value_size = f->f64 ? sizeof(double) : sizeof(float);
+    size_t out_count = r == FOCAL_REDUCTION_NONE ? POS : 1;
+    int writes_out = (f->flags & K_FWD) || ((f->flags & K_FUSED) && !(a->nulls & NULL_OUT));
+    int writes_gin = (f->flags & K_BWD) || ((f->flags & K_FUSED) && !(a->nulls & NULL_GRAD_INPUT));
+    int ok = 1;
+
+    if (writes_out) {
+        for (size_t i = 0; i < out_count; ++i) {
+            if (value_is_sentinel(d->out, f->f64, i) || !isfinite(read_value(d->out, f->f64, i))) {
+                problem("%s: out[%zu] was not written or is not finite", label, i);
+                ok = 0;
+            }
+        }
+        if (!errcheck_all_bytes(d->out + out_count * value_size,
+                                sizeof d->out - out_count * value_size, SENTINEL)) {
+            problem("%s: wrote past the end of out", label);
+            ok = 0;
+        }
+    } else if (!errcheck_all_bytes(d->out, sizeof d->out, SENTINEL)) {
+        problem("%s: out was written although it is not an output of this call", label);
+        ok = 0;
+    }
+    if (writes_gin) {
+        for (size_t i = 0; i < ELEM; ++i) {
+            if (value_is_sentinel(d->gin, f->f64, i) || !isfinite(read_value(d->gin, f->f64, i))) {
+                problem("%s: grad_input[%zu] was not written or is not finite", label, i);
+                ok = 0;
+            }
+        }
+        if (!errcheck_all_bytes(d->gin + ELEM * value_size, sizeof d->gin - ELEM * value_size,
+                                SENTINEL)) {
+            problem("%s: wrote past the end of grad_input", label);
+            ok = 0;
+        }
+    } else if (!errcheck_all_bytes(d->gin, sizeof d->gin, SENTINEL)) {
+        problem("%s: grad_input was written although it is not an output of this call", label);
+        ok = 0;
+    }
+    return ok;
+}
+
+/* ------------------------------------------------------------------------
+ * Status strings and the per-thread message
+ * ------------------------------------------------------------------------ */
+
+static void test_status_strings(void **state)
+{
+    (void)state;
+    static const focal_status known[] = {
+        FOCAL_OK,
+        FOCAL_ERROR_NULL_POINTER,
+        FOCAL_ERROR_INVALID_SHAPE,
+        FOCAL_ERROR_INVALID_PARAMETER,
+        FOCAL_ERROR_INVALID_TARGET,
+        FOCAL_ERROR_INVALID_WEIGHT,
+        FOCAL_ERROR_INCOMPATIBLE,
+        FOCAL_ERROR_OUT_OF_MEMORY,
+        FOCAL_ERROR_INTERNAL,
+    };
+    static const int unknown[] = {12345, 8, 98, 100, -1, INT_MAX, INT_MIN};
+    const size_t n_known = sizeof known / sizeof known[0];
+
+    for (size_t i = 0; i < n_known; ++i) {
+        const char *s = focal_status_string(known[i]);
+        if (s == NULL || s[0] == '\0') {
+            problem("focal_status_string(%s) is %s", status_name(known[i]),
+                    s == NULL ? "NULL" : "empty");
+            continue;
+        }
+        for (size_t j = 0; j < i; ++j) {
+            const char *t = focal_status_string(known[j]);
+            if (t != NULL && strcmp(s, t) == 0) {
+                problem("focal_status_string(%s) and focal_status_string(%s) are both \"%s\"",
+                        status_name(known[i]), status_name(known[j]), s);
+            }
+        }
+    }
+    for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; ++i) {
+        const char *s = focal_status_string((focal_status)unknown[i]);
+        if (s == NULL || s[0] == '\0') {
+            problem("focal_status_string(%d) is %s", unknown[i], s == NULL ? "NULL" : "empty");
+            continue;
+        }
+        if (!errcheck_contains(s, "unknown")) {
+            problem("focal_status_string(%d) = \"%s\" does not say the status is unknown",
+                    unknown[i], s);
+        }
+        for (size_t j = 0; j < n_known; ++j) {
+            const char *t = focal_status_string(known[j]);
+            if (t != NULL && strcmp(s, t) == 0) {
+                problem("focal_status_string(%d) = \"%s\", the string of %s", unknown[i], s,
+                        status_name(known[j]));
+            }
+        }
+    }
+    finish();
+}
+
+struct fresh_result {
+    int initial_null;
+    char initial[MSG_SIZE];
+    focal_status create_status;
+    char after_success[MSG_SIZE];
+};
+
+static void *fresh_thread(void *arg)
+{
+    struct fresh_result *r = arg;
+    const char *m = focal_last_error();
+    r->initial_null = m == NULL;
+    snprintf(r->initial, sizeof r->initial, "%s", m ? m : "");
+
+    /* Successful calls only: none of them may set the message. */
+    focal_loss *loss = NULL;
+    r->create_status = focal_loss_create(&loss, FOCAL_MODE_SOFTMAX);
+    if (r->create_status == FOCAL_OK) {
+        double gamma = 0.0;
+        double bias = 0.0;
+        (void)focal_loss_set_gamma(loss, 1.5);
+        (void)focal_loss_get_gamma(loss, &gamma);
+        (void)focal_prior_bias(0.01, &bias);
+        float in[6] = {0.1f, 0.2f, 0.3f, 0.4f, 0.5f, 0.6f};
+        int64_t target[2] = {0, 2};
+        float out = 0.0f;
+        (void)focal_forward_f32(loss, 2, 3, 1, in, target, NULL, &out);
+        focal_loss_destroy(loss);
+    }
+    errcheck_copy_last_error(r->after_success, sizeof r->after_success);
+    return NULL;
+}
+
+static void test_last_error_fresh_thread(void **state)
+{
+    (void)state;
+    /* A failure in this thread first, which the new thread must not see. */
+    double bias;
+    assert_int_equal(focal_prior_bias(2.0, &bias), FOCAL_ERROR_INVALID_PARAMETER);
+    char mine[MSG_SIZE];
+    errcheck_copy_last_error(mine, sizeof mine);
+
+    struct fresh_result r;
+    memset(&r, 0, sizeof r);
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, fresh_thread, &r), 0);
+    assert_int_equal(pthread_join(th, NULL), 0);
+
+    if (r.initial_null) {
+        problem("focal_last_error() in a fresh thread returned NULL, expected \"\"");
+    } else if (r.initial[0] != '\0') {
+        problem("focal_last_error() in a fresh thread returned \"%s\", expected \"\"", r.initial);
+    }
+    if (r.create_status != FOCAL_OK) {
+        problem("focal_loss_create in a new thread returned %d", (int)r.create_status);
+    }
+    if (strcmp(r.after_success, "") != 0) {
+        problem("after only successful calls a new thread's focal_last_error() is \"%s\", "
+                "expected \"\"",
+                r.after_success);
+    }
+    char now[MSG_SIZE];
+    errcheck_copy_last_error(now, sizeof now);
+    if (strcmp(now, mine) != 0) {
+        problem("this thread's message changed from \"%s\" to \"%s\" while another thread ran",
+                mine, now);
+    }
+    finish();
+}
+
+struct peer {
+    pthread_barrier_t *first;
+    pthread_barrier_t *second;
+    focal_status status;
+    char initial[MSG_SIZE];
+    char own[MSG_SIZE];
+    char later[MSG_SIZE];
+};
+
+static void *failing_peer(void *arg)
+{
+    struct peer *p = arg;
+    errcheck_copy_last_error(p->initial, sizeof p->initial);
+    focal_loss *loss = NULL;
+    if (focal_loss_create(&loss, FOCAL_MODE_SOFTMAX) == FOCAL_OK) {
+        p->status = focal_loss_set_gamma(loss, -5.0);
+        focal_loss_destroy(loss);
+    }
+    /* Read the message without a further libfocal call in between. */
+    errcheck_copy_last_error(p->own, sizeof p->own);
+    pthread_barrier_wait(p->first);
+    /* The main thread fails here. */
+    pthread_barrier_wait(p->second);
+    errcheck_copy_last_error(p->later, sizeof p->later);
+    return NULL;
+}
+
+static void test_last_error_per_thread(void **state)
+{
+    (void)state;
+    focal_loss *loss = make_context(CFG_DEFAULT, FOCAL_MODE_SOFTMAX);
+    assert_int_equal(focal_loss_set_label_smoothing(loss, 1.5), FOCAL_ERROR_INVALID_PARAMETER);
+    char m0[MSG_SIZE];
+    errcheck_copy_last_error(m0, sizeof m0);
+    assert_true(m0[0] != '\0');
+
+    pthread_barrier_t first, second;
+    assert_int_equal(pthread_barrier_init(&first, NULL, 2), 0);
+    assert_int_equal(pthread_barrier_init(&second, NULL, 2), 0);
+    struct peer p;
+    memset(&p, 0, sizeof p);
+    p.first = &first;
+    p.second = &second;
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, failing_peer, &p), 0);
+
+    pthread_barrier_wait(&first);
+    char now[MSG_SIZE];
+    errcheck_copy_last_error(now, sizeof now);
+    if (strcmp(now, m0) != 0) {
+        problem("a failure in another thread changed this thread's message from \"%s\" to \"%s\"",
+                m0, now);
+    }
+    focal_status st = focal_loss_set_epsilon(loss, 0.75);
+    char m1[MSG_SIZE];
+    errcheck_copy_last_error(m1, sizeof m1);
+    pthread_barrier_wait(&second);
+    assert_int_equal(pthread_join(th, NULL), 0);
+    pthread_barrier_destroy(&first);
+    pthread_barrier_destroy(&second);
+
+    if (st != FOCAL_ERROR_INVALID_PARAMETER) {
+        problem("focal_loss_set_epsilon(loss, 0.75) returned %d", (int)st);
+    }
+    if (p.initial[0] != '\0') {
+        problem("a new thread starts with message \"%s\" (this thread's?), expected \"\"",
+                p.initial);
+    }
+    if (p.status != FOCAL_ERROR_INVALID_PARAMETER) {
+        problem("focal_loss_set_gamma(loss, -5.0) in a thread returned %d", (int)p.status);
+    }
+    if (!errcheck_contains(p.own, "gamma") || !errcheck_contains(p.own, "-5")) {
+        problem("the thread's own message \"%s\" does not mention gamma and -5", p.own);
+    }
+    if (strcmp(p.own, p.later) != 0) {
+        problem("a failure in the main thread changed another thread's message from \"%s\" to "
+                "\"%s\"",
+                p.own, p.later);
+    }
+    errcheck_copy_last_error(now, sizeof now);
+    if (strcmp(now, m1) != 0) {
+        problem("this thread's message changed from \"%s\" to \"%s\" after the other thread "
+                "finished",
+                m1, now);
+    }
+    focal_loss_destroy(loss);
+    finish();
+}
+
+static void test_last_error_kept_by_success(void **state)
+{
+    (void)state;
+    focal_loss *loss = make_context(CFG_DEFAULT, FOCAL_MODE_SOFTMAX);
+    assert_int_equal(focal_loss_set_gamma(loss, -3.0), FOCAL_ERROR_INVALID_PARAMETER);
+    char before[MSG_SIZE];
+    errcheck_copy_last_error(before, sizeof before);
+
+    struct data d;
+    data_init(&d);
+    double gamma = 0.0;
+    float out = 0.0f;
+    EXPECT_OK("", focal_loss_set_gamma(loss, 1.0));
+    EXPECT_OK("", focal_loss_get_gamma(loss, &gamma));
+    EXPECT_OK("", focal_forward_f32(loss, N, C, INNER, d.in32, d.tidx, NULL, &out));
+
+    char after[MSG_SIZE];
+    errcheck_copy_last_error(after, sizeof after);
+    if (strcmp(before, after) != 0) {
+        problem("successful calls changed the message from \"%s\" to \"%s\"", before, after);
+    }
+    focal_loss_destroy(loss);
+    finish();
+}
+
+/* ------------------------------------------------------------------------
+ * create, clone, destroy
+ * ------------------------------------------------------------------------ */
+
+static unsigned char not_a_context;
+#define SENTINEL_LOSS ((focal_loss *)(void *)&not_a_context)
+
+static void test_create_errors(void **state)
+{
+    (void)state;
+    EXPECT_FAILS("", NULL, FOCAL_ERROR_NULL_POINTER,
+                 focal_loss_create(NULL, FOCAL_MODE_SOFTMAX), "out");
+    EXPECT_FAILS("", NULL, FOCAL_ERROR_NULL_POINTER,
+                 focal_loss_create(NULL, FOCAL_MODE_SIGMOID), "out");
+
+    static const struct {
+        int mode;
+        const char *text;
+    } bad[] = {{2, "2"}, {17, "17"}, {-1, "-1"}, {INT_MAX, "2147483647"}};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; ++i) {
+        char prefix[64];
+        snprintf(prefix, sizeof prefix, "mode %d", bad[i].mode);
+        focal_loss *loss = SENTINEL_LOSS;
+        EXPECT_FAILS(prefix, NULL, FOCAL_ERROR_INVALID_PARAMETER,
+                     focal_loss_create(&loss, (focal_mode)bad[i].mode), "mode", bad[i].text);
+        if (loss != SENTINEL_LOSS) {
+            problem("focal_loss_create(&loss, %d) wrote *out on failure", bad[i].mode);
+            if (loss != NULL) {
+                focal_loss_destroy(loss);
+            }
+        }
+    }
+    finish();
+}
+
+static void test_clone_errors(void **state)
+{
+    (void)state;
+    focal_loss *copy = SENTINEL_LOSS;
+    EXPECT_FAILS("", NULL, FOCAL_ERROR_NULL_POINTER, focal_loss_clone(NULL, &copy),
+                 "src|source|loss|context");
+    if (copy != SENTINEL_LOSS) {
+        problem("focal_loss_clone(NULL, &out) wrote *out on failure");
+    }
+    for (size_t m = 0; m < 2; ++m) {
+        for (int cfg = 0; cfg < CFG_COUNT; ++cfg) {
+            focal_loss *loss = make_context((enum config)cfg, all_modes[m]);
+            char prefix[64];
+            snprintf(prefix, sizeof prefix, "%s, mode %d", config_names[cfg], (int)all_modes[m]);
+            EXPECT_FAILS(prefix, loss, FOCAL_ERROR_NULL_POINTER, focal_loss_clone(loss, NULL),
+                         "out");
+            focal_loss_destroy(loss);
+        }
+    }
+    focal_loss_destroy(NULL);
+    finish();
+}
+
+/* ------------------------------------------------------------------------
+ * Setters
+ * ------------------------------------------------------------------------ */
+
+static void test_setters_null_context(void **state)
+{
+    (void)state;
+    static const double alpha[2] = {0.25, 0.75};
+    EXPECT_FAILS("", NULL, FOCAL_ERROR_NULL_POINTER, focal_loss_set_gamma(NULL, 1.0),
+                 "loss|context");
+    EXPECT_FAILS("", NULL, FOCAL_ERROR_NULL_POINTER, focal_loss_set_alpha(NULL, 0.25),
+                 "loss|context");
+    EXPECT_FAILS("", NULL, FOCAL_ERROR_NULL_POINTER, focal_loss_set_alpha_vector(NULL, alpha, 2),
+                 "loss|context");
+    EXPECT_FAILS("", NULL, FOCAL_ERROR_NULL_POINTER, focal_loss_clear_alpha(NULL), "loss|context");
+    EXPECT_FAILS("", NULL, FOCAL_ERROR_NULL_POINTER,
+                 focal_loss_set_reduction(NULL, FOCAL_REDUCTION_SUM), "loss|context");
+    EXPECT_FAILS("", NULL, FOCAL_ERROR_NULL_POINTER, focal_loss_set_ignore_index(NULL, -100),
+                 "loss|context");
+    EXPECT_FAILS("", NULL, FOCAL_ERROR_NULL_POINTER, focal_loss_clear_ignore_index(NULL),
+                 "loss|context");
+    EXPECT_FAILS("", NULL, FOCAL_ERROR_NULL_POINTER,
+                 focal_loss_set_input(NULL, FOCAL_INPUT_PROBABILITIES), "loss|context");
+    EXPECT_FAILS("", NULL, FOCAL_ERROR_NULL_POINTER, focal_loss_set_epsilon(NULL, 1e-3),
+                 "loss|context");
+    EXPECT_FAILS("", NULL, FOCAL_ERROR_NULL_POINTER, focal_loss_set_label_smoothing(NULL, 0.1),
+                 "loss|context");
+    EXPECT_FAILS("", NULL, FOCAL_ERROR_NULL_POINTER,
+                 focal_loss_set_variant(NULL, FOCAL_VARIANT_FL), "loss|context");
+    EXPECT_FAILS("", NULL, FOCAL_ERROR_NULL_POINTER, focal_loss_set_beta(NULL, 0.5),
+                 "loss|context");
+    EXPECT_FAILS("", NULL, FOCAL_ERROR_NULL_POINTER, focal_loss_set_threads(NULL, 2),
+                 "loss|context");
+    finish();
+}
+
+struct dcase {
+    double value;
+    const char *text;
+};
+
+struct icase {
+    int value;
+    const char *text;
+};
+
+static void setter_domains_on(focal_loss *loss, const char *prefix)
+{
+    static const struct dcase gamma_bad[] = {{-1.0, "-1"},     {-0.5, "-0.5"},
+                                             {NAN, "nan"},     {INFINITY, "inf"},
+                                             {-INFINITY, "-inf"}};
+    static const struct dcase alpha_bad[] = {{NAN, "nan"}, {INFINITY, "inf"}, {-INFINITY, "-inf"}};
+    static const struct dcase eps_bad[] = {{0.0, "0"},       {-0.25, "-0.25"},    {0.5, "0.5"},
+                                           {0.75, "0.75"},   {1.0, "1"},          {NAN, "nan"},
+                                           {INFINITY, "inf"}, {-INFINITY, "-inf"}};
+    static const struct dcase ls_bad[] = {{-0.25, "-0.25"}, {1.0, "1"},        {1.5, "1.5"},
+                                          {NAN, "nan"},     {INFINITY, "inf"}, {-INFINITY, "-inf"}};
+    static const struct dcase beta_bad[] = {{NAN, "nan"}, {INFINITY, "inf"}, {-INFINITY, "-inf"}};
+    static const struct icase threads_bad[] = {{-1, "-1"}, {-7, "-7"}, {INT_MIN, "-2147483648"}};
+    static const struct icase reduction_bad[] = {{5, "5"}, {17, "17"}, {-1, "-1"}};
+    static const struct icase enum2_bad[] = {{2, "2"}, {17, "17"}, {-1, "-1"}};
+    char p[256];
+
+    for (size_t i = 0; i < sizeof gamma_bad / sizeof gamma_bad[0]; ++i) {
+        snprintf(p, sizeof p, "%s, gamma %s", prefix, gamma_bad[i].text);
+        EXPECT_FAILS(p, loss, FOCAL_ERROR_INVALID_PARAMETER,
+                     focal_loss_set_gamma(loss, gamma_bad[i].value), "gamma", gamma_bad[i].text);
+    }
+    for (size_t i = 0; i < sizeof alpha_bad / sizeof alpha_bad[0]; ++i) {
+        snprintf(p, sizeof p, "%s, alpha %s", prefix, alpha_bad[i].text);
+        EXPECT_FAILS(p, loss, FOCAL_ERROR_INVALID_PARAMETER,
+                     focal_loss_set_alpha(loss, alpha_bad[i].value), "alpha", alpha_bad[i].text);
+    }
+    for (size_t i = 0; i < sizeof eps_bad / sizeof eps_bad[0]; ++i) {
+        snprintf(p, sizeof p, "%s, epsilon %s", prefix, eps_bad[i].text);
+        EXPECT_FAILS(p, loss, FOCAL_ERROR_INVALID_PARAMETER,
+                     focal_loss_set_epsilon(loss, eps_bad[i].value), "eps", eps_bad[i].text);
+    }
+    for (size_t i = 0; i < sizeof ls_bad / sizeof ls_bad[0]; ++i) {
+        snprintf(p, sizeof p, "%s, label smoothing %s", prefix, ls_bad[i].text);
+        EXPECT_FAILS(p, loss, FOCAL_ERROR_INVALID_PARAMETER,
+                     focal_loss_set_label_smoothing(loss, ls_bad[i].value), "smoothing",
+                     ls_bad[i].text);
+    }
+    for (size_t i = 0; i < sizeof beta_bad / sizeof beta_bad[0]; ++i) {
+        snprintf(p, sizeof p, "%s, beta %s", prefix, beta_bad[i].text);
+        EXPECT_FAILS(p, loss, FOCAL_ERROR_INVALID_PARAMETER,
+                     focal_loss_set_beta(loss, beta_bad[i].value), "beta", beta_bad[i].text);
+    }
+    for (size_t i = 0; i < sizeof threads_bad / sizeof threads_bad[0]; ++i) {
+        snprintf(p, sizeof p, "%s, threads %s", prefix, threads_bad[i].text);
+        EXPECT_FAILS(p, loss, FOCAL_ERROR_INVALID_PARAMETER,
+                     focal_loss_set_threads(loss, threads_bad[i].value), "thread",
+                     threads_bad[i].text);
+    }
+    for (size_t i = 0; i < sizeof reduction_bad / sizeof reduction_bad[0]; ++i) {
+        snprintf(p, sizeof p, "%s, reduction %s", prefix, reduction_bad[i].text);
+        EXPECT_FAILS(p, loss, FOCAL_ERROR_INVALID_PARAMETER,
+                     focal_loss_set_reduction(loss, (focal_reduction)reduction_bad[i].value),
+                     "reduction", reduction_bad[i].text);
+    }
+    for (size_t i = 0; i < sizeof enum2_bad / sizeof enum2_bad[0]; ++i) {
+        snprintf(p, sizeof p, "%s, input %s", prefix, enum2_bad[i].text);
+        EXPECT_FAILS(p, loss, FOCAL_ERROR_INVALID_PARAMETER,
+                     focal_loss_set_input(loss, (focal_input)enum2_bad[i].value), "input",
+                     enum2_bad[i].text);
+        snprintf(p, sizeof p, "%s, variant %s", prefix, enum2_bad[i].text);
+        EXPECT_FAILS(p, loss, FOCAL_ERROR_INVALID_PARAMETER,
+                     focal_loss_set_variant(loss, (focal_variant)enum2_bad[i].value), "variant",
+                     enum2_bad[i].text);
+    }
+
+    /* The alpha vector. */
+    static const double ok5[5] = {0.1, 0.2, 0.3, 0.4, 0.5};
+    snprintf(p, sizeof p, "%s, alpha vector", prefix);
+    EXPECT_FAILS(p, loss, FOCAL_ERROR_NULL_POINTER, focal_loss_set_alpha_vector(loss, NULL, 5),
+                 "alpha");
+    EXPECT_FAILS(p, loss, FOCAL_ERROR_INVALID_SHAPE, focal_loss_set_alpha_vector(loss, ok5, 0),
+                 "alpha|count");
+    EXPECT_FAILS(p, loss, FOCAL_ERROR_INVALID_SHAPE, focal_loss_set_alpha_vector(loss, ok5, -1),
+                 "alpha|count", "-1");
+    EXPECT_FAILS(p, loss, FOCAL_ERROR_INVALID_SHAPE,
+                 focal_loss_set_alpha_vector(loss, ok5, INT64_MIN), "alpha|count",
+                 "-9223372036854775808");
+    static const struct {
+        size_t at;
+        double value;
+        const char *index;
+        const char *text;
+    } bad_entries[] = {{2, NAN, "[2]", "nan"}, {4, INFINITY, "[4]", "inf"}, {0, -INFINITY, "[0]", "-inf"}};
+    for (size_t i = 0; i < sizeof bad_entries / sizeof bad_entries[0]; ++i) {
+        double v[5];
+        memcpy(v, ok5, sizeof v);
+        v[bad_entries[i].at] = bad_entries[i].value;
+        snprintf(p, sizeof p, "%s, alpha vector with alpha%s = %s", prefix, bad_entries[i].index,
+                 bad_entries[i].text);
+        EXPECT_FAILS(p, loss, FOCAL_ERROR_INVALID_PARAMETER, focal_loss_set_alpha_vector(loss, v, 5),
+                     "alpha", bad_entries[i].index, bad_entries[i].text);
+    }
+}
+
+static void test_setter_domains(void **state)
+{
+    (void)state;
+    for (size_t m = 0; m < 2; ++m) {
+        for (int cfg = 0; cfg < CFG_COUNT; ++cfg) {
+            focal_loss *loss = make_context((enum config)cfg, all_modes[m]);
+            char prefix[64];
+            snprintf(prefix, sizeof prefix, "%s context, %s mode", config_names[cfg],
+                     all_modes[m] == FOCAL_MODE_SOFTMAX ? "softmax" : "sigmoid");
+            setter_domains_on(loss, prefix);
+            focal_loss_destroy(loss);
+        }
+    }
+    finish();
+}
+
+/* The edges of each domain are accepted, so the rejections above are the
+ * domain's and not a stricter one. */
+static void test_setter_domain_edges_accepted(void **state)
+{
+    (void)state;
+    for (size_t m = 0; m < 2; ++m) {
+        focal_loss *loss = make_context(CFG_DEFAULT, all_modes[m]);
+        static const double one[1] = {-2.5};
+        double d = 0.0;
+        int t = -1;
+        int64_t i64 = 0;
+        EXPECT_OK("", focal_loss_set_gamma(loss, 0.0));
+        EXPECT_OK("", focal_loss_set_alpha(loss, -0.5));
+        EXPECT_OK("", focal_loss_set_alpha(loss, 1.5));
+        EXPECT_OK("", focal_loss_set_alpha_vector(loss, one, 1));
+        EXPECT_OK("", focal_loss_set_epsilon(loss, 1e-300));
+        EXPECT_OK("", focal_loss_set_epsilon(loss, 0.4999));
+        EXPECT_OK("", focal_loss_set_label_smoothing(loss, 0.0));
+        EXPECT_OK("", focal_loss_set_label_smoothing(loss, 0.999));
+        EXPECT_OK("", focal_loss_set_beta(loss, -1e300));
+        EXPECT_OK("", focal_loss_set_threads(loss, 0));
+        EXPECT_OK("", focal_loss_set_ignore_index(loss, INT64_MIN));
+        EXPECT_OK("", focal_loss_set_reduction(loss, FOCAL_REDUCTION_SUM_OVER_POSITIVES));
+        EXPECT_OK("", focal_loss_set_variant(loss, FOCAL_VARIANT_FL_STAR));
+        EXPECT_OK("", focal_loss_get_gamma(loss, &d));
+        if (d != 0.0) problem("gamma 0 read back as %g", d);
+        EXPECT_OK("", focal_loss_get_epsilon(loss, &d));
+        if (d != 0.4999) problem("epsilon 0.4999 read back as %g", d);
+        EXPECT_OK("", focal_loss_get_label_smoothing(loss, &d));
+        if (d != 0.999) problem("label smoothing 0.999 read back as %g", d);
+        EXPECT_OK("", focal_loss_get_threads(loss, &t));
+        if (t != 0) problem("threads 0 read back as %d", t);
+        EXPECT_OK("", focal_loss_get_ignore_index(loss, &i64));
+        if (i64 != INT64_MIN) problem("ignore_index INT64_MIN read back as %" PRId64, i64);
+        focal_loss_destroy(loss);
+    }
+    finish();
+}
+
+/* ------------------------------------------------------------------------
+ * Getters
+ * ------------------------------------------------------------------------ */
+
+#define CHECK_GETTER_NULLS(prefix, loss, getter, type)                                        \
+    do {                                                                                    \
+        type value_;                                                                        \
+        memset(&value_, SENTINEL, sizeof value_);                                           \
+        EXPECT_FAILS((prefix), NULL, FOCAL_ERROR_NULL_POINTER, getter(NULL, &value_),        \
+                     "loss|context");                                                       \
+        expect_untouched(&value_, sizeof value_, #getter "(NULL, &out)");                   \
+        EXPECT_FAILS((prefix), (loss), FOCAL_ERROR_NULL_POINTER, getter((loss), NULL), "out"); \
+    } while (0)
+
+static void test_getters_null(void **state)
+{
+    (void)state;
+    for (size_t m = 0; m < 2; ++m) {
+        const char *prefix = all_modes[m] == FOCAL_MODE_SOFTMAX ? "softmax" : "sigmoid";
+        /* Scalar alpha and an ignore index are set, so only the NULL is wrong. */
+        focal_loss *loss = make_context(CFG_SCALAR, all_modes[m]);
+        CHECK_GETTER_NULLS(prefix, loss, focal_loss_get_mode, focal_mode);
+        CHECK_GETTER_NULLS(prefix, loss, focal_loss_get_gamma, double);
+        CHECK_GETTER_NULLS(prefix, loss, focal_loss_get_alpha, double);
+        CHECK_GETTER_NULLS(prefix, loss, focal_loss_get_alpha_count, int64_t);
+        CHECK_GETTER_NULLS(prefix, loss, focal_loss_get_reduction, focal_reduction);
+        CHECK_GETTER_NULLS(prefix, loss, focal_loss_get_ignore_index, int64_t);
+        CHECK_GETTER_NULLS(prefix, loss, focal_loss_get_input, focal_input);
+        CHECK_GETTER_NULLS(prefix, loss, focal_loss_get_epsilon, double);
+        CHECK_GETTER_NULLS(prefix, loss, focal_loss_get_label_smoothing, double);
+        CHECK_GETTER_NULLS(prefix, loss, focal_loss_get_variant, focal_variant);
+        CHECK_GETTER_NULLS(prefix, loss, focal_loss_get_beta, double);
+        CHECK_GETTER_NULLS(prefix, loss, focal_loss_get_threads, int);
+        focal_loss_destroy(loss);
+
+        loss = make_context(CFG_VECTOR, all_modes[m]);
+        double v[5];
+        memset(v, SENTINEL, sizeof v);
+        EXPECT_FAILS(prefix, NULL, FOCAL_ERROR_NULL_POINTER,
+                     focal_loss_get_alpha_vector(NULL, v, 5), "loss|context");
+        expect_untouched(v, sizeof v, "focal_loss_get_alpha_vector(NULL, out, 5)");
+        EXPECT_FAILS(prefix, loss, FOCAL_ERROR_NULL_POINTER,
+                     focal_loss_get_alpha_vector(loss, NULL, 5), "out");
+        focal_loss_destroy(loss);
+    }
+    finish();
+}
+
+static void test_getters_incompatible(void **state)
+{
+    (void)state;
+    for (size_t m = 0; m < 2; ++m) {
+        const char *prefix = all_modes[m] == FOCAL_MODE_SOFTMAX ? "softmax" : "sigmoid";
+        focal_loss *loss = make_context(CFG_DEFAULT, all_modes[m]);
+        double a;
+        double v[8];
+        int64_t i64;
+
+        /* No alpha at all. */
+        memset(&a, SENTINEL, sizeof a);
+        EXPECT_FAILS(prefix, loss, FOCAL_ERROR_INCOMPATIBLE, focal_loss_get_alpha(loss, &a),
+                     "alpha");
+        expect_untouched(&a, sizeof a, "focal_loss_get_alpha, no alpha set");
+        memset(v, SENTINEL, sizeof v);
+        EXPECT_FAILS(prefix, loss, FOCAL_ERROR_INCOMPATIBLE,
+                     focal_loss_get_alpha_vector(loss, v, 1), "alpha");
+        expect_untouched(v, sizeof v, "focal_loss_get_alpha_vector, no alpha set");
+        EXPECT_OK(prefix, focal_loss_get_alpha_count(loss, &i64));
+        if (i64 != 0) {
+            problem("%s: focal_loss_get_alpha_count without a vector gave %" PRId64
+                    ", expected 0",
+                    prefix, i64);
+        }
+
+        /* No ignore index, before and after clearing one. */
+        memset(&i64, SENTINEL, sizeof i64);
+        EXPECT_FAILS(prefix, loss, FOCAL_ERROR_INCOMPATIBLE,
+                     focal_loss_get_ignore_index(loss, &i64), "ignore");
+        expect_untouched(&i64, sizeof i64, "focal_loss_get_ignore_index, none set");
+        EXPECT_OK(prefix, focal_loss_set_ignore_index(loss, 7));
+        EXPECT_OK(prefix, focal_loss_clear_ignore_index(loss));
+        EXPECT_FAILS(prefix, loss, FOCAL_ERROR_INCOMPATIBLE,
+                     focal_loss_get_ignore_index(loss, &i64), "ignore");
+        expect_untouched(&i64, sizeof i64, "focal_loss_get_ignore_index, cleared");
+
+        /* A scalar alpha: there is no vector. */
+        EXPECT_OK(prefix, focal_loss_set_alpha(loss, 0.25));
+        memset(v, SENTINEL, sizeof v);
+        EXPECT_FAILS(prefix, loss, FOCAL_ERROR_INCOMPATIBLE,
+                     focal_loss_get_alpha_vector(loss, v, 1), "alpha");
+        expect_untouched(v, sizeof v, "focal_loss_get_alpha_vector, scalar alpha set");
+
+        /* A vector: there is no scalar, and the count must match. */
+        EXPECT_OK(prefix, focal_loss_set_alpha_vector(loss, alpha5, 5));
+        memset(&a, SENTINEL, sizeof a);
+        EXPECT_FAILS(prefix, loss, FOCAL_ERROR_INCOMPATIBLE, focal_loss_get_alpha(loss, &a),
+                     "alpha");
+        expect_untouched(&a, sizeof a, "focal_loss_get_alpha, vector set");
+        static const struct {
+            int64_t count;
+            const char *text;
+        } wrong[] = {{4, "4"}, {6, "6"}, {0, "0"}, {-1, "-1"}};
+        for (size_t i = 0; i < sizeof wrong / sizeof wrong[0]; ++i) {
+            char p[96];
+            snprintf(p, sizeof p, "%s, vector of 5, count %s", prefix, wrong[i].text);
+            memset(v, SENTINEL, sizeof v);
+            EXPECT_FAILS(p, loss, FOCAL_ERROR_INVALID_SHAPE,
+                         focal_loss_get_alpha_vector(loss, v, wrong[i].count), "alpha",
+                         wrong[i].text);
+            expect_untouched(v, sizeof v, p);
+        }
+
+        /* Cleared again: no alpha. */
+        EXPECT_OK(prefix, focal_loss_set_alpha(loss, 0.75));
+        EXPECT_OK(prefix, focal_loss_clear_alpha(loss));
+        memset(&a, SENTINEL, sizeof a);
+        EXPECT_FAILS(prefix, loss, FOCAL_ERROR_INCOMPATIBLE, focal_loss_get_alpha(loss, &a),
+                     "alpha");
+        expect_untouched(&a, sizeof a, "focal_loss_get_alpha, alpha cleared");
+        focal_loss_destroy(loss);
+    }
+    finish();
+}
+
+/* ------------------------------------------------------------------------
+ * focal_prior_bias
+ * ------------------------------------------------------------------------ */
+
+static void test_prior_bias_errors(void **state)
+{
+    (void)state;
+    static const struct dcase bad[] = {{0.0, "0"},      {1.0, "1"},        {NAN, "nan"},
+                                       {-0.5, "-0.5"},  {1.5, "1.5"},      {INFINITY, "inf"},
+                                       {-INFINITY, "-inf"}};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; ++i) {
+        char p[64];
+        snprintf(p, sizeof p, "prior %s", bad[i].text);
+        double bias;
+        memset(&bias, SENTINEL, sizeof bias);
+        EXPECT_FAILS(p, NULL, FOCAL_ERROR_INVALID_PARAMETER, focal_prior_bias(bad[i].value, &bias),
+                     "prior", bad[i].text);
+        expect_untouched(&bias, sizeof bias, p);
+    }
+    EXPECT_FAILS("", NULL, FOCAL_ERROR_NULL_POINTER, focal_prior_bias(0.01, NULL), "bias");
+
+    double bias = 0.0;
+    EXPECT_OK("", focal_prior_bias(0.01, &bias));
+    if (fabs(bias - log(0.01 / 0.99)) > 1e-12) {
+        problem("focal_prior_bias(0.01) = %.17g, expected %.17g", bias, log(0.01 / 0.99));
+    }
+    finish();
+}
+
+/* ------------------------------------------------------------------------
+ * Compute: NULL pointers and the optional outputs of the fused call
+ * ------------------------------------------------------------------------ */
+
+static void test_compute_null_pointers(void **state)
+{
+    (void)state;
+    struct data d;
+    for (size_t ci = 0; ci < N_COMPUTE_CONFIGS; ++ci) {
+        focal_loss *loss = make_context(compute_configs[ci], FOCAL_MODE_SOFTMAX);
+        for (int weighted = 0; weighted < 2; ++weighted) {
+            char what[96];
+            snprintf(what, sizeof what, "%s, %s", config_names[compute_configs[ci]],
+                     weighted ? "weighted" : "no weight");
+            data_init(&d);
+            struct call a = base_call(NULL, weighted, what);
+            expect_all_fail(ALL_FNS, &a, &d, FOCAL_ERROR_NULL_POINTER, NEEDLES("loss|context"));
+
+            a = base_call(loss, weighted, what);
+            a.nulls = NULL_INPUT;
+            expect_all_fail(ALL_FNS, &a, &d, FOCAL_ERROR_NULL_POINTER, NEEDLES("input"));
+            a.nulls = NULL_TARGET;
+            expect_all_fail(ALL_FNS, &a, &d, FOCAL_ERROR_NULL_POINTER, NEEDLES("target"));
+            a.nulls = NULL_OUT;
+            expect_all_fail(K_FWD | T_TARGETS, &a, &d, FOCAL_ERROR_NULL_POINTER, NEEDLES("out"));
+            a.nulls = NULL_GRAD_OUT;
+            expect_all_fail(K_BWD | T_TARGETS, &a, &d, FOCAL_ERROR_NULL_POINTER,
+                            NEEDLES("grad_out"));
+            a.nulls = NULL_GRAD_INPUT;
+            expect_all_fail(K_BWD | T_TARGETS, &a, &d, FOCAL_ERROR_NULL_POINTER,
+                            NEEDLES("grad_input"));
+        }
+        focal_loss_destroy(loss);
+    }
+    finish();
+}
+
+static void compare_outputs(const char *label, const unsigned char *got,
+                            const unsigned char *want, size_t count, int f64)
+{
+    double tol = f64 ? 1e-12 : 1e-5;
+    for (size_t i = 0; i < count; ++i) {
+        double g = read_value(got, f64, i);
+        double w = read_value(want, f64, i);
+        if (!(fabs(g - w) <= tol * (1.0 + fabs(w)))) {
+            problem("%s: value %zu is %.17g, the complete call gives %.17g", label, i, g, w);
+            return;
+        }
+    }
+}
+
+/* Header: "out or grad_input may be NULL to skip it". Each is optional on
+ * its own and only loss, input, target and a *required* output count as
+ * NULL_POINTER errors, so with both NULL the call still validates and
+ * returns FOCAL_OK when everything is valid, and the validation error
+ * otherwise. */
+static void test_compute_fused_optional_outputs(void **state)
+{
+    (void)state;
+    struct data d;
+    _Alignas(double) unsigned char want_out[sizeof d.out];
+    _Alignas(double) unsigned char want_gin[sizeof d.gin];
+
+    for (size_t ci = 0; ci < N_COMPUTE_CONFIGS; ++ci) {
+        focal_loss *loss = make_context(compute_configs[ci], FOCAL_MODE_SOFTMAX);
+        focal_reduction r = FOCAL_REDUCTION_MEAN;
+        assert_int_equal(focal_loss_get_reduction(loss, &r), FOCAL_OK);
+        size_t out_count = r == FOCAL_REDUCTION_NONE ? POS : 1;
+        for (int weighted = 0; weighted < 2; ++weighted) {
+            char what[96];
+            snprintf(what, sizeof what, "%s, %s", config_names[compute_configs[ci]],
+                     weighted ? "weighted" : "no weight");
+            for (size_t i = 0; i < N_FNS; ++i) {
+                const struct fn_entry *f = &fns[i];
+                if (!applies(f, K_FUSED | T_TARGETS)) {
+                    continue;
+                }
+                char label[768];
+                data_init(&d);
+                struct call a = base_call(loss, weighted, what);
+                if (!expect_compute_success(f, &a, &d)) {
+                    continue;
+                }
+                memcpy(want_out, d.out, sizeof want_out);
+                memcpy(want_gin, d.gin, sizeof want_gin);
+
+                a.nulls = NULL_OUT;
+                make_label(label, sizeof label, f, &a);
+                if (expect_compute_success(f, &a, &d)) {
+                    compare_outputs(label, d.gin, want_gin, ELEM, f->f64);
+                }
+                a.nulls = NULL_GRAD_INPUT;
+                make_label(label, sizeof label, f, &a);
+                if (expect_compute_success(f, &a, &d)) {
+                    compare_outputs(label, d.out, want_out, out_count, f->f64);
+                }
+                a.nulls = NULL_OUT | NULL_GRAD_INPUT;
+                (void)expect_compute_success(f, &a, &d);
+
+                /* Both skipped: the inputs are still validated. */
+                if (f->flags & T_DENSE) {
+                    set_dense_target(&d, 7, 1.5);
+                    expect_compute_failure(f, &a, &d, FOCAL_ERROR_INVALID_TARGET,
+                                           NEEDLES("target", "[7]", "1.5"));
+                } else {
+                    d.tidx[3] = 12;
+                    expect_compute_failure(f, &a, &d, FOCAL_ERROR_INVALID_TARGET,
+                                           NEEDLES("target", "[3]", "12"));
+                }
+                if (weighted) {
+                    data_init(&d);
+                    set_weight(&d, 2, -1.0);
+                    expect_compute_failure(f, &a, &d, FOCAL_ERROR_INVALID_WEIGHT,
+                                           NEEDLES("weight", "[2]", "-1"));
+                }
+            }
+        }
+        focal_loss_destroy(loss);
+    }
+    finish();
+}
+
+/* ------------------------------------------------------------------------
+ * Compute: shapes
+ * ------------------------------------------------------------------------ */
+
+/* Contexts without an alpha vector, so that a bad c is the only fault. */
+static const enum config shape_configs[] = {CFG_DEFAULT, CFG_SCALAR};
+
+static void test_compute_invalid_shape(void **state)
+{
+    (void)state;
+    static const struct {
+        int64_t n, c, inner;
+        const char *needle;
+        const char *name;
+    } bad[] = {
+        {0, C, INNER, "0", ""},
+        {N, 0, INNER, "0", ""},
+        {N, C, 0, "0", "inner"},
+        {-7, C, INNER, "-7", ""},
+        {N, -7, INNER, "-7", ""},
+        {N, C, -7, "-7", "inner"},
+        {INT64_MIN, C, INNER, "-9223372036854775808", ""},
+        {N, INT64_MIN, INNER, "-9223372036854775808", ""},
+        {N, C, INT64_MIN, "-9223372036854775808", "inner"},
+    };
+    struct data d;
+    for (size_t ci = 0; ci < sizeof shape_configs / sizeof shape_configs[0]; ++ci) {
+        focal_loss *loss = make_context(shape_configs[ci], FOCAL_MODE_SOFTMAX);
+        for (int weighted = 0; weighted < 2; ++weighted) {
+            for (size_t i = 0; i < sizeof bad / sizeof bad[0]; ++i) {
+                data_init(&d);
+                struct call a = base_call(loss, weighted, config_names[shape_configs[ci]]);
+                a.n = bad[i].n;
+                a.c = bad[i].c;
+                a.inner = bad[i].inner;
+                expect_all_fail(ALL_FNS, &a, &d, FOCAL_ERROR_INVALID_SHAPE,
+                                NEEDLES(bad[i].needle, bad[i].name));
+            }
+        }
+        focal_loss_destroy(loss);
+    }
+    finish();
+}
+
+/* The buffers are tiny: the call must reject the shape before reading or
+ * writing any of them. */
+static void test_compute_shape_overflow(void **state)
+{
+    (void)state;
+    const int64_t big = INT64_MAX;
+    const int64_t p22 = (int64_t)1 << 22;
+    const int64_t p21 = (int64_t)1 << 21;
+    const int64_t p31 = (int64_t)1 << 31;
+    const int64_t p32 = (int64_t)1 << 32;
+    const struct {
+        int64_t n, c, inner;
+    } bad[] = {
+        {p22, p22, p22},               /* 2^66 elements */
+        {p21, p21, p21},               /* 2^63: one past INT64_MAX */
+        {big, big, big},
+        {big, 2, 1},
+        {2, big, 1},
+        {1, 2, big},
+        {3037000500, 3037000500, 1},   /* just over sqrt(INT64_MAX) squared */
+        {p32, 1, p32},                 /* 2^64 elements with c = 1 */
+        {p31, p31, 1},                 /* 2^62 elements: the byte size overflows */
+        {big, 1, 1},                   /* INT64_MAX elements: the byte size overflows */
+        {1, 1, big},
+    };
+    struct data d;
+    for (size_t ci = 0; ci < sizeof shape_configs / sizeof shape_configs[0]; ++ci) {
+        focal_loss *loss = make_context(shape_configs[ci], FOCAL_MODE_SOFTMAX);
+        for (int weighted = 0; weighted < 2; ++weighted) {
+            for (size_t i = 0; i < sizeof bad / sizeof bad[0]; ++i) {
+                data_init(&d);
+                struct call a = base_call(loss, weighted, config_names[shape_configs[ci]]);
+                a.n = bad[i].n;
+                a.c = bad[i].c;
+                a.inner = bad[i].inner;
+                expect_all_fail(ALL_FNS, &a, &d, FOCAL_ERROR_INVALID_SHAPE, NEEDLES(""));
+            }
+        }
+        focal_loss_destroy(loss);
+    }
+    finish();
+}
+
+static void test_compute_alpha_vector_length(void **state)
+{
+    (void)state;
+    static const double alpha[6] = {0.1, 0.2, 0.3, 0.4, 0.5, 0.6};
+    static const struct {
+        int64_t count;
+        const char *text;
+    } counts[] = {{1, "1"}, {3, "3"}, {4, "4"}, {6, "6"}};
+    struct data d;
+    for (size_t i = 0; i < sizeof counts / sizeof counts[0]; ++i) {
+        for (int weighted = 0; weighted < 2; ++weighted) {
+            focal_loss *loss = make_context(CFG_DEFAULT, FOCAL_MODE_SOFTMAX);
+            char what[64];
+            snprintf(what, sizeof what, "alpha vector of %s, c = 5", counts[i].text);
+            EXPECT_OK(what, focal_loss_set_alpha_vector(loss, alpha, counts[i].count));
+            data_init(&d);
+            struct call a = base_call(loss, weighted, what);
+            expect_all_fail(ALL_FNS, &a, &d, FOCAL_ERROR_INVALID_SHAPE,
+                            NEEDLES("alpha", counts[i].text, "5"));
+            focal_loss_destroy(loss);
+        }
+    }
+    finish();
+}
+
+/* ------------------------------------------------------------------------
+ * Compute: targets and weights
+ * ------------------------------------------------------------------------ */
+
+static void test_compute_index_target_out_of_range(void **state)
+{
+    (void)state;
+    static const int64_t values[] = {C, 12, -1, -2, -100, INT64_MAX, INT64_MIN};
+    struct data d;
+    for (size_t ci = 0; ci < N_COMPUTE_CONFIGS; ++ci) {
+        focal_loss *loss = make_context(compute_configs[ci], FOCAL_MODE_SOFTMAX);
+        int64_t ignore = 0;
+        int has_ignore = focal_loss_get_ignore_index(loss, &ignore) == FOCAL_OK;
+        for (int weighted = 0; weighted < 2; ++weighted) {
+            for (size_t i = 0; i < sizeof values / sizeof values[0]; ++i) {
+                if (has_ignore && values[i] == ignore) {
+                    continue;
+                }
+                char what[128];
+                char text[32];
+                snprintf(text, sizeof text, "%" PRId64, values[i]);
+                snprintf(what, sizeof what, "%s, %s, target[3] = %s",
+                         config_names[compute_configs[ci]], weighted ? "weighted" : "no weight",
+                         text);
+                data_init(&d);
+                d.tidx[3] = values[i];
+                struct call a = base_call(loss, weighted, what);
+                expect_all_fail(K_KINDS | T_INDEX, &a, &d, FOCAL_ERROR_INVALID_TARGET,
+                                NEEDLES("target", "[3]", text));
+            }
+            if (has_ignore) {
+                /* An ignored position does not hide a bad one after it. */
+                char what[128];
+                snprintf(what, sizeof what, "%s, target[3] ignored, target[4] = 12",
+                         config_names[compute_configs[ci]]);
+                data_init(&d);
+                d.tidx[3] = ignore;
+                d.tidx[4] = 12;
+                struct call a = base_call(loss, weighted, what);
+                expect_all_fail(K_KINDS | T_INDEX, &a, &d, FOCAL_ERROR_INVALID_TARGET,
+                                NEEDLES("target", "[4]", "12"));
+            }
+        }
+        focal_loss_destroy(loss);
+    }
+    finish();
+}
+
+static void test_compute_index_target_ignored(void **state)
+{
+    (void)state;
+    static const int64_t ignores[] = {-100, 12, INT64_MIN};
+    static const focal_reduction reductions[] = {FOCAL_REDUCTION_NONE, FOCAL_REDUCTION_MEAN,
+                                                 FOCAL_REDUCTION_SUM};
+    struct data d;
+    for (size_t ii = 0; ii < sizeof ignores / sizeof ignores[0]; ++ii) {
+        for (size_t ri = 0; ri < sizeof reductions / sizeof reductions[0]; ++ri) {
+            focal_loss *loss = make_context(CFG_DEFAULT, FOCAL_MODE_SOFTMAX);
+            assert_int_equal(focal_loss_set_ignore_index(loss, ignores[ii]), FOCAL_OK);
+            assert_int_equal(focal_loss_set_reduction(loss, reductions[ri]), FOCAL_OK);
+            for (int weighted = 0; weighted < 2; ++weighted) {
+                char what[128];
+                snprintf(what, sizeof what, "ignore_index %" PRId64 " = target[3], reduction %d",
+                         ignores[ii], (int)reductions[ri]);
+                for (size_t i = 0; i < N_FNS; ++i) {
+                    const struct fn_entry *f = &fns[i];
+                    if (!applies(f, K_KINDS | T_INDEX)) {
+                        continue;
+                    }
+                    data_init(&d);
+                    d.tidx[3] = ignores[ii];
+                    struct call a = base_call(loss, weighted, what);
+                    if (!expect_compute_success(f, &a, &d)) {
+                        continue;
+                    }
+                    char label[768];
+                    make_label(label, sizeof label, f, &a);
+                    /* Position 3 is (n = 1, s = 0). */
+                    if (reductions[ri] == FOCAL_REDUCTION_NONE && (f->flags & (K_FWD | K_FUSED)) &&
+                        read_value(d.out, f->f64, 3) != 0.0) {
+                        problem("%s: out[3] of the ignored position is %g, expected 0", label,
+                                read_value(d.out, f->f64, 3));
+                    }
+                    if (f->flags & (K_BWD | K_FUSED)) {
+                        for (int64_t k = 0; k < C; ++k) {
+                            size_t e = elem_index(1, k, 0);
+                            if (read_value(d.gin, f->f64, e) != 0.0) {
+                                problem("%s: grad_input[%zu] of the ignored position is %g, "
+                                        "expected 0",
+                                        label, e, read_value(d.gin, f->f64, e));
+                            }
+                        }
+                    }
+                }
+            }
+            focal_loss_destroy(loss);
+        }
+    }
+    finish();
+}
+
+static void test_compute_dense_target_invalid(void **state)
+{
+    (void)state;
+    static const struct dcase bad[] = {{-0.1, "-0.1"}, {1.5, "1.5"},       {-1.0, "-1"},
+                                       {NAN, "nan"},   {INFINITY, "inf"},  {-INFINITY, "-inf"}};
+    /* Element 7 is (n = 0, k = 2, s = 1); element 29 is the last one. */
+    static const struct {
+        size_t at;
+        const char *index;
+    } where[] = {{7, "[7]"}, {29, "[29]"}};
+    struct data d;
+    for (size_t ci = 0; ci < N_COMPUTE_CONFIGS; ++ci) {
+        focal_loss *loss = make_context(compute_configs[ci], FOCAL_MODE_SOFTMAX);
+        for (int weighted = 0; weighted < 2; ++weighted) {
+            for (size_t wi = 0; wi < sizeof where / sizeof where[0]; ++wi) {
+                for (size_t i = 0; i < sizeof bad / sizeof bad[0]; ++i) {
+                    char what[128];
+                    snprintf(what, sizeof what, "%s, %s, target%s = %s",
+                             config_names[compute_configs[ci]],
+                             weighted ? "weighted" : "no weight", where[wi].index, bad[i].text);
+                    data_init(&d);
+                    set_dense_target(&d, where[wi].at, bad[i].value);
+                    struct call a = base_call(loss, weighted, what);
+                    expect_all_fail(K_KINDS | T_DENSE, &a, &d, FOCAL_ERROR_INVALID_TARGET,
+                                    NEEDLES("target", where[wi].index, bad[i].text));
+                }
+            }
+        }
+        focal_loss_destroy(loss);
+    }
+    finish();
+}
+
+static void test_compute_weight_invalid(void **state)
+{
+    (void)state;
+    static const struct dcase bad[] = {{-1.0, "-1"},     {-0.25, "-0.25"},
+                                       {NAN, "nan"},     {INFINITY, "inf"},
+                                       {-INFINITY, "-inf"}};
+    static const struct {
+        size_t at;
+        const char *index;
+    } where[] = {{2, "[2]"}, {5, "[5]"}};
+    struct data d;
+    for (size_t ci = 0; ci < N_COMPUTE_CONFIGS; ++ci) {
+        focal_loss *loss = make_context(compute_configs[ci], FOCAL_MODE_SOFTMAX);
+        for (size_t wi = 0; wi < sizeof where / sizeof where[0]; ++wi) {
+            for (size_t i = 0; i < sizeof bad / sizeof bad[0]; ++i) {
+                char what[128];
+                snprintf(what, sizeof what, "%s, weight%s = %s", config_names[compute_configs[ci]],
+                         where[wi].index, bad[i].text);
+                data_init(&d);
+                set_weight(&d, where[wi].at, bad[i].value);
+                struct call a = base_call(loss, 1, what);
+                expect_all_fail(ALL_FNS, &a, &d, FOCAL_ERROR_INVALID_WEIGHT,
+                                NEEDLES("weight", where[wi].index, bad[i].text));
+            }
+        }
+        focal_loss_destroy(loss);
+    }
+    finish();
+}
+
+/* ------------------------------------------------------------------------
+ * Compute: settings that do not fit softmax mode
+ * ------------------------------------------------------------------------ */
+
+static void test_compute_incompatible_softmax(void **state)
+{
+    (void)state;
+    struct data d;
+    for (size_t ci = 0; ci < N_COMPUTE_CONFIGS; ++ci) {
+        for (int weighted = 0; weighted < 2; ++weighted) {
+            char what[128];
+            focal_loss *loss = make_context(compute_configs[ci], FOCAL_MODE_SOFTMAX);
+            snprintf(what, sizeof what, "%s, softmax with SUM_OVER_POSITIVES",
+                     config_names[compute_configs[ci]]);
+            EXPECT_OK(what,
+                      focal_loss_set_reduction(loss, FOCAL_REDUCTION_SUM_OVER_POSITIVES));
+            data_init(&d);
+            struct call a = base_call(loss, weighted, what);
+            expect_all_fail(ALL_FNS, &a, &d, FOCAL_ERROR_INCOMPATIBLE,
+                            NEEDLES("positives|sum_over", "softmax|sigmoid"));
+            focal_loss_destroy(loss);
+
+            /* FL* also needs logits input and gamma > 0; keep those right so
+             * that softmax mode is the only misfit. */
+            if (compute_configs[ci] == CFG_VECTOR) {
+                continue;
+            }
+            loss = make_context(compute_configs[ci], FOCAL_MODE_SOFTMAX);
+            snprintf(what, sizeof what, "%s, softmax with FL_STAR",
+                     config_names[compute_configs[ci]]);
+            EXPECT_OK(what, focal_loss_set_variant(loss, FOCAL_VARIANT_FL_STAR));
+            data_init(&d);
+            a = base_call(loss, weighted, what);
+            expect_all_fail(ALL_FNS, &a, &d, FOCAL_ERROR_INCOMPATIBLE,
+                            NEEDLES("fl*|fl_star|fl star|variant", "softmax|sigmoid"));
+            focal_loss_destroy(loss);
+        }
+    }
+    finish();
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup(test_status_strings, reset_tally),
+        cmocka_unit_test_setup(test_last_error_fresh_thread, reset_tally),
+        cmocka_unit_test_setup(test_last_error_per_thread, reset_tally),
+        cmocka_unit_test_setup(test_last_error_kept_by_success, reset_tally),
+        cmocka_unit_test_setup(test_create_errors, reset_tally),
+        cmocka_unit_test_setup(test_clone_errors, reset_tally),
+        cmocka_unit_test_setup(test_setters_null_context, reset_tally),
+        cmocka_unit_test_setup(test_setter_domains, reset_tally),
+        cmocka_unit_test_setup(test_setter_domain_edges_accepted, reset_tally),
+        cmocka_unit_test_setup(test_getters_null, reset_tally),
+        cmocka_unit_test_setup(test_getters_incompatible, reset_tally),
+        cmocka_unit_test_setup(test_prior_bias_errors, reset_tally),
+        cmocka_unit_test_setup(test_compute_null_pointers, reset_tally),
+        cmocka_unit_test_setup(test_compute_fused_optional_outputs, reset_tally),
+        cmocka_unit_test_setup(test_compute_invalid_shape, reset_tally),
+        cmocka_unit_test_setup(test_compute_shape_overflow, reset_tally),
+        cmocka_unit_test_setup(test_compute_alpha_vector_length, reset_tally),
+        cmocka_unit_test_setup(test_compute_index_target_out_of_range, reset_tally),
+        cmocka_unit_test_setup(test_compute_index_target_ignored, reset_tally),
+        cmocka_unit_test_setup(test_compute_dense_target_invalid, reset_tally),
+        cmocka_unit_test_setup(test_compute_weight_invalid, reset_tally),
+        cmocka_unit_test_setup(test_compute_incompatible_softmax, reset_tally),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
