@@ -41,3 +41,17 @@ void focal_gather_softmax_targets(const focal_call *call, int64_t target, const 
         y[j] = spread;
     y[target] += 1 - ls;
 }
+
+double focal_gather_sigmoid_target(const focal_call *call, double y)
+{
+    const double ls = call->loss->label_smoothing;
+    return y * (1 - ls) + ls / 2;
+}
+
+double focal_gather_sigmoid_alpha(const focal_call *call, int64_t cls, double y)
+{
+    if (!call->has_alpha)
+        return 1.0;
+    const double a = focal_gather_alpha(call, cls);
+    return a * y + (1 - a) * (1 - y);
+}

@@ -184,6 +184,10 @@ typedef struct focal_position {
 void focal_gather_position(const focal_call *call, int64_t pos, focal_position *out);
 /* alpha_c for class cls (1 when no alpha is set). */
 double focal_gather_alpha(const focal_call *call, int64_t cls);
+/* Sigmoid mode: the smoothed target and alpha_t = a y + (1 - a)(1 - y) of
+ * class cls (1 when no alpha is set). */
+double focal_gather_sigmoid_target(const focal_call *call, double y);
+double focal_gather_sigmoid_alpha(const focal_call *call, int64_t cls, double y);
 /* The effective dense target row (label smoothing applied) for softmax mode:
  * from an index target, or from a dense tile row. */
 void focal_gather_softmax_targets(const focal_call *call, int64_t target, const double *dense_row,
@@ -197,6 +201,16 @@ void focal_gather_softmax_targets(const focal_call *call, int64_t target, const 
 void focal_modulate(double p, double q, double l, double gamma, double *loss_term, double *k);
 /* d/dp of q^gamma * (-l) for probabilities input (q >= eps > 0). */
 double focal_modulate_dprob(double p, double q, double l, double gamma);
+
+/* Sigmoid mode, one element: the loss and its derivative with respect to
+ * the logit (or the probability), for target y and alpha_t; grad may be
+ * NULL. */
+void focal_modulate_sigmoid(double x, double y, double alpha_t, double gamma, double *loss,
+                            double *grad);
+void focal_modulate_sigmoid_prob(double p, double y, double alpha_t, double gamma, double *loss,
+                                 double *grad);
+void focal_modulate_fl_star(double x, double y, double alpha_t, double gamma, double beta,
+                            double *loss, double *grad);
 
 /* ---- reduce.c ---------------------------------------------------------- */
 

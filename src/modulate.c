@@ -30,3 +30,49 @@ double focal_modulate_dprob(double p, double q, double l, double gamma)
     const double f = power(q, gamma);
     return f * (gamma * l / q - 1.0 / p);
 }
+
+/* Sigmoid mode, one element with logit x and target y in [0, 1]:
+ * CE = y softplus(-x) + (1 - y) softplus(x), 1 - p_t = y (1 - p) + (1 - y) p,
+ * loss = alpha_t (1 - p_t)^gamma CE. The derivative
+ *   alpha_t (1 - p_t)^gamma [gamma r (1 - 2y) CE + p (1 - y) - y (1 - p)],
+ * r = p (1 - p) / (1 - p_t) <= 1, has no (1 - p_t)^(gamma - 1) to blow up. */
+void focal_modulate_sigmoid(double x, double y, double alpha_t, double gamma, double *loss,
+                            double *grad)
+{
+    const double lp = focal_log_sigmoid(x), lq = focal_log_sigmoid(-x);
+    const double p = focal_sigmoid(x), q = focal_sigmoid(-x);
+    const double ce = -(y * lp + (1 - y) * lq);
+    const double m = y * q + (1 - y) * p;
+    const double f = power(m, gamma);
+    *loss = alpha_t * f * ce;
+    if (grad != NULL) {
+        const double r = m > 0 ? p * q / m : 0.0;
+        *grad = alpha_t * f * (gamma * r * (1 - 2 * y) * ce + (p * (1 - y) - y * q));
+    }
+}
+
+/* The same with probabilities p in [eps, 1 - eps] as input; the derivative
+ * is with respect to p and 1 - p_t >= eps keeps it finite. */
+void focal_modulate_sigmoid_prob(double p, double y, double alpha_t, double gamma, double *loss,
+                                 double *grad)
+{
+    const double q = 1 - p;
+    const double ce = -(y * log(p) + (1 - y) * log1p(-p));
+    const double m = y * q + (1 - y) * p;
+    const double f = power(m, gamma);
+    *loss = alpha_t * f * ce;
+    if (grad != NULL)
+        *grad = alpha_t * f * (gamma * (1 - 2 * y) * ce / m + (1 - y) / q - y / p);
+}
+
+/* FL* (the paper's appendix): x_t = x (2y - 1),
+ * loss = -alpha_t log sigmoid(gamma x_t + beta) / gamma, gamma > 0. */
+void focal_modulate_fl_star(double x, double y, double alpha_t, double gamma, double beta,
+                            double *loss, double *grad)
+{
+    const double s = 2 * y - 1;
+    const double z = gamma * x * s + beta;
+    *loss = -alpha_t * focal_log_sigmoid(z) / gamma;
+    if (grad != NULL)
+        *grad = -alpha_t * s * focal_sigmoid(-z);
+}

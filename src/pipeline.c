@@ -124,6 +124,8 @@ typedef struct scratch {
     double *x;       /* rows x c input tile */
     double *y;       /* rows x c dense target tile */
     double *grad;    /* rows x c gradient tile */
+    double *out;     /* rows x c per-element losses (sigmoid, NONE) */
+    double *up;      /* rows x c per-element upstream gradient (sigmoid, NONE) */
     double *e;       /* c: exp(x - max) */
     double *t;       /* c: effective targets */
     double *k;       /* c: log-softmax backward coefficients */
@@ -276,6 +278,80 @@ static void softmax_chunk(void *arg, int64_t chunk, int worker)
     rn->partial[chunk] = acc;
 }
 
+/* Sigmoid mode: every element is its own binary problem. */
+static void sigmoid_chunk(void *arg, int64_t chunk, int worker)
+{
+    run *rn = arg;
+    const focal_call *call = rn->call;
+    const scratch *s = &rn->scratch[worker];
+    const focal_loss *loss = call->loss;
+    const int64_t c = call->c, inner = call->inner;
+    const int zero_denominator = call->reduced && call->denominator == 0;
+    const int per_element_out = call->want_loss && !call->reduced;
+    const int per_element_up = call->want_grad && !call->reduced && call->op == FOCAL_OP_BACKWARD;
+    const int fl_star = loss->variant == FOCAL_VARIANT_FL_STAR;
+    const double y_neg = focal_gather_sigmoid_target(call, 0.0);
+    const double y_pos = focal_gather_sigmoid_target(call, 1.0);
+    double acc = 0;
+    int64_t tb, te;
+    focal_chunk_tiles(rn->tiling, chunk, &tb, &te);
+    for (int64_t tile = tb; tile < te; tile++) {
+        int64_t image, s0, rows;
+        focal_tile_range(rn->tiling, inner, tile, &image, &s0, &rows);
+        const int64_t pos0 = image * inner + s0;
+        focal_tile_load(call->dtype, call->input, c, inner, image, s0, rows, s->x, s->stage);
+        if (call->dense)
+            focal_tile_load(call->dtype, call->target_dense, c, inner, image, s0, rows, s->y, s->stage);
+        if (per_element_up)
+            focal_tile_load(call->dtype, call->grad_out, c, inner, image, s0, rows, s->up, s->stage);
+        for (int64_t r = 0; r < rows; r++) {
+            const int64_t row = r * c;
+            focal_position p;
+            focal_gather_position(call, pos0 + r, &p);
+            if (p.ignored || zero_denominator) {
+                if (call->want_grad)
+                    memset(s->grad + row, 0, (size_t)c * sizeof(double));
+                if (per_element_out)
+                    memset(s->out + row, 0, (size_t)c * sizeof(double));
+                continue;
+            }
+            double scale = p.weight;
+            if (call->reduced)
+                scale *= call->upstream / call->denominator;
+            for (int64_t j = 0; j < c; j++) {
+                const double y = call->dense ? focal_gather_sigmoid_target(call, s->y[row + j])
+                                             : (j == p.target ? y_pos : y_neg);
+                const double alpha_t = focal_gather_sigmoid_alpha(call, j, y);
+                const double x = s->x[row + j];
+                double l, g = 0;
+                double *gp = call->want_grad ? &g : NULL;
+                if (fl_star) {
+                    focal_modulate_fl_star(x, y, alpha_t, loss->gamma, loss->beta, &l, gp);
+                } else if (!call->probabilities) {
+                    focal_modulate_sigmoid(x, y, alpha_t, loss->gamma, &l, gp);
+                } else {
+                    const double v = x < call->clip_lo ? call->clip_lo : x > call->clip_hi ? call->clip_hi : x;
+                    focal_modulate_sigmoid_prob(v, y, alpha_t, loss->gamma, &l, gp);
+                    /* The clip passes the gradient inside [lo, hi] only. */
+                    if (!(x >= call->clip_lo && x <= call->clip_hi))
+                        g = isnan(x) ? x : 0.0;
+                }
+                const double wl = p.weight * l;
+                acc += wl;
+                if (per_element_out)
+                    s->out[row + j] = wl;
+                if (call->want_grad)
+                    s->grad[row + j] = (per_element_up ? scale * s->up[row + j] : scale) * g;
+            }
+        }
+        if (per_element_out)
+            focal_tile_store(call->dtype, call->out, c, inner, image, s0, rows, s->out, s->stage);
+        if (call->want_grad)
+            focal_tile_store(call->dtype, call->grad_input, c, inner, image, s0, rows, s->grad, s->stage);
+    }
+    rn->partial[chunk] = acc;
+}
+
 static void free_scratch(scratch *s, int workers)
 {
     for (int i = 0; i < workers; i++)
@@ -290,7 +366,7 @@ static scratch *alloc_scratch(const focal_call *call, const focal_tiling *t, int
         return NULL;
     const size_t tile = (size_t)(t->rows * call->c), c = (size_t)call->c;
     for (int i = 0; i < workers; i++) {
-        double *block = malloc((4 * tile + 3 * c) * sizeof(double));
+        double *block = malloc((6 * tile + 3 * c) * sizeof(double));
         if (block == NULL) {
             free_scratch(s, i);
             return NULL;
@@ -299,9 +375,11 @@ static scratch *alloc_scratch(const focal_call *call, const focal_tiling *t, int
         s[i].y = block + tile;
         s[i].grad = block + 2 * tile;
         s[i].stage = block + 3 * tile;
-        s[i].e = block + 4 * tile;
-        s[i].t = block + 4 * tile + c;
-        s[i].k = block + 4 * tile + 2 * c;
+        s[i].out = block + 4 * tile;
+        s[i].up = block + 5 * tile;
+        s[i].e = block + 6 * tile;
+        s[i].t = block + 6 * tile + c;
+        s[i].k = block + 6 * tile + 2 * c;
     }
     return s;
 }
@@ -320,7 +398,7 @@ focal_status focal_pipeline_run(focal_call *call)
     else
         call->upstream = 1.0;
 
-    focal_parallel_chunks(tiling.chunks, workers, softmax_chunk, &rn);
+    focal_parallel_chunks(tiling.chunks, workers, call->sigmoid ? sigmoid_chunk : softmax_chunk, &rn);
     free_scratch(rn.scratch, workers);
 
     if (call->want_loss && call->reduced)

@@ -34,13 +34,19 @@ static focal_status check_shape(const focal_call *call)
 static focal_status check_settings(const focal_call *call)
 {
     const focal_loss *loss = call->loss;
-    if (loss->mode == FOCAL_MODE_SIGMOID)
-        return focal_fail(FOCAL_ERROR_INCOMPATIBLE, "sigmoid mode is not implemented yet");
-    if (loss->reduction == FOCAL_REDUCTION_SUM_OVER_POSITIVES)
+    if (loss->mode == FOCAL_MODE_SOFTMAX) {
+        if (loss->reduction == FOCAL_REDUCTION_SUM_OVER_POSITIVES)
+            return focal_fail(FOCAL_ERROR_INCOMPATIBLE,
+                              "reduction SUM_OVER_POSITIVES is for sigmoid mode only");
+        if (loss->variant == FOCAL_VARIANT_FL_STAR)
+            return focal_fail(FOCAL_ERROR_INCOMPATIBLE, "variant FL_STAR is for sigmoid mode only");
+        return FOCAL_OK;
+    }
+    if (loss->variant == FOCAL_VARIANT_FL_STAR && loss->input == FOCAL_INPUT_PROBABILITIES)
         return focal_fail(FOCAL_ERROR_INCOMPATIBLE,
-                          "reduction SUM_OVER_POSITIVES is for sigmoid mode only");
-    if (loss->variant == FOCAL_VARIANT_FL_STAR)
-        return focal_fail(FOCAL_ERROR_INCOMPATIBLE, "variant FL_STAR is for sigmoid mode only");
+                          "variant FL_STAR takes logits, not probabilities input");
+    if (loss->variant == FOCAL_VARIANT_FL_STAR && loss->gamma == 0)
+        return focal_fail(FOCAL_ERROR_INCOMPATIBLE, "variant FL_STAR needs gamma > 0 (gamma = 0)");
     return FOCAL_OK;
 }
 
@@ -106,6 +112,90 @@ typedef struct prepass {
 static int bad_weight(double w) { return !(w >= 0) || !isfinite(w); }
 static int bad_dense(double y) { return !(y >= 0 && y <= 1); }
 
+static double dense_target(const focal_call *call, int64_t image, int64_t s, int64_t cls)
+{
+    return focal_load_scalar(call->dtype, call->target_dense,
+                             focal_element(call->c, call->inner, image, s, cls));
+}
+
+/* Softmax: count and sum of w * alpha_t over positions. */
+static void softmax_figures(const focal_call *call, const focal_tiling *tiling, int64_t tb,
+                            int64_t te, prepass_chunk *out)
+{
+    const int64_t c = call->c, inner = call->inner;
+    const double ls = call->loss->label_smoothing;
+    double count = 0, wa = 0;
+    for (int64_t k = tb; k < te; k++) {
+        int64_t image, s0, rows;
+        focal_tile_range(tiling, inner, k, &image, &s0, &rows);
+        const int64_t pos0 = image * inner + s0;
+        for (int64_t r = 0; r < rows; r++) {
+            focal_position p;
+            focal_gather_position(call, pos0 + r, &p);
+            if (p.ignored)
+                continue;
+            if (call->dense && call->loss->reduction == FOCAL_REDUCTION_WEIGHTED_MEAN) {
+                p.alpha_t = 0;
+                for (int64_t cls = 0; cls < c; cls++)
+                    p.alpha_t += (dense_target(call, image, s0 + r, cls) * (1 - ls) + ls / (double)c) *
+                                 focal_gather_alpha(call, cls);
+            }
+            count += 1;
+            wa += p.weight * p.alpha_t;
+        }
+    }
+    *out = (prepass_chunk){.status = FOCAL_OK, .count = count, .weight_alpha_sum = wa};
+}
+
+/* Sigmoid: count and sum of w * alpha_t over elements, and the positives. */
+static void sigmoid_figures(const focal_call *call, const focal_tiling *tiling, int64_t tb,
+                            int64_t te, prepass_chunk *out)
+{
+    const int64_t c = call->c, inner = call->inner;
+    const int need_alpha = call->loss->reduction == FOCAL_REDUCTION_WEIGHTED_MEAN;
+    const double y_neg = focal_gather_sigmoid_target(call, 0.0);
+    const double y_pos = focal_gather_sigmoid_target(call, 1.0);
+    /* Index targets: sum of alpha_t over a background row, corrected for
+     * the one positive class. */
+    double background = 0;
+    if (need_alpha && !call->dense)
+        for (int64_t cls = 0; cls < c; cls++)
+            background += focal_gather_sigmoid_alpha(call, cls, y_neg);
+    double count = 0, wa = 0, positives = 0;
+    for (int64_t k = tb; k < te; k++) {
+        int64_t image, s0, rows;
+        focal_tile_range(tiling, inner, k, &image, &s0, &rows);
+        const int64_t pos0 = image * inner + s0;
+        for (int64_t r = 0; r < rows; r++) {
+            focal_position p;
+            focal_gather_position(call, pos0 + r, &p);
+            if (p.ignored)
+                continue;
+            count += (double)c;
+            double alpha_sum = 0;
+            if (call->dense) {
+                for (int64_t cls = 0; cls < c; cls++) {
+                    const double y = dense_target(call, image, s0 + r, cls);
+                    positives += y;
+                    if (need_alpha)
+                        alpha_sum += focal_gather_sigmoid_alpha(call, cls, focal_gather_sigmoid_target(call, y));
+                }
+            } else {
+                alpha_sum = background;
+                if (p.target < c) {
+                    positives += 1;
+                    if (need_alpha)
+                        alpha_sum += focal_gather_sigmoid_alpha(call, p.target, y_pos) -
+                                     focal_gather_sigmoid_alpha(call, p.target, y_neg);
+                }
+            }
+            wa += p.weight * alpha_sum;
+        }
+    }
+    *out = (prepass_chunk){.status = FOCAL_OK, .count = count, .weight_alpha_sum = wa,
+                           .positives = positives};
+}
+
 static void prepass_chunk_run(void *arg, int64_t chunk, int worker)
 {
     (void)worker;
@@ -113,7 +203,6 @@ static void prepass_chunk_run(void *arg, int64_t chunk, int worker)
     const focal_call *call = pp->call;
     prepass_chunk *out = &pp->chunks[chunk];
     const int64_t c = call->c, inner = call->inner;
-    double count = 0, wa = 0, positives = 0;
     int64_t tb, te;
     focal_chunk_tiles(pp->tiling, chunk, &tb, &te);
     for (int64_t k = tb; k < te; k++) {
@@ -155,35 +244,10 @@ static void prepass_chunk_run(void *arg, int64_t chunk, int worker)
     }
 
     /* Every value is valid: the reduction's figures. */
-    for (int64_t k = tb; k < te; k++) {
-        int64_t image, s0, rows;
-        focal_tile_range(pp->tiling, inner, k, &image, &s0, &rows);
-        const int64_t pos0 = image * inner + s0;
-        if (!call->dense) {
-            for (int64_t r = 0; r < rows; r++) {
-                focal_position p;
-                focal_gather_position(call, pos0 + r, &p);
-                if (p.ignored)
-                    continue;
-                count += 1;
-                wa += p.weight * p.alpha_t;
-            }
-            continue;
-        }
-        const double ls = call->loss->label_smoothing;
-        for (int64_t r = 0; r < rows; r++) {
-            const double w = call->weight ? focal_load_scalar(call->dtype, call->weight, pos0 + r) : 1.0;
-            double alpha_t = 0;
-            for (int64_t cls = 0; cls < c; cls++) {
-                const double y = focal_load_scalar(call->dtype, call->target_dense,
-                                                   focal_element(c, inner, image, s0 + r, cls));
-                alpha_t += (y * (1 - ls) + ls / (double)c) * focal_gather_alpha(call, cls);
-            }
-            count += 1;
-            wa += w * alpha_t;
-        }
-    }
-    *out = (prepass_chunk){FOCAL_OK, 0, 0, 0, count, wa, positives};
+    if (call->sigmoid)
+        sigmoid_figures(call, pp->tiling, tb, te, out);
+    else
+        softmax_figures(call, pp->tiling, tb, te, out);
 }
 
 focal_status focal_validate_data(focal_call *call)
