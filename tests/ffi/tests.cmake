@@ -1,0 +1,10 @@
+# The FFI tests share one installed prefix, set up once per ctest run by
+# the fixture below. Each language's tests.cmake (tests/ffi/<lang>/) adds
+# tests with FIXTURES_REQUIRED focal_prefix and sources
+# ${FOCAL_FFI_PREFIX}/env.sh for PKG_CONFIG_PATH and LD_LIBRARY_PATH.
+if(TARGET focal)
+  add_test(NAME ffi_install_prefix
+           COMMAND bash "${CMAKE_CURRENT_LIST_DIR}/install_prefix.sh"
+                   "${PROJECT_BINARY_DIR}" "${FOCAL_FFI_PREFIX}")
+  set_tests_properties(ffi_install_prefix PROPERTIES FIXTURES_SETUP focal_prefix LABELS ffi)
+endif()
