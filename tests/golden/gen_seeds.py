@@ -6,16 +6,16 @@ transcribed below as written (Python 3 fixes only: `long` dropped from the
 isinstance tuples, indentation restored, classes renamed so the three
 `FocalLoss` classes can live in one file) and RUN on float64 inputs; every
 case records the libfocal configuration that computes the same thing. The
-generator also asserts that libfocal's own reference (gen_softmax.reference)
-agrees with each seed within the case's tolerance, so the configuration
-mapping is checked.
+generator also asserts that libfocal's own reference (gen_softmax.reference,
+or gen_sigmoid.reference for the sigmoid-mode binary seed) agrees with each
+seed within the case's tolerance, so the configuration mapping is checked.
 
-Run with Debian's interpreter (it has torch and numpy):
+Run with Debian's interpreter (it has torch, torchvision and numpy):
 
     /usr/bin/python3 tests/golden/gen_seeds.py
 
-TensorFlow is not available on Debian, so the Keras seed is transcribed op
-for op into torch through the small `K` shim below.
+TensorFlow is not available on Debian, so the Keras seeds are transcribed op
+for op into torch through the small `K` and `tf` shims below.
 """
 
 import os
@@ -31,6 +31,7 @@ from torch.autograd import Variable
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import gen_softmax as ref  # noqa: E402
+import gen_sigmoid as sig  # noqa: E402
 
 HERE = ref.HERE
 SEED_GAMMAS = (0.0, 2.0, 1.5)
@@ -169,6 +170,22 @@ class K:
     def sum(x, axis=None):
         return torch.sum(x, dim=axis)
 
+    @staticmethod
+    def equal(x, y):
+        return torch.eq(x, y)
+
+    @staticmethod
+    def ones_like(x):
+        return torch.ones_like(x)
+
+
+class tf:
+    """The TensorFlow function the binary seed uses, as its torch equivalent."""
+
+    @staticmethod
+    def where(condition, x, y):
+        return torch.where(condition, x, y)
+
 
 def categorical_focal_loss(gamma=2.0, alpha=0.25):
     def focal_loss(y_true, y_pred):
@@ -183,6 +200,31 @@ def categorical_focal_loss(gamma=2.0, alpha=0.25):
         cross_entropy = -y_true * K.log(y_pred)
         # Calculate weight that consists of modulating factor and weighting factor
         weight = alpha * y_true * K.pow((1 - y_pred), gamma)
+        # Calculate focal loss
+        loss = weight * cross_entropy
+        # Sum the losses in mini_batch
+        loss = K.sum(loss, axis=1)
+        return loss
+    return focal_loss
+
+
+def binary_focal_loss(gamma=2.0, alpha=0.25):
+    def focal_loss(y_true, y_pred):
+        # Define epsilon so that the backpropagation will not result in NaN
+        # for 0 divisor case
+        epsilon = K.epsilon()
+        # Add the epsilon to prediction value
+        # y_pred = y_pred + epsilon
+        # Clip the prediciton value
+        y_pred = K.clip(y_pred, epsilon, 1.0 - epsilon)
+        # Calculate p_t
+        p_t = tf.where(K.equal(y_true, 1), y_pred, 1 - y_pred)
+        # Calculate alpha_t
+        alpha_factor = K.ones_like(y_true) * alpha
+        alpha_t = tf.where(K.equal(y_true, 1), alpha_factor, 1 - alpha_factor)
+        # Calculate cross entropy
+        cross_entropy = -K.log(p_t)
+        weight = alpha_t * K.pow((1 - p_t), gamma)
         # Calculate focal loss
         loss = weight * cross_entropy
         # Sum the losses in mini_batch
@@ -243,9 +285,9 @@ def run(fn, x, x_shape, g):
     return out.detach().reshape(-1).numpy().copy(), grad.numpy().copy(), fgrad.numpy().copy()
 
 
-def agree(spec, x, t, w, g, seed_result, margin=0.5):
+def agree(spec, x, t, w, g, seed_result, margin=0.5, reference=ref.reference):
     """Asserts libfocal's reference for spec reproduces the seed."""
-    mine = ref.reference(spec, x, t, w, g)
+    mine = reference(spec, x, t, w, g)
     rtol = spec["tol"][0] if spec["tol"] else ref.DEFAULT_RTOL64
     for what, a, b in zip(("out", "grad", "fgrad"), seed_result, mine):
         need = ref.needed_rtol(a, b)
@@ -432,9 +474,72 @@ def seed002_keras_cases(gen):
     return cases
 
 
+def seed002_keras_binary_cases(gen):
+    """The Keras binary_focal_loss is libfocal's sigmoid mode with dense 0/1
+    targets, probabilities input, epsilon 1e-7 and a scalar alpha, per
+    element; the seed sums each sample over its classes (axis 1). So the
+    cases record reduction SUM: for one sample it is the seed's per-sample
+    value; for a batch it is the sum of the seed's per-sample values; and
+    Keras' default batch average (that sum / N) is SUM with every position
+    weight 1/N (N a power of 2, exact in float32). MEAN would divide by
+    N * C. tf.where(y_true == 1) makes any y != 1 a negative, so only hard
+    0/1 targets are used."""
+    cases = []
+    configs = [
+        # tag, (N, C), target kind, alpha, what out is
+        ("nc1x4_onehot_sum_sample", (1, 4), "onehot", 0.25, "sample"),
+        ("nc6x3_onehot_sum_batch_clip", (6, 3), "onehot", 0.25, "batch-sum"),
+        ("nc5x4_multihot_sum_batch", (5, 4), "multihot", 0.6, "batch-sum"),
+        ("nc4x5_onehot_sum_batch-mean_w0.25", (4, 5), "onehot", 0.25, "batch-mean"),
+    ]
+    for gamma in SEED_GAMMAS:
+        for tag, (N, C), kind, alpha, what in configs:
+            shape = (N, C, 1)
+            x = np.asarray(gen.probabilities(shape)).reshape(N, C).copy()
+            if kind == "onehot":
+                y = np.zeros((N, C))
+                y[np.arange(N), gen.rng.randint(0, C, size=N)] = 1.0
+            else:
+                y = (gen.rng.uniform(size=(N, C)) < 0.4).astype(np.float64)
+                y[0] = 0.0          # one sample with no positive class
+                y[1, 0] = 1.0
+            if tag.endswith("_clip"):
+                # Clipped at the bottom on a positive and on a negative, and at
+                # the top on a positive only: on a negative, float32's upper
+                # bound 0.99999988 would move -log(1 - p) by 1 %.
+                rows = np.arange(N)
+                ks = y.argmax(axis=1)
+                x[0, ks[0]] = 0.0
+                x[1, (ks[1] + 1) % C] = 0.0
+                x[2, ks[2]] = 1.0
+                assert y[rows[:3], ks[:3]].all()
+            x = [float(v) for v in ref.r32(x.reshape(-1))]
+            y_true = torch.tensor(y, dtype=torch.float64)
+            g = [float(v) for v in gen.upstream(1)]
+            loss_fn = binary_focal_loss(gamma=gamma, alpha=alpha)
+            if what == "sample":
+                fn = lambda v: loss_fn(y_true, v)  # noqa: E731  shape (1,)
+            elif what == "batch-sum":
+                fn = lambda v: loss_fn(y_true, v).sum()  # noqa: E731
+            else:
+                fn = lambda v: loss_fn(y_true, v).mean()  # noqa: E731  Keras' batch average
+            result = run(fn, x, (N, C), g)
+            w = [1.0 / N] * N if what == "batch-mean" else None
+            assert w is None or w == [float(v) for v in ref.r32(w)]
+            t = [float(v) for v in y.reshape(-1)]
+            spec = sig.make_spec("seed002_keras_binary_%s_%s" % (gtag(gamma), tag), shape,
+                                 targets="dense", input="probabilities", gamma=gamma, alpha=alpha,
+                                 reduction="sum", epsilon=1e-7)
+            agree(spec, x, t, w, g, result, reference=sig.reference)
+            cases.append((spec, x, t, w, g, result))
+    return cases
+
+
 def main():
     gen = ref.Gen(3)
     groups = [seed000_cases(gen), seed003_cases(gen), seed002_torch_cases(gen), seed002_keras_cases(gen)]
+    # A stream of its own, so the cases above stay as they were.
+    groups.append(seed002_keras_binary_cases(sig.SigmoidGen(2002)))
     cases = [c for grp in groups for c in grp]
     names = set()
     path = os.path.join(HERE, "seeds.golden")
@@ -447,7 +552,8 @@ def main():
             names.add(spec["name"])
             ref.write_case(f, spec, x, t, w, g, *result)
     os.replace(tmp, path)
-    print("%s: %d cases (seed 000: %d, seed 003: %d, seed 002 torch: %d, seed 002 keras: %d)"
+    print("%s: %d cases (seed 000: %d, seed 003: %d, seed 002 torch: %d, seed 002 keras: %d, "
+          "seed 002 keras binary: %d)"
           % (os.path.relpath(path), len(cases), *[len(grp) for grp in groups]))
     return 0
 
