@@ -15,6 +15,13 @@
 #  define FOCAL_PRINTF(f, a)
 #endif
 
+/* ---- dispatch.c -------------------------------------------------------- */
+
+typedef enum focal_isa_level { FOCAL_ISA_SCALAR = 0, FOCAL_ISA_AVX2 = 1 } focal_isa_level;
+
+/* The instruction-set path in use, chosen once per process. */
+focal_isa_level focal_isa_current(void);
+
 /* ---- status.c ---------------------------------------------------------- */
 
 /* Records the thread's detail message and returns s. */
@@ -121,6 +128,39 @@ void focal_parallel_chunks(int64_t chunks, int workers, focal_chunk_fn fn, void 
 /* The number of workers a call of this size should use. */
 int focal_workers_for(const focal_loss *loss, int64_t elements, int64_t chunks);
 
+typedef struct focal_scratch {
+    double *x;       /* rows x c input tile */
+    double *y;       /* rows x c dense target tile */
+    double *grad;    /* rows x c gradient tile */
+    double *out;     /* rows x c per-element losses (sigmoid, NONE) */
+    double *up;      /* rows x c per-element upstream gradient (sigmoid, NONE) */
+    double *e;       /* c: exp(x - max) */
+    double *t;       /* c: effective targets */
+    double *k;       /* c: log-softmax backward coefficients */
+    void *stage;     /* rows x c of the tensor's type, for the reshape */
+    /* The float32 kernels' per-row arrays and rows. */
+    int64_t *row_target;
+    float *row_scale;
+    double *row_term;
+    double *row_weight;
+    float *ef;       /* c + 8 */
+    float *alpha;    /* c + 8: per-class alpha in float, when one is set */
+} focal_scratch;
+
+typedef struct focal_run {
+    const focal_call *call;
+    const focal_tiling *tiling;
+    focal_scratch *scratch;
+    double partial[FOCAL_MAX_CHUNKS];
+} focal_run;
+
+/* ---- pipeline_f32.c: tiles through the float32 kernels ------------------ */
+
+/* Whether the call can use the float32 kernels of the current ISA. */
+int focal_f32_kernels_apply(const focal_call *call);
+void focal_softmax_chunk_f32(void *arg, int64_t chunk, int worker);
+void focal_sigmoid_chunk_f32(void *arg, int64_t chunk, int worker);
+
 /* Runs the whole computation of a validated call. */
 focal_status focal_pipeline_run(focal_call *call);
 
@@ -134,6 +174,11 @@ void focal_tile_load(enum focal_dtype dtype, const void *src, int64_t c, int64_t
 /* The inverse: writes a rows x c double tile back into a (n, c, inner) tensor. */
 void focal_tile_store(enum focal_dtype dtype, void *dst, int64_t c, int64_t inner,
                       int64_t image, int64_t s0, int64_t rows, const double *tile, void *stage);
+/* float32 tiles without conversion, for the float32 kernels. */
+void focal_tile_load_f32(const float *src, int64_t c, int64_t inner, int64_t image, int64_t s0,
+                         int64_t rows, float *tile);
+void focal_tile_store_f32(float *dst, int64_t c, int64_t inner, int64_t image, int64_t s0,
+                          int64_t rows, const float *tile);
 /* Reads / writes one per-position value of the call's dtype. */
 double focal_load_scalar(enum focal_dtype dtype, const void *p, int64_t i);
 void focal_store_scalar(enum focal_dtype dtype, void *p, int64_t i, double v);
@@ -220,5 +265,30 @@ double focal_reduce_denominator(const focal_call *call);
 double focal_reduce_partials(const double *partials, int64_t chunks);
 /* The reduced value: sum / denominator, 0 for a zero denominator. */
 double focal_reduce_finish(const focal_call *call, double sum);
+
+/* ---- kernel_avx2.c (called only when focal_isa_current() is AVX2) ------- */
+
+/* Largest c the class-major softmax kernel keeps in registers and stack. */
+#define FOCAL_PLANES_MAX_C 64
+
+/* Softmax, float32 logits, index targets, rows of c contiguous classes.
+ * target[r] < 0 skips row r (its gradient row is zeroed). term[r]
+ * receives (1 - p_t)^gamma (-log p_t); with grad, row r of grad receives
+ * gs[r] times the derivative of that term. e is c + 8 floats of scratch. */
+void focal_avx2_softmax_rows(const float *x, int64_t rows, int64_t c, const int64_t *target,
+                             double gamma, const float *gs, float *grad, float *e, double *term);
+/* The same for cols positions of one (c, inner) plane, classes `stride`
+ * apart, vectorised across positions; c <= FOCAL_PLANES_MAX_C. */
+void focal_avx2_softmax_planes(const float *x, int64_t cols, int64_t c, int64_t stride,
+                               const int64_t *target, double gamma, const float *gs, float *grad,
+                               double *term);
+/* Sigmoid, float32 logits, one position's row of c elements with dense
+ * targets y or index target t (c = background), per-class alpha (NULL:
+ * none) and label smoothing ls. Returns w times the row's summed loss;
+ * writes w * loss per element to out and scale (times up[j]) times the
+ * derivative to grad, each when not NULL. */
+double focal_avx2_sigmoid_row(const float *x, const float *y, int64_t t, int64_t c,
+                              const float *alpha, float ls, double gamma, float w, float scale,
+                              const float *up, float *grad, float *out);
 
 #endif /* FOCAL_INTERNAL_H */

@@ -120,29 +120,10 @@ void focal_parallel_chunks(int64_t chunks, int workers, focal_chunk_fn fn, void 
 
 /* ---- the computation --------------------------------------------------- */
 
-typedef struct scratch {
-    double *x;       /* rows x c input tile */
-    double *y;       /* rows x c dense target tile */
-    double *grad;    /* rows x c gradient tile */
-    double *out;     /* rows x c per-element losses (sigmoid, NONE) */
-    double *up;      /* rows x c per-element upstream gradient (sigmoid, NONE) */
-    double *e;       /* c: exp(x - max) */
-    double *t;       /* c: effective targets */
-    double *k;       /* c: log-softmax backward coefficients */
-    void *stage;     /* rows x c of the tensor's type, for the reshape */
-} scratch;
-
-typedef struct run {
-    const focal_call *call;
-    const focal_tiling *tiling;
-    scratch *scratch;
-    double partial[FOCAL_MAX_CHUNKS];
-} run;
-
 /* Per-class loss and backward coefficients of one softmax row with a
  * target distribution y (dense targets, or an index target smoothed). */
 static double softmax_row_dense(const focal_call *call, const double *x, const double *y,
-                                const scratch *s, const focal_softmax_row *st, double *grad,
+                                const focal_scratch *s, const focal_softmax_row *st, double *grad,
                                 double scale)
 {
     const int64_t c = call->c;
@@ -189,7 +170,7 @@ static double softmax_row_dense(const focal_call *call, const double *x, const d
 
 /* Index target without label smoothing: only the target class matters. */
 static double softmax_row_index(const focal_call *call, const double *x, int64_t t,
-                                double alpha_t, const scratch *s, const focal_softmax_row *st,
+                                double alpha_t, const focal_scratch *s, const focal_softmax_row *st,
                                 double *grad, double scale)
 {
     const int64_t c = call->c;
@@ -220,9 +201,9 @@ static double softmax_row_index(const focal_call *call, const double *x, int64_t
 
 static void softmax_chunk(void *arg, int64_t chunk, int worker)
 {
-    run *rn = arg;
+    focal_run *rn = arg;
     const focal_call *call = rn->call;
-    const scratch *s = &rn->scratch[worker];
+    const focal_scratch *s = &rn->scratch[worker];
     const int64_t c = call->c, inner = call->inner;
     const int smoothed = call->loss->label_smoothing > 0;
     const int zero_denominator = call->reduced && call->denominator == 0;
@@ -281,9 +262,9 @@ static void softmax_chunk(void *arg, int64_t chunk, int worker)
 /* Sigmoid mode: every element is its own binary problem. */
 static void sigmoid_chunk(void *arg, int64_t chunk, int worker)
 {
-    run *rn = arg;
+    focal_run *rn = arg;
     const focal_call *call = rn->call;
-    const scratch *s = &rn->scratch[worker];
+    const focal_scratch *s = &rn->scratch[worker];
     const focal_loss *loss = call->loss;
     const int64_t c = call->c, inner = call->inner;
     const int zero_denominator = call->reduced && call->denominator == 0;
@@ -352,21 +333,23 @@ static void sigmoid_chunk(void *arg, int64_t chunk, int worker)
     rn->partial[chunk] = acc;
 }
 
-static void free_scratch(scratch *s, int workers)
+static void free_scratch(focal_scratch *s, int workers)
 {
     for (int i = 0; i < workers; i++)
         free(s[i].x);
     free(s);
 }
 
-static scratch *alloc_scratch(const focal_call *call, const focal_tiling *t, int workers)
+static focal_scratch *alloc_scratch(const focal_call *call, const focal_tiling *t, int workers)
 {
-    scratch *s = calloc((size_t)workers, sizeof *s);
+    focal_scratch *s = calloc((size_t)workers, sizeof *s);
     if (s == NULL)
         return NULL;
-    const size_t tile = (size_t)(t->rows * call->c), c = (size_t)call->c;
+    const size_t tile = (size_t)(t->rows * call->c), c = (size_t)call->c, rows = (size_t)t->rows;
     for (int i = 0; i < workers; i++) {
-        double *block = malloc((6 * tile + 3 * c) * sizeof(double));
+        /* Six tiles, three rows of c, four per-row arrays and two float
+         * rows of c + 8, all 8-byte units. */
+        double *block = malloc((6 * tile + 3 * c + 4 * rows + (c + 8)) * sizeof(double));
         if (block == NULL) {
             free_scratch(s, i);
             return NULL;
@@ -380,6 +363,16 @@ static scratch *alloc_scratch(const focal_call *call, const focal_tiling *t, int
         s[i].e = block + 6 * tile;
         s[i].t = block + 6 * tile + c;
         s[i].k = block + 6 * tile + 2 * c;
+        double *rowbuf = block + 6 * tile + 3 * c;
+        s[i].row_target = (int64_t *)rowbuf;
+        s[i].row_scale = (float *)(rowbuf + rows);
+        s[i].row_term = rowbuf + 2 * rows;
+        s[i].row_weight = rowbuf + 3 * rows;
+        s[i].ef = (float *)(rowbuf + 4 * rows);
+        s[i].alpha = s[i].ef + c + 8;
+        if (call->alpha_c != NULL || call->loss->alpha_kind == FOCAL_ALPHA_SCALAR)
+            for (size_t j = 0; j < c; j++)
+                s[i].alpha[j] = (float)focal_gather_alpha(call, (int64_t)j);
     }
     return s;
 }
@@ -389,7 +382,7 @@ focal_status focal_pipeline_run(focal_call *call)
     focal_tiling tiling;
     focal_tiling_init(&tiling, call->n, call->c, call->inner);
     const int workers = focal_workers_for(call->loss, call->n * call->c * call->inner, tiling.chunks);
-    run rn = {.call = call, .tiling = &tiling};
+    focal_run rn = {.call = call, .tiling = &tiling};
     rn.scratch = alloc_scratch(call, &tiling, workers);
     if (rn.scratch == NULL)
         return focal_fail(FOCAL_ERROR_OUT_OF_MEMORY, "out of memory for %d tile buffers", workers);
@@ -398,7 +391,10 @@ focal_status focal_pipeline_run(focal_call *call)
     else
         call->upstream = 1.0;
 
-    focal_parallel_chunks(tiling.chunks, workers, call->sigmoid ? sigmoid_chunk : softmax_chunk, &rn);
+    focal_chunk_fn fn = call->sigmoid ? sigmoid_chunk : softmax_chunk;
+    if (focal_f32_kernels_apply(call))
+        fn = call->sigmoid ? focal_sigmoid_chunk_f32 : focal_softmax_chunk_f32;
+    focal_parallel_chunks(tiling.chunks, workers, fn, &rn);
     free_scratch(rn.scratch, workers);
 
     if (call->want_loss && call->reduced)

@@ -79,3 +79,31 @@ void focal_tile_store(enum focal_dtype dtype, void *dst, int64_t c, int64_t inne
     cblas_somatcopy(CblasRowMajor, CblasTrans, (blasint)rows, (blasint)c, 1.0f, f, (blasint)c,
                     (float *)dst + base, (blasint)inner);
 }
+
+void focal_tile_load_f32(const float *src, int64_t c, int64_t inner, int64_t image, int64_t s0,
+                         int64_t rows, float *tile)
+{
+    const int64_t base = focal_element(c, inner, image, s0, 0);
+    if (inner > 1 && blas_fits(c, inner)) {
+        cblas_somatcopy(CblasRowMajor, CblasTrans, (blasint)c, (blasint)rows, 1.0f, src + base,
+                        (blasint)inner, tile, (blasint)c);
+        return;
+    }
+    for (int64_t r = 0; r < rows; r++)
+        for (int64_t j = 0; j < c; j++)
+            tile[r * c + j] = src[inner == 1 ? base + r * c + j : base + j * inner + r];
+}
+
+void focal_tile_store_f32(float *dst, int64_t c, int64_t inner, int64_t image, int64_t s0,
+                          int64_t rows, const float *tile)
+{
+    const int64_t base = focal_element(c, inner, image, s0, 0);
+    if (inner > 1 && blas_fits(c, inner)) {
+        cblas_somatcopy(CblasRowMajor, CblasTrans, (blasint)rows, (blasint)c, 1.0f, tile,
+                        (blasint)c, dst + base, (blasint)inner);
+        return;
+    }
+    for (int64_t r = 0; r < rows; r++)
+        for (int64_t j = 0; j < c; j++)
+            dst[inner == 1 ? base + r * c + j : base + j * inner + r] = tile[r * c + j];
+}

@@ -110,7 +110,63 @@ typedef struct prepass {
 } prepass;
 
 static int bad_weight(double w) { return !(w >= 0) || !isfinite(w); }
-static int bad_dense(double y) { return !(y >= 0 && y <= 1); }
+
+/* Scans n dense targets for values outside [0, 1] (NaN included) and sums
+ * them. The scan runs in blocks whose inner loops have no early exit, so
+ * the compiler vectorises them; the sum is over fixed blocks, so it does
+ * not depend on how the tensor is split between threads. Returns the index
+ * of the first bad value, or -1. */
+#define FOCAL_SCAN_BLOCK 256
+#define FOCAL_DEFINE_SCAN(NAME, REAL)                                                   \
+    static int64_t NAME(const REAL *y, int64_t n, double *sum)                         \
+    {                                                                                   \
+        double total = 0;                                                               \
+        for (int64_t b = 0; b < n; b += FOCAL_SCAN_BLOCK) {                             \
+            const int64_t e = n - b < FOCAL_SCAN_BLOCK ? n - b : FOCAL_SCAN_BLOCK;      \
+            const REAL *v = y + b;                                                      \
+            int ok = 1;                                                                 \
+            REAL part[8] = {0};                                                         \
+            int64_t i = 0;                                                              \
+            for (; i + 8 <= e; i += 8)                                                  \
+                for (int k = 0; k < 8; k++) {                                           \
+                    ok &= (v[i + k] >= 0) & (v[i + k] <= 1);                            \
+                    part[k] += v[i + k];                                                \
+                }                                                                       \
+            for (; i < e; i++) {                                                        \
+                ok &= (v[i] >= 0) & (v[i] <= 1);                                        \
+                part[0] += v[i];                                                        \
+            }                                                                           \
+            if (!ok) {                                                                  \
+                for (i = 0; i < e; i++)                                                 \
+                    if (!(v[i] >= 0 && v[i] <= 1))                                      \
+                        return b + i;                                                   \
+            }                                                                           \
+            for (int k = 0; k < 8; k++)                                                 \
+                total += (double)part[k];                                               \
+        }                                                                               \
+        *sum += total;                                                                  \
+        return -1;                                                                      \
+    }
+FOCAL_DEFINE_SCAN(scan_dense_f32, float)
+FOCAL_DEFINE_SCAN(scan_dense_f64, double)
+
+/* The dense targets of one tile: contiguous for inner == 1, one run of
+ * `rows` values per class otherwise. */
+static int64_t scan_dense_tile(const focal_call *call, int64_t image, int64_t s0, int64_t rows,
+                               double *sum)
+{
+    const int64_t c = call->c, inner = call->inner;
+    const int64_t runs = inner == 1 ? 1 : c, len = inner == 1 ? rows * c : rows;
+    for (int64_t k = 0; k < runs; k++) {
+        const int64_t at = focal_element(c, inner, image, s0, k);
+        const int64_t bad = call->dtype == FOCAL_F32
+                                ? scan_dense_f32((const float *)call->target_dense + at, len, sum)
+                                : scan_dense_f64((const double *)call->target_dense + at, len, sum);
+        if (bad >= 0)
+            return at + bad;
+    }
+    return -1;
+}
 
 static double dense_target(const focal_call *call, int64_t image, int64_t s, int64_t cls)
 {
@@ -118,82 +174,20 @@ static double dense_target(const focal_call *call, int64_t image, int64_t s, int
                              focal_element(call->c, call->inner, image, s, cls));
 }
 
-/* Softmax: count and sum of w * alpha_t over positions. */
-static void softmax_figures(const focal_call *call, const focal_tiling *tiling, int64_t tb,
-                            int64_t te, prepass_chunk *out)
+/* Sum over a position's classes of alpha_t (WEIGHTED_MEAN with dense
+ * targets only). */
+static double dense_alpha_sum(const focal_call *call, int64_t image, int64_t s)
 {
-    const int64_t c = call->c, inner = call->inner;
+    const int64_t c = call->c;
     const double ls = call->loss->label_smoothing;
-    double count = 0, wa = 0;
-    for (int64_t k = tb; k < te; k++) {
-        int64_t image, s0, rows;
-        focal_tile_range(tiling, inner, k, &image, &s0, &rows);
-        const int64_t pos0 = image * inner + s0;
-        for (int64_t r = 0; r < rows; r++) {
-            focal_position p;
-            focal_gather_position(call, pos0 + r, &p);
-            if (p.ignored)
-                continue;
-            if (call->dense && call->loss->reduction == FOCAL_REDUCTION_WEIGHTED_MEAN) {
-                p.alpha_t = 0;
-                for (int64_t cls = 0; cls < c; cls++)
-                    p.alpha_t += (dense_target(call, image, s0 + r, cls) * (1 - ls) + ls / (double)c) *
-                                 focal_gather_alpha(call, cls);
-            }
-            count += 1;
-            wa += p.weight * p.alpha_t;
-        }
+    double sum = 0;
+    for (int64_t cls = 0; cls < c; cls++) {
+        const double y = dense_target(call, image, s, cls);
+        sum += call->sigmoid
+                   ? focal_gather_sigmoid_alpha(call, cls, focal_gather_sigmoid_target(call, y))
+                   : (y * (1 - ls) + ls / (double)c) * focal_gather_alpha(call, cls);
     }
-    *out = (prepass_chunk){.status = FOCAL_OK, .count = count, .weight_alpha_sum = wa};
-}
-
-/* Sigmoid: count and sum of w * alpha_t over elements, and the positives. */
-static void sigmoid_figures(const focal_call *call, const focal_tiling *tiling, int64_t tb,
-                            int64_t te, prepass_chunk *out)
-{
-    const int64_t c = call->c, inner = call->inner;
-    const int need_alpha = call->loss->reduction == FOCAL_REDUCTION_WEIGHTED_MEAN;
-    const double y_neg = focal_gather_sigmoid_target(call, 0.0);
-    const double y_pos = focal_gather_sigmoid_target(call, 1.0);
-    /* Index targets: sum of alpha_t over a background row, corrected for
-     * the one positive class. */
-    double background = 0;
-    if (need_alpha && !call->dense)
-        for (int64_t cls = 0; cls < c; cls++)
-            background += focal_gather_sigmoid_alpha(call, cls, y_neg);
-    double count = 0, wa = 0, positives = 0;
-    for (int64_t k = tb; k < te; k++) {
-        int64_t image, s0, rows;
-        focal_tile_range(tiling, inner, k, &image, &s0, &rows);
-        const int64_t pos0 = image * inner + s0;
-        for (int64_t r = 0; r < rows; r++) {
-            focal_position p;
-            focal_gather_position(call, pos0 + r, &p);
-            if (p.ignored)
-                continue;
-            count += (double)c;
-            double alpha_sum = 0;
-            if (call->dense) {
-                for (int64_t cls = 0; cls < c; cls++) {
-                    const double y = dense_target(call, image, s0 + r, cls);
-                    positives += y;
-                    if (need_alpha)
-                        alpha_sum += focal_gather_sigmoid_alpha(call, cls, focal_gather_sigmoid_target(call, y));
-                }
-            } else {
-                alpha_sum = background;
-                if (p.target < c) {
-                    positives += 1;
-                    if (need_alpha)
-                        alpha_sum += focal_gather_sigmoid_alpha(call, p.target, y_pos) -
-                                     focal_gather_sigmoid_alpha(call, p.target, y_neg);
-                }
-            }
-            wa += p.weight * alpha_sum;
-        }
-    }
-    *out = (prepass_chunk){.status = FOCAL_OK, .count = count, .weight_alpha_sum = wa,
-                           .positives = positives};
+    return sum;
 }
 
 static void prepass_chunk_run(void *arg, int64_t chunk, int worker)
@@ -203,6 +197,18 @@ static void prepass_chunk_run(void *arg, int64_t chunk, int worker)
     const focal_call *call = pp->call;
     prepass_chunk *out = &pp->chunks[chunk];
     const int64_t c = call->c, inner = call->inner;
+    const int need_alpha = call->loss->reduction == FOCAL_REDUCTION_WEIGHTED_MEAN;
+    /* Sigmoid, index targets: the sum of alpha_t over a background row,
+     * corrected for the one positive class. */
+    const double y_neg = focal_gather_sigmoid_target(call, 0.0);
+    const double y_pos = focal_gather_sigmoid_target(call, 1.0);
+    double background = 0;
+    if (call->sigmoid && need_alpha && !call->dense)
+        for (int64_t cls = 0; cls < c; cls++)
+            background += focal_gather_sigmoid_alpha(call, cls, y_neg);
+    const double per_position = call->sigmoid ? (double)c : 1.0;
+
+    double count = 0, wa = 0, positives = 0;
     int64_t tb, te;
     focal_chunk_tiles(pp->tiling, chunk, &tb, &te);
     for (int64_t k = tb; k < te; k++) {
@@ -211,43 +217,46 @@ static void prepass_chunk_run(void *arg, int64_t chunk, int worker)
         const int64_t pos0 = image * inner + s0;
         for (int64_t r = 0; r < rows; r++) {
             const int64_t pos = pos0 + r;
-            if (call->weight != NULL) {
-                const double w = focal_load_scalar(call->dtype, call->weight, pos);
-                if (bad_weight(w)) {
-                    *out = (prepass_chunk){FOCAL_ERROR_INVALID_WEIGHT, pos, w, 0, 0, 0, 0};
-                    return;
-                }
+            focal_position p;
+            focal_gather_position(call, pos, &p);
+            if (bad_weight(p.weight)) {
+                *out = (prepass_chunk){.status = FOCAL_ERROR_INVALID_WEIGHT, .bad_index = pos,
+                                       .bad_value = p.weight};
+                return;
             }
-            if (call->dense)
+            if (p.ignored)
                 continue;
-            const int64_t t = call->target_index[pos];
-            if (call->loss->has_ignore_index && t == call->loss->ignore_index)
-                continue;
-            const int64_t limit = call->sigmoid ? c + 1 : c;
-            if (t < 0 || t >= limit) {
-                *out = (prepass_chunk){FOCAL_ERROR_INVALID_TARGET, pos, 0, t, 0, 0, 0};
+            if (!call->dense && (p.target < 0 || p.target >= (call->sigmoid ? c + 1 : c))) {
+                *out = (prepass_chunk){.status = FOCAL_ERROR_INVALID_TARGET, .bad_index = pos,
+                                       .bad_class = p.target};
+                return;
+            }
+            count += per_position;
+            if (!call->dense && call->sigmoid) {
+                const int positive = p.target < c;
+                positives += positive;
+                if (need_alpha)
+                    p.alpha_t = background + (positive ? focal_gather_sigmoid_alpha(call, p.target, y_pos) -
+                                                             focal_gather_sigmoid_alpha(call, p.target, y_neg)
+                                                       : 0.0);
+            }
+            if (need_alpha) {
+                if (call->dense)
+                    p.alpha_t = dense_alpha_sum(call, image, s0 + r);
+                wa += p.weight * p.alpha_t;
+            }
+        }
+        if (call->dense) {
+            const int64_t bad = scan_dense_tile(call, image, s0, rows, &positives);
+            if (bad >= 0) {
+                *out = (prepass_chunk){.status = FOCAL_ERROR_INVALID_TARGET, .bad_index = bad,
+                                       .bad_value = focal_load_scalar(call->dtype, call->target_dense, bad)};
                 return;
             }
         }
-        if (!call->dense)
-            continue;
-        /* Dense targets, read class by class so the walk is contiguous. */
-        for (int64_t cls = 0; cls < c; cls++)
-            for (int64_t r = 0; r < rows; r++) {
-                const int64_t idx = focal_element(c, inner, image, s0 + r, cls);
-                const double y = focal_load_scalar(call->dtype, call->target_dense, idx);
-                if (bad_dense(y)) {
-                    *out = (prepass_chunk){FOCAL_ERROR_INVALID_TARGET, idx, y, 0, 0, 0, 0};
-                    return;
-                }
-            }
     }
-
-    /* Every value is valid: the reduction's figures. */
-    if (call->sigmoid)
-        sigmoid_figures(call, pp->tiling, tb, te, out);
-    else
-        softmax_figures(call, pp->tiling, tb, te, out);
+    *out = (prepass_chunk){.status = FOCAL_OK, .count = count, .weight_alpha_sum = wa,
+                           .positives = call->sigmoid ? positives : 0};
 }
 
 focal_status focal_validate_data(focal_call *call)

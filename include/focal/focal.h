@@ -69,6 +69,15 @@ FOCAL_API unsigned focal_version_number(void);
  * never NULL. Thread-safe. Since 1.0. */
 FOCAL_API const char *focal_version_string(void);
 
+/* The kernel path this process computes with: "avx2" (x86-64 with AVX2
+ * and FMA) or "scalar" (the portable C path, for every other CPU). Chosen
+ * once, at the first call into libfocal, from the CPU's features; setting
+ * the environment variable FOCAL_MAX_ISA=scalar before that forces the
+ * portable path. Both paths meet the same accuracy tests; results are
+ * bitwise reproducible for a given path and any thread count. Static
+ * storage, never NULL. Thread-safe. Since 1.0. */
+FOCAL_API const char *focal_isa(void);
+
 /* ------------------------------------------------------------------------
  * Status
  * ------------------------------------------------------------------------ */

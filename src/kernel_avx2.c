@@ -1,0 +1,246 @@
+/* AVX2+FMA kernels for float32 logits: the hot loops of the softmax
+ * (index targets) and sigmoid modes. Compiled with -mavx2 -mfma and called
+ * only when dispatch.c found both on the CPU. They compute the same
+ * formulas as the portable path (docs/math.md) in float32, with sums of a
+ * row in float lanes and the row totals in double. */
+#include <math.h>
+#include <string.h>
+
+#include "internal.h"
+#include "simd_avx2.h"
+
+/* q^gamma for one double, the exponents of the common cases exact. */
+static double pow_gamma(double q, double gamma)
+{
+    if (gamma == 2.0)
+        return q * q;
+    if (gamma == 1.0)
+        return q;
+    if (gamma == 0.0)
+        return 1.0;
+    return pow(q, gamma);
+}
+
+static inline __m256 load_row(const float *p, int64_t j, int64_t c, __m256i tail, __m256 fill)
+{
+    if (j + 8 <= c)
+        return _mm256_loadu_ps(p + j);
+    return _mm256_blendv_ps(fill, _mm256_maskload_ps(p + j, tail), _mm256_castsi256_ps(tail));
+}
+
+static inline void store_row(float *p, int64_t j, int64_t c, __m256i tail, __m256 v)
+{
+    if (j + 8 <= c)
+        _mm256_storeu_ps(p + j, v);
+    else
+        _mm256_maskstore_ps(p + j, tail, v);
+}
+
+/* Sum of e[0..c) in float lanes, totalled in double. */
+static double sum_row(const float *e, int64_t c, __m256i tail)
+{
+    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+    int64_t j = 0;
+    for (; j + 16 <= c; j += 16) {
+        a0 = _mm256_add_ps(a0, _mm256_loadu_ps(e + j));
+        a1 = _mm256_add_ps(a1, _mm256_loadu_ps(e + j + 8));
+    }
+    for (; j < c; j += 8)
+        a0 = _mm256_add_ps(a0, load_row(e, j, c, tail, _mm256_setzero_ps()));
+    return focal_v_hsum_pd(_mm256_add_ps(a0, a1));
+}
+
+void focal_avx2_softmax_rows(const float *x, int64_t rows, int64_t c, const int64_t *target,
+                             double gamma, const float *gs, float *grad, float *e, double *term)
+{
+    const __m256i tail = focal_v_tail_mask((int)(c & 7));
+    const __m256 ninf = focal_v_set(-__builtin_inff());
+    for (int64_t r = 0; r < rows; r++) {
+        const float *xr = x + r * c;
+        float *gr = grad != NULL ? grad + r * c : NULL;
+        const int64_t t = target[r];
+        if (t < 0) {
+            term[r] = 0;
+            if (gr != NULL)
+                memset(gr, 0, (size_t)c * sizeof(float));
+            continue;
+        }
+        __m256 vm = ninf;
+        for (int64_t j = 0; j < c; j += 8)
+            vm = _mm256_max_ps(vm, load_row(xr, j, c, tail, ninf));
+        const float m = focal_v_hmax(vm);
+        const __m256 vmax = focal_v_set(m);
+        __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
+        int64_t j = 0;
+        for (; j + 16 <= c; j += 16) {
+            const __m256 e0 = focal_v_exp(_mm256_sub_ps(_mm256_loadu_ps(xr + j), vmax));
+            const __m256 e1 = focal_v_exp(_mm256_sub_ps(_mm256_loadu_ps(xr + j + 8), vmax));
+            _mm256_storeu_ps(e + j, e0);
+            _mm256_storeu_ps(e + j + 8, e1);
+            s0 = _mm256_add_ps(s0, e0);
+            s1 = _mm256_add_ps(s1, e1);
+        }
+        for (; j < c; j += 8) {
+            const __m256 v = focal_v_exp(_mm256_sub_ps(load_row(xr, j, c, tail, ninf), vmax));
+            store_row(e, j, c, tail, v);
+            s0 = _mm256_add_ps(s0, v);
+        }
+        const double sum = focal_v_hsum_pd(_mm256_add_ps(s0, s1));
+        const double et = e[t], xt = xr[t];
+        /* The other classes' mass, summed directly where subtracting the
+         * target's share from the total would cancel. */
+        double others = sum - et;
+        if (!(et <= 0.25 * sum)) {
+            const float keep = e[t];
+            e[t] = 0;
+            others = sum_row(e, c, tail);
+            e[t] = keep;
+        }
+        const double total = et + others;
+        const double l = xt == m ? -log1p(others) : (xt - m) - log(total);
+        const double p = et / total, q = others / total;
+        const double f = pow_gamma(q, gamma);
+        term[r] = -f * l;
+        if (gr == NULL)
+            continue;
+        const double pl = p > 0 ? p * l : 0.0;
+        const double big_g = (double)gs[r] * f * (q - gamma * pl);
+        const __m256 rho = focal_v_set(others != 0 ? (float)(big_g / others) : 0.0f);
+        for (j = 0; j < c; j += 8)
+            store_row(gr, j, c, tail, _mm256_mul_ps(load_row(e, j, c, tail, _mm256_setzero_ps()), rho));
+        gr[t] = (float)-big_g;
+    }
+}
+
+void focal_avx2_softmax_planes(const float *x, int64_t cols, int64_t c, int64_t stride,
+                               const int64_t *target, double gamma, const float *gs, float *grad,
+                               double *term)
+{
+    __m256 ev[FOCAL_PLANES_MAX_C];
+    const float g = (float)gamma;
+    for (int64_t s0 = 0; s0 < cols; s0 += 8) {
+        const int k = cols - s0 < 8 ? (int)(cols - s0) : 8;
+        const __m256i tail = focal_v_tail_mask(k);
+        int32_t tl[8];
+        float gl[8] = {0};
+        for (int i = 0; i < 8; i++) {
+            tl[i] = i < k && target[s0 + i] >= 0 ? (int32_t)target[s0 + i] : -1;
+            if (gs != NULL && tl[i] >= 0)
+                gl[i] = gs[s0 + i];
+        }
+        const __m256i vt = _mm256_loadu_si256((const __m256i *)tl);
+        const __m256 valid = _mm256_castsi256_ps(_mm256_cmpgt_epi32(vt, _mm256_set1_epi32(-1)));
+
+        __m256 vm = focal_v_set(-__builtin_inff());
+        for (int64_t cls = 0; cls < c; cls++) {
+            const float *p = x + cls * stride + s0;
+            ev[cls] = k == 8 ? _mm256_loadu_ps(p) : _mm256_maskload_ps(p, tail);
+            vm = _mm256_max_ps(vm, ev[cls]);
+        }
+        __m256 sum = _mm256_setzero_ps(), others = _mm256_setzero_ps();
+        __m256 et = _mm256_setzero_ps(), xt = _mm256_setzero_ps();
+        for (int64_t cls = 0; cls < c; cls++) {
+            const __m256 is_t = _mm256_castsi256_ps(_mm256_cmpeq_epi32(vt, _mm256_set1_epi32((int)cls)));
+            xt = _mm256_blendv_ps(xt, ev[cls], is_t);
+            const __m256 e = focal_v_exp(_mm256_sub_ps(ev[cls], vm));
+            ev[cls] = e;
+            sum = _mm256_add_ps(sum, e);
+            others = _mm256_add_ps(others, _mm256_andnot_ps(is_t, e));
+            et = _mm256_blendv_ps(et, e, is_t);
+        }
+        const __m256 one = focal_v_set(1.0f), zero = _mm256_setzero_ps();
+        const __m256 at_max = _mm256_cmp_ps(xt, vm, _CMP_EQ_OQ);
+        const __m256 l_max = _mm256_sub_ps(zero, focal_v_log1p(others));
+        const __m256 l_other = _mm256_sub_ps(_mm256_sub_ps(xt, vm), focal_v_log(sum));
+        const __m256 l = _mm256_blendv_ps(l_other, l_max, at_max);
+        const __m256 inv = _mm256_div_ps(one, sum);
+        const __m256 p = _mm256_mul_ps(et, inv), q = _mm256_mul_ps(others, inv);
+        const __m256 f = focal_v_pow(q, g);
+        const __m256 tv = _mm256_and_ps(valid, _mm256_mul_ps(f, _mm256_sub_ps(zero, l)));
+        float tf[8];
+        _mm256_storeu_ps(tf, tv);
+        for (int i = 0; i < k; i++)
+            term[s0 + i] = tf[i];
+        if (grad == NULL)
+            continue;
+        const __m256 pl = _mm256_and_ps(_mm256_cmp_ps(p, zero, _CMP_GT_OQ), _mm256_mul_ps(p, l));
+        const __m256 big_g = _mm256_mul_ps(_mm256_mul_ps(_mm256_loadu_ps(gl), f),
+                                           _mm256_fnmadd_ps(focal_v_set(g), pl, q));
+        const __m256 gt = _mm256_sub_ps(zero, big_g);
+        const __m256 rho = _mm256_andnot_ps(_mm256_cmp_ps(others, zero, _CMP_EQ_OQ), _mm256_div_ps(big_g, others));
+        for (int64_t cls = 0; cls < c; cls++) {
+            const __m256 is_t = _mm256_castsi256_ps(_mm256_cmpeq_epi32(vt, _mm256_set1_epi32((int)cls)));
+            __m256 gv = _mm256_blendv_ps(_mm256_mul_ps(ev[cls], rho), gt, is_t);
+            gv = _mm256_and_ps(valid, gv);
+            float *dst = grad + cls * stride + s0;
+            if (k == 8)
+                _mm256_storeu_ps(dst, gv);
+            else
+                _mm256_maskstore_ps(dst, tail, gv);
+        }
+    }
+}
+
+double focal_avx2_sigmoid_row(const float *x, const float *y, int64_t t, int64_t c,
+                              const float *alpha, float ls, double gamma, float w, float scale,
+                              const float *up, float *grad, float *out)
+{
+    const __m256i tail = focal_v_tail_mask((int)(c & 7));
+    const __m256 one = focal_v_set(1.0f), zero = _mm256_setzero_ps();
+    const __m256 keep = focal_v_set(1.0f - ls), spread = focal_v_set(0.5f * ls);
+    const __m256 vg = focal_v_set((float)gamma);
+    const __m256 vscale = focal_v_set(scale), vw = focal_v_set(w);
+    const __m256 sign = focal_v_set(-0.0f);
+    const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    __m256 acc = zero;
+    for (int64_t j = 0; j < c; j += 8) {
+        const __m256 vx = load_row(x, j, c, tail, zero);
+        __m256 vy;
+        if (y != NULL) {
+            vy = load_row(y, j, c, tail, zero);
+        } else {
+            const __m256i cls = _mm256_add_epi32(lanes, _mm256_set1_epi32((int)j));
+            vy = _mm256_and_ps(one, _mm256_castsi256_ps(_mm256_cmpeq_epi32(cls, _mm256_set1_epi32((int)t))));
+        }
+        vy = _mm256_fmadd_ps(vy, keep, spread);
+        const __m256 ny = _mm256_sub_ps(one, vy);
+        __m256 at = one;
+        if (alpha != NULL) {
+            const __m256 a = load_row(alpha, j, c, tail, zero);
+            at = _mm256_fmadd_ps(a, vy, _mm256_mul_ps(_mm256_sub_ps(one, a), ny));
+        }
+        /* softplus(+-x) = max(+-x, 0) + log1p(exp(-|x|)) */
+        const __m256 e = focal_v_exp(_mm256_or_ps(sign, vx));
+        const __m256 w1 = _mm256_add_ps(one, e);
+        const __m256 inv = _mm256_div_ps(one, w1);
+        const __m256 l1 = focal_v_log1p_inv(e, w1, inv);
+        const __m256 sp_pos = _mm256_add_ps(_mm256_max_ps(zero, vx), l1);
+        const __m256 sp_neg = _mm256_add_ps(_mm256_max_ps(zero, _mm256_xor_ps(sign, vx)), l1);
+        const __m256 ce = _mm256_fmadd_ps(vy, sp_neg, _mm256_mul_ps(ny, sp_pos));
+        const __m256 pe = _mm256_mul_ps(e, inv);
+        const __m256 pos = _mm256_cmp_ps(vx, zero, _CMP_GE_OQ);
+        const __m256 p = _mm256_blendv_ps(pe, inv, pos), q = _mm256_blendv_ps(inv, pe, pos);
+        const __m256 m = _mm256_fmadd_ps(vy, q, _mm256_mul_ps(ny, p));
+        const __m256 f = focal_v_pow(m, (float)gamma);
+        const __m256 af = _mm256_mul_ps(at, f);
+        const __m256 loss = _mm256_mul_ps(af, ce);
+        if (j + 8 <= c)
+            acc = _mm256_add_ps(acc, loss);
+        else
+            acc = _mm256_add_ps(acc, _mm256_and_ps(_mm256_castsi256_ps(tail), loss));
+        if (out != NULL)
+            store_row(out, j, c, tail, _mm256_mul_ps(vw, loss));
+        if (grad == NULL)
+            continue;
+        const __m256 r = _mm256_andnot_ps(_mm256_cmp_ps(m, zero, _CMP_EQ_OQ),
+                                          _mm256_div_ps(_mm256_mul_ps(p, q), m));
+        const __m256 lin = _mm256_fmsub_ps(p, ny, _mm256_mul_ps(vy, q));
+        const __m256 two_y = _mm256_sub_ps(one, _mm256_add_ps(vy, vy));
+        const __m256 d = _mm256_mul_ps(af, _mm256_fmadd_ps(_mm256_mul_ps(vg, r), _mm256_mul_ps(two_y, ce), lin));
+        __m256 gv = _mm256_mul_ps(vscale, d);
+        if (up != NULL)
+            gv = _mm256_mul_ps(gv, load_row(up, j, c, tail, zero));
+        store_row(grad, j, c, tail, gv);
+    }
+    return (double)w * focal_v_hsum_pd(acc);
+}

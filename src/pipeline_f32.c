@@ -1,0 +1,188 @@
+/* The pipeline's float32 path: the same tiles, chunks and stages as
+ * pipeline.c, with the hot loops in the vector kernels and no conversion
+ * to double. It covers the common settings (logits, the FL variant,
+ * softmax index targets without label smoothing, every sigmoid target
+ * form); every other call takes the portable path.
+ *
+ * Layout per tile:
+ *   inner == 1          rows are contiguous: kernels read the input and
+ *                       write the gradient in place;
+ *   softmax, c <= 64    each class's run of the tile's positions is copied
+ *                       as it is (no transpose) and the kernel is
+ *                       vectorised across positions;
+ *   otherwise           the reshape stage transposes the block to rows
+ *                       (cblas_somatcopy) and back. */
+#include <string.h>
+
+#include "internal.h"
+
+#ifndef FOCAL_HAVE_AVX2_KERNELS
+/* Built without the vector kernels: every call takes the portable path. */
+int focal_f32_kernels_apply(const focal_call *call)
+{
+    (void)call;
+    return 0;
+}
+void focal_softmax_chunk_f32(void *arg, int64_t chunk, int worker) { (void)arg, (void)chunk, (void)worker; }
+void focal_sigmoid_chunk_f32(void *arg, int64_t chunk, int worker) { (void)arg, (void)chunk, (void)worker; }
+#else
+
+int focal_f32_kernels_apply(const focal_call *call)
+{
+    if (focal_isa_current() != FOCAL_ISA_AVX2 || call->dtype != FOCAL_F32 || call->probabilities)
+        return 0;
+    if (call->sigmoid)
+        return call->loss->variant == FOCAL_VARIANT_FL;
+    return !call->dense && call->loss->label_smoothing == 0;
+}
+
+/* Gathers a tile's targets, weights and gradient multipliers. Ignored
+ * positions (and every position when the reduction's denominator is 0) get
+ * target -1. */
+static void gather_rows(const focal_call *call, const focal_scratch *s, int64_t pos0, int64_t rows)
+{
+    const int zero_denominator = call->reduced && call->denominator == 0;
+    for (int64_t r = 0; r < rows; r++) {
+        focal_position p;
+        focal_gather_position(call, pos0 + r, &p);
+        if (p.ignored || zero_denominator) {
+            s->row_target[r] = -1;
+            s->row_scale[r] = 0;
+            s->row_weight[r] = 0;
+            continue;
+        }
+        double scale = p.weight * p.alpha_t;
+        if (call->reduced)
+            scale *= call->upstream / call->denominator;
+        else if (call->op == FOCAL_OP_BACKWARD)
+            scale *= focal_load_scalar(FOCAL_F32, call->grad_out, pos0 + r);
+        s->row_target[r] = p.target;
+        s->row_scale[r] = (float)scale;
+        s->row_weight[r] = p.weight * p.alpha_t;
+    }
+}
+
+void focal_softmax_chunk_f32(void *arg, int64_t chunk, int worker)
+{
+    focal_run *rn = arg;
+    const focal_call *call = rn->call;
+    const focal_scratch *s = &rn->scratch[worker];
+    const int64_t c = call->c, inner = call->inner;
+    const float *input = call->input;
+    float *grad_input = call->want_grad ? call->grad_input : NULL;
+    const float *gs = grad_input != NULL ? s->row_scale : NULL;
+    const double gamma = call->loss->gamma;
+    double acc = 0;
+    int64_t tb, te;
+    focal_chunk_tiles(rn->tiling, chunk, &tb, &te);
+    for (int64_t tile = tb; tile < te; tile++) {
+        int64_t image, s0, rows;
+        focal_tile_range(rn->tiling, inner, tile, &image, &s0, &rows);
+        const int64_t pos0 = image * inner + s0;
+        const int64_t base = focal_element(c, inner, image, s0, 0);
+        gather_rows(call, s, pos0, rows);
+        if (inner == 1) {
+            focal_avx2_softmax_rows(input + base, rows, c, s->row_target, gamma, gs,
+                                    grad_input != NULL ? grad_input + base : NULL, s->ef, s->row_term);
+        } else if (c <= FOCAL_PLANES_MAX_C) {
+            /* Each class's run of positions is copied out and back whole:
+             * the kernel then reads c short rows from L1 instead of c
+             * streams a plane apart, which the prefetchers cannot follow. */
+            float *xt = (float *)s->x, *gt = (float *)s->grad;
+            for (int64_t k = 0; k < c; k++)
+                memcpy(xt + k * rows, input + base + k * inner, (size_t)rows * sizeof(float));
+            focal_avx2_softmax_planes(xt, rows, c, rows, s->row_target, gamma, gs,
+                                      grad_input != NULL ? gt : NULL, s->row_term);
+            if (grad_input != NULL)
+                for (int64_t k = 0; k < c; k++)
+                    memcpy(grad_input + base + k * inner, gt + k * rows, (size_t)rows * sizeof(float));
+        } else {
+            float *xt = (float *)s->x, *gt = (float *)s->grad;
+            focal_tile_load_f32(input, c, inner, image, s0, rows, xt);
+            focal_avx2_softmax_rows(xt, rows, c, s->row_target, gamma, gs,
+                                    grad_input != NULL ? gt : NULL, s->ef, s->row_term);
+            if (grad_input != NULL)
+                focal_tile_store_f32(grad_input, c, inner, image, s0, rows, gt);
+        }
+        for (int64_t r = 0; r < rows; r++) {
+            const double wl = s->row_target[r] >= 0 ? s->row_weight[r] * s->row_term[r] : 0.0;
+            acc += wl;
+            if (call->want_loss && !call->reduced)
+                ((float *)call->out)[pos0 + r] = (float)wl;
+        }
+    }
+    rn->partial[chunk] = acc;
+}
+
+void focal_sigmoid_chunk_f32(void *arg, int64_t chunk, int worker)
+{
+    focal_run *rn = arg;
+    const focal_call *call = rn->call;
+    const focal_scratch *s = &rn->scratch[worker];
+    const int64_t c = call->c, inner = call->inner;
+    const int zero_denominator = call->reduced && call->denominator == 0;
+    const int per_element_out = call->want_loss && !call->reduced;
+    const int per_element_up = call->want_grad && !call->reduced && call->op == FOCAL_OP_BACKWARD;
+    const float *alpha = call->has_alpha ? s->alpha : NULL;
+    const float ls = (float)call->loss->label_smoothing;
+    const double gamma = call->loss->gamma;
+    /* With inner == 1 the kernels work in place; otherwise on transposed
+     * tiles (x, targets, upstream in; gradient and losses out). */
+    const int in_place = inner == 1;
+    float *xt = (float *)s->x, *yt = (float *)s->y, *ut = (float *)s->up;
+    float *gt = (float *)s->grad, *ot = (float *)s->out;
+    double acc = 0;
+    int64_t tb, te;
+    focal_chunk_tiles(rn->tiling, chunk, &tb, &te);
+    for (int64_t tile = tb; tile < te; tile++) {
+        int64_t image, s0, rows;
+        focal_tile_range(rn->tiling, inner, tile, &image, &s0, &rows);
+        const int64_t pos0 = image * inner + s0;
+        const int64_t base = focal_element(c, inner, image, s0, 0);
+        const float *x = (const float *)call->input + base;
+        const float *y = call->dense ? (const float *)call->target_dense + base : NULL;
+        const float *up = per_element_up ? (const float *)call->grad_out + base : NULL;
+        float *g = call->want_grad ? (float *)call->grad_input + base : NULL;
+        float *o = per_element_out ? (float *)call->out + base : NULL;
+        if (!in_place) {
+            focal_tile_load_f32(call->input, c, inner, image, s0, rows, xt);
+            x = xt;
+            if (y != NULL) {
+                focal_tile_load_f32(call->target_dense, c, inner, image, s0, rows, yt);
+                y = yt;
+            }
+            if (up != NULL) {
+                focal_tile_load_f32(call->grad_out, c, inner, image, s0, rows, ut);
+                up = ut;
+            }
+            g = g != NULL ? gt : NULL;
+            o = o != NULL ? ot : NULL;
+        }
+        for (int64_t r = 0; r < rows; r++) {
+            const int64_t row = r * c;
+            focal_position p;
+            focal_gather_position(call, pos0 + r, &p);
+            if (p.ignored || zero_denominator) {
+                if (g != NULL)
+                    memset(g + row, 0, (size_t)c * sizeof(float));
+                if (o != NULL)
+                    memset(o + row, 0, (size_t)c * sizeof(float));
+                continue;
+            }
+            double scale = p.weight;
+            if (call->reduced)
+                scale *= call->upstream / call->denominator;
+            acc += focal_avx2_sigmoid_row(x + row, y != NULL ? y + row : NULL, p.target, c, alpha, ls,
+                                          gamma, (float)p.weight, (float)scale,
+                                          up != NULL ? up + row : NULL, g != NULL ? g + row : NULL,
+                                          o != NULL ? o + row : NULL);
+        }
+        if (!in_place && g != NULL)
+            focal_tile_store_f32(call->grad_input, c, inner, image, s0, rows, gt);
+        if (!in_place && o != NULL)
+            focal_tile_store_f32(call->out, c, inner, image, s0, rows, ot);
+    }
+    rn->partial[chunk] = acc;
+}
+
+#endif /* FOCAL_HAVE_AVX2_KERNELS */
