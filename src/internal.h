@@ -179,6 +179,12 @@ void focal_tile_load_f32(const float *src, int64_t c, int64_t inner, int64_t ima
                          int64_t rows, float *tile);
 void focal_tile_store_f32(float *dst, int64_t c, int64_t inner, int64_t image, int64_t s0,
                           int64_t rows, const float *tile);
+/* Class-major float32 tiles (c runs of rows positions), for the kernels
+ * vectorised across positions. */
+void focal_tile_load_planes_f32(const float *src, int64_t c, int64_t inner, int64_t image,
+                                int64_t s0, int64_t rows, float *tile);
+void focal_tile_store_planes_f32(float *dst, int64_t c, int64_t inner, int64_t image, int64_t s0,
+                                 int64_t rows, const float *tile);
 /* Reads / writes one per-position value of the call's dtype. */
 double focal_load_scalar(enum focal_dtype dtype, const void *p, int64_t i);
 void focal_store_scalar(enum focal_dtype dtype, void *p, int64_t i, double v);

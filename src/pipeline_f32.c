@@ -4,14 +4,19 @@
  * softmax index targets without label smoothing, every sigmoid target
  * form); every other call takes the portable path.
  *
- * Layout per tile:
- *   inner == 1          rows are contiguous: kernels read the input and
- *                       write the gradient in place;
- *   softmax, c <= 64    each class's run of the tile's positions is copied
- *                       as it is (no transpose) and the kernel is
- *                       vectorised across positions;
- *   otherwise           the reshape stage transposes the block to rows
- *                       (cblas_somatcopy) and back. */
+ * Layout per tile (softmax):
+ *   c <= 64             class-major: the kernel is vectorised across
+ *                       positions, so the per-position logarithms and
+ *                       divisions run eight at a time. Rows (inner == 1)
+ *                       are transposed by the reshape stage
+ *                       (cblas_somatcopy); planes are class-major already
+ *                       and each class's run is copied as it is.
+ *   c > 64, inner == 1  rows in place: the kernel reads the input and
+ *                       writes the gradient where they are.
+ *   c > 64, inner > 1   the reshape stage transposes the block to rows
+ *                       and the gradient back.
+ * Sigmoid works element by element on rows: in place for inner == 1,
+ * transposed by the reshape stage otherwise. */
 #include <string.h>
 
 #include "internal.h"
@@ -81,21 +86,16 @@ void focal_softmax_chunk_f32(void *arg, int64_t chunk, int worker)
         const int64_t pos0 = image * inner + s0;
         const int64_t base = focal_element(c, inner, image, s0, 0);
         gather_rows(call, s, pos0, rows);
-        if (inner == 1) {
-            focal_avx2_softmax_rows(input + base, rows, c, s->row_target, gamma, gs,
-                                    grad_input != NULL ? grad_input + base : NULL, s->ef, s->row_term);
-        } else if (c <= FOCAL_PLANES_MAX_C) {
-            /* Each class's run of positions is copied out and back whole:
-             * the kernel then reads c short rows from L1 instead of c
-             * streams a plane apart, which the prefetchers cannot follow. */
+        if (c <= FOCAL_PLANES_MAX_C) {
             float *xt = (float *)s->x, *gt = (float *)s->grad;
-            for (int64_t k = 0; k < c; k++)
-                memcpy(xt + k * rows, input + base + k * inner, (size_t)rows * sizeof(float));
+            focal_tile_load_planes_f32(input, c, inner, image, s0, rows, xt);
             focal_avx2_softmax_planes(xt, rows, c, rows, s->row_target, gamma, gs,
                                       grad_input != NULL ? gt : NULL, s->row_term);
             if (grad_input != NULL)
-                for (int64_t k = 0; k < c; k++)
-                    memcpy(grad_input + base + k * inner, gt + k * rows, (size_t)rows * sizeof(float));
+                focal_tile_store_planes_f32(grad_input, c, inner, image, s0, rows, gt);
+        } else if (inner == 1) {
+            focal_avx2_softmax_rows(input + base, rows, c, s->row_target, gamma, gs,
+                                    grad_input != NULL ? grad_input + base : NULL, s->ef, s->row_term);
         } else {
             float *xt = (float *)s->x, *gt = (float *)s->grad;
             focal_tile_load_f32(input, c, inner, image, s0, rows, xt);

@@ -264,7 +264,6 @@ focal_status focal_validate_data(focal_call *call)
     focal_tiling tiling;
     focal_tiling_init(&tiling, call->n, call->c, call->inner);
     prepass_chunk chunks[FOCAL_MAX_CHUNKS];
-    memset(chunks, 0, sizeof chunks);
     prepass pp = {call, &tiling, chunks};
     const int64_t values = call->n * call->inner * (call->dense ? call->c : 1);
     focal_parallel_chunks(tiling.chunks, focal_workers_for(call->loss, values, tiling.chunks),
