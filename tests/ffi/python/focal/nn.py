@@ -1,0 +1,211 @@
+"""PyTorch integration: an autograd Function over libfocal and nn.Modules.
+
+    from focal.nn import FocalLoss, SigmoidFocalLoss, sigmoid_focal_loss
+
+`sigmoid_focal_loss(inputs, targets, alpha, gamma, reduction)` and
+`SigmoidFocalLoss` replace torchvision.ops.sigmoid_focal_loss;
+`Seed000FocalLoss` and `Seed003FocalLoss` take the constructor arguments of
+the two seed classes (docs/seeds.md) and compute their losses, but with the
+true gradient. libfocal runs on the CPU: tensors on another device are
+copied to the CPU and the results copied back. float16 and bfloat16 tensors
+are computed in float32.
+"""
+
+import numpy as np
+import torch
+from torch.autograd.function import once_differentiable
+
+import focal
+from focal import Reduction
+
+__all__ = ["FocalFunction", "focal_loss", "FocalLoss", "sigmoid_focal_loss", "SigmoidFocalLoss",
+           "Seed000FocalLoss", "Seed003FocalLoss"]
+
+_NATIVE = (torch.float32, torch.float64)
+
+
+def _compute_dtype(t):
+    return t.dtype if t.dtype in _NATIVE else torch.float32
+
+
+def _numpy(t, dtype=None):
+    t = t.detach()
+    if dtype is not None:
+        t = t.to(dtype)
+    return t.cpu().contiguous().numpy()
+
+
+class FocalFunction(torch.autograd.Function):
+    """apply(input, target, weight, loss, channels_last=False, dense=None).
+
+    `loss` is a focal.Loss; the gradient flows to `input` only. With a
+    reduced loss, forward calls focal_forward_backward and keeps the
+    gradient, which backward scales by grad_output; with reduction NONE,
+    backward calls focal_backward with grad_output (on a clone of `loss`,
+    so later changes to its settings do not affect the graph).
+    """
+
+    @staticmethod
+    def forward(ctx, input, target, weight, loss, channels_last=False, dense=None):
+        dtype = _compute_dtype(input)
+        if dense is None:
+            dense = target.is_floating_point() or target.dtype == torch.bool
+        x = _numpy(input, dtype)
+        t = _numpy(target, dtype if dense else torch.int64)
+        w = None if weight is None else _numpy(weight, dtype)
+        reduced = loss.reduction != Reduction.NONE
+        need_grad = ctx.needs_input_grad[0]
+        ctx.reduced = reduced
+        ctx.options = {"channels_last": channels_last, "dense": dense}
+        if reduced and need_grad:
+            value, grad = loss.forward_backward(x, t, w, **ctx.options)
+            ctx.grad = torch.from_numpy(grad)
+        else:
+            value = loss.forward(x, t, w, **ctx.options)
+            if need_grad:
+                ctx.loss = loss.clone()
+                ctx.save_for_backward(input, target, weight)
+        out = torch.as_tensor(np.asarray(value, dtype=x.dtype))
+        return out.to(device=input.device, dtype=input.dtype)
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad_output):
+        if ctx.reduced:
+            grad = ctx.grad.to(grad_output.device) * grad_output.to(ctx.grad.dtype)
+            return grad.to(grad_output.dtype), None, None, None, None, None
+        input, target, weight = ctx.saved_tensors
+        dtype = _compute_dtype(input)
+        dense = ctx.options["dense"]
+        grad = ctx.loss.backward(_numpy(input, dtype), _numpy(target, dtype if dense else torch.int64),
+                                 _numpy(grad_output, dtype),
+                                 None if weight is None else _numpy(weight, dtype), **ctx.options)
+        grad = torch.from_numpy(grad).to(device=input.device, dtype=input.dtype)
+        return grad, None, None, None, None, None
+
+
+def focal_loss(input, target, loss, weight=None, channels_last=False, dense=None):
+    """The loss of `input` under the focal.Loss `loss`, differentiable with
+    respect to `input`. Index targets are integer tensors of the position
+    shape, dense targets float tensors of the input's shape."""
+    return FocalFunction.apply(input, target, weight, loss, channels_last, dense)
+
+
+class FocalLoss(torch.nn.Module):
+    """Softmax focal loss over dim 1 (or the last dim with channels_last),
+    with libfocal's settings: forward(input, target, weight=None)."""
+
+    def __init__(self, gamma=2.0, alpha=None, reduction="mean", ignore_index=None,
+                 label_smoothing=0.0, input="logits", epsilon=1e-7, channels_last=False, threads=0):
+        super().__init__()
+        if isinstance(alpha, torch.Tensor):
+            alpha = _numpy(alpha, torch.float64)
+        self.loss = focal.Loss("softmax", gamma=gamma, alpha=alpha, reduction=reduction,
+                               ignore_index=ignore_index, label_smoothing=label_smoothing,
+                               input=input, epsilon=epsilon, threads=threads)
+        self.channels_last = channels_last
+
+    def forward(self, input, target, weight=None):
+        return focal_loss(input, target, self.loss, weight, self.channels_last)
+
+    def extra_repr(self):
+        return "%r, channels_last=%r" % (self.loss, self.channels_last)
+
+
+_TORCHVISION_REDUCTIONS = {"none": Reduction.NONE, "mean": Reduction.MEAN, "sum": Reduction.SUM}
+
+
+def _sigmoid_loss(alpha, gamma, reduction):
+    if reduction not in _TORCHVISION_REDUCTIONS:
+        raise ValueError("invalid reduction %r: expected 'none', 'mean' or 'sum'" % (reduction,))
+    # torchvision: a negative alpha means no alpha weighting.
+    return focal.Loss("sigmoid", gamma=gamma, alpha=alpha if alpha >= 0 else None,
+                      reduction=_TORCHVISION_REDUCTIONS[reduction])
+
+
+def _sigmoid_apply(loss, inputs, targets):
+    shape = inputs.shape
+    if inputs.numel() == 0:
+        # libfocal rejects empty tensors (n, c, inner >= 1); torchvision
+        # gives an empty loss, a sum of 0 and a mean of NaN.
+        empty = inputs * 0
+        if loss.reduction == Reduction.NONE:
+            return empty
+        return empty.sum() if loss.reduction == Reduction.SUM else empty.mean()
+    if inputs.dim() < 2:
+        # Elementwise: any layout gives the same losses.
+        inputs = inputs.reshape(-1, 1)
+        targets = targets.reshape(-1, 1)
+    out = FocalFunction.apply(inputs, targets, None, loss, False, True)
+    return out.reshape(shape) if loss.reduction == Reduction.NONE else out
+
+
+def sigmoid_focal_loss(inputs, targets, alpha=0.25, gamma=2, reduction="none"):
+    """torchvision.ops.sigmoid_focal_loss computed by libfocal. `targets`
+    must have the shape of `inputs` and values in [0, 1]; an unknown
+    reduction raises ValueError instead of returning the unreduced loss."""
+    with _sigmoid_loss(alpha, gamma, reduction) as loss:
+        return _sigmoid_apply(loss, inputs, targets)
+
+
+class SigmoidFocalLoss(torch.nn.Module):
+    """Module form of sigmoid_focal_loss(inputs, targets, alpha, gamma, reduction)."""
+
+    def __init__(self, alpha=0.25, gamma=2, reduction="none"):
+        super().__init__()
+        self.loss = _sigmoid_loss(alpha, gamma, reduction)
+
+    def forward(self, inputs, targets):
+        return _sigmoid_apply(self.loss, inputs, targets)
+
+    def extra_repr(self):
+        return repr(self.loss)
+
+
+def _positions_target(input, target):
+    """The seeds flatten the target with view(-1); libfocal wants it in the
+    position shape (N, d1..dk) of the (N, C, d1..dk) input."""
+    return target.reshape((input.shape[0],) + tuple(input.shape[2:]))
+
+
+class Seed000FocalLoss(torch.nn.Module):
+    """Seed 000 (clcarwin FocalLoss(gamma, alpha, size_average)): softmax on
+    logits over dim 1, scalar alpha a -> [a, 1 - a], list alpha per class
+    (both held in float32 as the seed does), mean or sum. The value is the
+    seed's; the gradient is the true one, where the seed detaches p_t."""
+
+    def __init__(self, gamma=0, alpha=None, size_average=True):
+        super().__init__()
+        self.gamma = gamma
+        self.alpha = alpha
+        if isinstance(alpha, (float, int)):
+            self.alpha = torch.tensor([alpha, 1 - alpha], dtype=torch.float32)
+        if isinstance(alpha, list):
+            self.alpha = torch.tensor(alpha, dtype=torch.float32)
+        self.size_average = size_average
+
+    def forward(self, input, target):
+        # The seed casts its alpha to the input's type before using it.
+        alpha = None if self.alpha is None else _numpy(self.alpha.to(_compute_dtype(input)), torch.float64)
+        reduction = Reduction.MEAN if self.size_average else Reduction.SUM
+        with focal.Loss("softmax", gamma=self.gamma, alpha=alpha, reduction=reduction) as loss:
+            return focal_loss(input, _positions_target(input, target), loss)
+
+
+class Seed003FocalLoss(torch.nn.Module):
+    """Seed 003 (FocalLoss(n_class, alpha, gamma, reduction)): softmax on
+    (N, C) logits, alpha a (C, 1) tensor (default: ones, i.e. no alpha),
+    'mean' averages and every other reduction sums, as in the seed."""
+
+    def __init__(self, n_class, alpha=None, gamma=2, reduction="mean"):
+        super().__init__()
+        self.alpha = None if alpha is None else torch.as_tensor(alpha)
+        self.gamma = gamma
+        self.n_class = n_class
+        self.reduction = reduction
+
+    def forward(self, inputs, targets):
+        alpha = None if self.alpha is None else _numpy(self.alpha, torch.float64).reshape(-1)
+        reduction = Reduction.MEAN if self.reduction == "mean" else Reduction.SUM
+        with focal.Loss("softmax", gamma=self.gamma, alpha=alpha, reduction=reduction) as loss:
+            return focal_loss(inputs, targets.reshape(-1), loss)
