@@ -280,9 +280,13 @@ double focal_reduce_finish(const focal_call *call, double sum);
 /* Softmax, float32 logits, index targets, rows of c contiguous classes.
  * target[r] < 0 skips row r (its gradient row is zeroed). term[r]
  * receives (1 - p_t)^gamma (-log p_t); with grad, row r of grad receives
- * gs[r] times the derivative of that term. e is c + 8 floats of scratch. */
+ * gs[r] times the derivative of that term. e is c + 8 floats of scratch.
+ * With stream, the gradient is written with non-temporal stores. */
 void focal_avx2_softmax_rows(const float *x, int64_t rows, int64_t c, const int64_t *target,
-                             double gamma, const float *gs, float *grad, float *e, double *term);
+                             double gamma, const float *gs, float *grad, float *e, double *term,
+                             int stream);
+/* Orders the kernels' non-temporal stores before the call returns. */
+void focal_avx2_stream_fence(void);
 /* The same for cols positions of one (c, inner) plane, classes `stride`
  * apart, vectorised across positions; c <= FOCAL_PLANES_MAX_C. */
 void focal_avx2_softmax_planes(const float *x, int64_t cols, int64_t c, int64_t stride,

@@ -4,6 +4,7 @@
  * formulas as the portable path (docs/math.md) in float32, with sums of a
  * row in float lanes and the row totals in double. */
 #include <math.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "internal.h"
@@ -51,7 +52,8 @@ static double sum_row(const float *e, int64_t c, __m256i tail)
 }
 
 void focal_avx2_softmax_rows(const float *x, int64_t rows, int64_t c, const int64_t *target,
-                             double gamma, const float *gs, float *grad, float *e, double *term)
+                             double gamma, const float *gs, float *grad, float *e, double *term,
+                             int stream)
 {
     const __m256i tail = focal_v_tail_mask((int)(c & 7));
     const __m256 ninf = focal_v_set(-__builtin_inff());
@@ -105,12 +107,36 @@ void focal_avx2_softmax_rows(const float *x, int64_t rows, int64_t c, const int6
             continue;
         const double pl = p > 0 ? p * l : 0.0;
         const double big_g = (double)gs[r] * f * (q - gamma * pl);
-        const __m256 rho = focal_v_set(others != 0 ? (float)(big_g / others) : 0.0f);
-        for (j = 0; j < c; j += 8)
-            store_row(gr, j, c, tail, _mm256_mul_ps(load_row(e, j, c, tail, _mm256_setzero_ps()), rho));
-        gr[t] = (float)-big_g;
+        const float rho = others != 0 ? (float)(big_g / others) : 0.0f;
+        if (!stream) {
+            const __m256 vrho = focal_v_set(rho);
+            for (j = 0; j < c; j += 8)
+                store_row(gr, j, c, tail, _mm256_mul_ps(load_row(e, j, c, tail, _mm256_setzero_ps()), vrho));
+            gr[t] = (float)-big_g;
+            continue;
+        }
+        /* Non-temporal stores for a gradient too large to stay in cache:
+         * no read-for-ownership of lines that are only written. */
+        e[t] = 0;
+        const float gt = (float)-big_g;
+        for (j = 0; j < c && ((uintptr_t)(gr + j) & 31) != 0; j++)
+            gr[j] = j == t ? gt : e[j] * rho;
+        const __m256 vrho = focal_v_set(rho);
+        for (; j + 8 <= c; j += 8) {
+            __m256 v = _mm256_mul_ps(_mm256_loadu_ps(e + j), vrho);
+            if (t >= j && t < j + 8)
+                v = _mm256_blendv_ps(v, focal_v_set(gt), _mm256_castsi256_ps(_mm256_cmpeq_epi32(
+                        _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32((int)(t - j)))));
+            _mm256_stream_ps(gr + j, v);
+        }
+        for (; j < c; j++)
+            gr[j] = j == t ? gt : e[j] * rho;
     }
+    if (stream)
+        _mm_sfence();
 }
+
+void focal_avx2_stream_fence(void) { _mm_sfence(); }
 
 void focal_avx2_softmax_planes(const float *x, int64_t cols, int64_t c, int64_t stride,
                                const int64_t *target, double gamma, const float *gs, float *grad,

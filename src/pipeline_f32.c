@@ -32,6 +32,10 @@ void focal_softmax_chunk_f32(void *arg, int64_t chunk, int worker) { (void)arg, 
 void focal_sigmoid_chunk_f32(void *arg, int64_t chunk, int worker) { (void)arg, (void)chunk, (void)worker; }
 #else
 
+/* Gradients of at least this many elements (16 MiB of float32) are
+ * written with non-temporal stores: they cannot stay in cache anyway. */
+#define FOCAL_STREAM_MIN_ELEMENTS (4 << 20)
+
 int focal_f32_kernels_apply(const focal_call *call)
 {
     if (focal_isa_current() != FOCAL_ISA_AVX2 || call->dtype != FOCAL_F32 || call->probabilities)
@@ -77,6 +81,7 @@ void focal_softmax_chunk_f32(void *arg, int64_t chunk, int worker)
     float *grad_input = call->want_grad ? call->grad_input : NULL;
     const float *gs = grad_input != NULL ? s->row_scale : NULL;
     const double gamma = call->loss->gamma;
+    const int stream = call->n * c * inner >= FOCAL_STREAM_MIN_ELEMENTS;
     double acc = 0;
     int64_t tb, te;
     focal_chunk_tiles(rn->tiling, chunk, &tb, &te);
@@ -95,12 +100,13 @@ void focal_softmax_chunk_f32(void *arg, int64_t chunk, int worker)
                 focal_tile_store_planes_f32(grad_input, c, inner, image, s0, rows, gt);
         } else if (inner == 1) {
             focal_avx2_softmax_rows(input + base, rows, c, s->row_target, gamma, gs,
-                                    grad_input != NULL ? grad_input + base : NULL, s->ef, s->row_term);
+                                    grad_input != NULL ? grad_input + base : NULL, s->ef, s->row_term,
+                                    stream);
         } else {
             float *xt = (float *)s->x, *gt = (float *)s->grad;
             focal_tile_load_f32(input, c, inner, image, s0, rows, xt);
             focal_avx2_softmax_rows(xt, rows, c, s->row_target, gamma, gs,
-                                    grad_input != NULL ? gt : NULL, s->ef, s->row_term);
+                                    grad_input != NULL ? gt : NULL, s->ef, s->row_term, 0);
             if (grad_input != NULL)
                 focal_tile_store_f32(grad_input, c, inner, image, s0, rows, gt);
         }
@@ -111,6 +117,8 @@ void focal_softmax_chunk_f32(void *arg, int64_t chunk, int worker)
                 ((float *)call->out)[pos0 + r] = (float)wl;
         }
     }
+    if (stream)
+        focal_avx2_stream_fence();
     rn->partial[chunk] = acc;
 }
 
