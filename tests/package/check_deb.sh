@@ -1,0 +1,398 @@
+#!/usr/bin/env bash
+# Builds the Debian packages of libfocal the way docs/packaging.md says
+# (a Release tree configured with -DCMAKE_INSTALL_PREFIX=/usr, then
+# cpack -G DEB) and checks them:
+#   - exactly two packages, libfocal<major>_<version>_<arch>.deb and
+#     libfocal-dev_<version>_<arch>.deb;
+#   - their control fields: Package, Version, Architecture, Section,
+#     Maintainer, Homepage, Description, Depends, and the shlibs and
+#     ldconfig trigger of the runtime package;
+#   - their contents, file by file: the library below usr/lib/<multiarch>
+#     in the runtime package, everything a developer needs in -dev, a
+#     copyright and a changelog in each, nothing else (no tests, examples
+#     or bench);
+#   - unpacked into a throwaway root, a consumer built with pkg-config and
+#     one built with find_package(focal) run against that root.
+# lintian runs too when it is installed; its findings are shown, not
+# judged.
+#
+# usage: check_deb.sh <source dir> <scratch dir>
+# Environment: CC, CMAKE, CPACK, PKG_CONFIG pick the tools (default cc,
+# cmake, cpack, pkg-config); FOCAL_DEB_STATIC=1 builds libfocal.a too and
+# expects it in -dev; FOCAL_KEEP_SCRATCH=1 keeps the scratch directory.
+set -euo pipefail
+
+if (($# != 2)); then
+    echo "usage: $0 <source dir> <scratch dir>" >&2
+    exit 2
+fi
+src=$(cd "$1" && pwd)
+scratch=$2
+CC=${CC:-cc}
+CMAKE=${CMAKE:-cmake}
+CPACK=${CPACK:-cpack}
+PKG_CONFIG=${PKG_CONFIG:-pkg-config}
+static=${FOCAL_DEB_STATIC:-0}
+
+step() { printf '\n== %s\n' "$*"; }
+run() {
+    printf '+ %s\n' "$*"
+    "$@"
+}
+failures=0
+fail() {
+    printf 'FAIL: %s\n' "$*" >&2
+    failures=$((failures + 1))
+}
+die() {
+    printf 'FAIL: %s\n' "$*" >&2
+    exit 1
+}
+
+for tool in dpkg-deb dpkg; do
+    if ! command -v "$tool" >/dev/null; then
+        echo "SKIP: $tool is not installed (apt-get install dpkg); the Debian packages cannot be checked"
+        exit 77
+    fi
+done
+
+mkdir -p "$scratch"
+work=$(mktemp -d "$scratch/deb.XXXXXX")
+cleanup() {
+    if [[ -n ${FOCAL_KEEP_SCRATCH:-} ]]; then
+        echo "kept $work"
+    else
+        rm -rf "$work"
+        rmdir "$scratch" 2>/dev/null || true
+    fi
+}
+trap cleanup EXIT
+
+header=$src/include/focal/focal.h
+header_field() {
+    sed -n -E "s/^#define FOCAL_VERSION_$1 +([0-9]+).*/\1/p" "$header"
+}
+major=$(header_field MAJOR)
+minor=$(header_field MINOR)
+patch=$(header_field PATCH)
+[[ -n $major && -n $minor && -n $patch ]] || die "cannot read the version from $header"
+version=$major.$minor.$patch
+arch=$(dpkg --print-architecture)
+if command -v dpkg-architecture >/dev/null; then
+    multiarch=$(dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null)
+else
+    multiarch=$("$CC" -print-multiarch 2>/dev/null || true)
+fi
+[[ -n $multiarch ]] || die "cannot tell the Debian multiarch triplet (dpkg-architecture or $CC -print-multiarch)"
+runtime_pkg=libfocal$major
+dev_pkg=libfocal-dev
+libdir=usr/lib/$multiarch
+echo "version $version, architecture $arch, multiarch $multiarch"
+
+# ---------------------------------------------------------------------------
+step "configure, build and package (cpack -G DEB)"
+build=$work/build
+configure_args=(
+    -DCMAKE_INSTALL_PREFIX=/usr
+    -DCMAKE_BUILD_TYPE=Release
+    -DCMAKE_C_COMPILER="$CC"
+    -DFOCAL_BUILD_TESTS=OFF
+    -DFOCAL_BUILD_EXAMPLES=OFF
+    -DFOCAL_BUILD_BENCH=OFF
+)
+if [[ $static == 1 ]]; then
+    configure_args+=(-DFOCAL_BUILD_STATIC=ON)
+fi
+log=$work/build.log
+if ! run "$CMAKE" -S "$src" -B "$build" "${configure_args[@]}" >"$log" 2>&1 ||
+    ! run "$CMAKE" --build "$build" --parallel "$(nproc)" >>"$log" 2>&1; then
+    cat "$log" >&2
+    die "building libfocal for the packages fails"
+fi
+installed_libdir=$(sed -n 's/^CMAKE_INSTALL_LIBDIR:[A-Z]*=//p' "$build/CMakeCache.txt")
+[[ $installed_libdir == "lib/$multiarch" ]] ||
+    die "with CMAKE_INSTALL_PREFIX=/usr, GNUInstallDirs gives libdir '$installed_libdir', not lib/$multiarch"
+if ! (cd "$build" && run "$CPACK" -G DEB) >"$work/cpack.log" 2>&1; then
+    cat "$work/cpack.log" >&2
+    die "cpack -G DEB fails"
+fi
+grep -E '^CPack(Deb)?: ' "$work/cpack.log" || true
+
+runtime_deb=$build/${runtime_pkg}_${version}_${arch}.deb
+dev_deb=$build/${dev_pkg}_${version}_${arch}.deb
+produced=$(cd "$build" && find . -maxdepth 1 -name '*.deb' -printf '%f\n' | LC_ALL=C sort)
+expected=$(printf '%s\n' "$(basename "$dev_deb")" "$(basename "$runtime_deb")" | LC_ALL=C sort)
+if [[ $produced != "$expected" ]]; then
+    echo "packages: expected ${expected//$'\n'/ }, produced ${produced//$'\n'/ }" >&2
+    die "cpack does not produce exactly $runtime_pkg and $dev_pkg with Debian file names"
+fi
+echo "packages: ${produced//$'\n'/ }"
+
+# ---------------------------------------------------------------------------
+# field <deb> <name>: the value of one control field ("" when missing).
+field() {
+    dpkg-deb --field "$1" "$2"
+}
+# expect_field <deb> <name> <value>
+expect_field() {
+    local got
+    got=$(field "$1" "$2")
+    if [[ $got == "$3" ]]; then
+        printf '  %s: %s\n' "$2" "$got"
+    else
+        fail "$(basename "$1"): $2 is '$got', not '$3'"
+    fi
+}
+# check_common_fields <deb> <package> <section>
+check_common_fields() {
+    local deb=$1 package=$2 section=$3 description synopsis maintainer
+    echo "$(basename "$deb"):"
+    expect_field "$deb" Package "$package"
+    expect_field "$deb" Version "$version"
+    expect_field "$deb" Architecture "$arch"
+    expect_field "$deb" Section "$section"
+    expect_field "$deb" Source libfocal
+    expect_field "$deb" Homepage "https://libfocal.org"
+    maintainer=$(field "$deb" Maintainer)
+    local name_address='^[^<>]+ <[^<>@ ]+@[^<>@ ]+>$'
+    if [[ $maintainer =~ $name_address ]]; then
+        echo "  Maintainer: $maintainer"
+    else
+        fail "$(basename "$deb"): Maintainer '$maintainer' is not 'Name <address>'"
+    fi
+    description=$(field "$deb" Description)
+    synopsis=$(head -n 1 <<<"$description")
+    if [[ -z $synopsis || ${#synopsis} -gt 80 || $(wc -l <<<"$description") -lt 3 ]]; then
+        fail "$(basename "$deb"): the Description needs a synopsis of at most 80 characters and a long description"
+    fi
+    echo "  Description: $synopsis"
+    [[ $synopsis == *focal* ]] || fail "$(basename "$deb"): the synopsis does not mention focal"
+}
+
+# depends_clauses <deb>: the Depends field, one clause per line.
+depends_clauses() {
+    field "$1" Depends | tr ',' '\n' | sed -E 's/^ +//; s/ +$//' | sed '/^$/d'
+}
+
+step "dpkg-deb --info"
+for deb in "$runtime_deb" "$dev_deb"; do
+    run dpkg-deb --info "$deb" || fail "dpkg-deb --info $(basename "$deb") fails"
+done
+
+step "control fields"
+check_common_fields "$runtime_deb" "$runtime_pkg" libs
+mapfile -t clauses < <(depends_clauses "$runtime_deb")
+echo "  Depends: $(field "$runtime_deb" Depends)"
+has_libc=0
+has_blas=0
+for clause in "${clauses[@]}"; do
+    case $clause in
+    libc6 | "libc6 ("*) has_libc=1 ;;
+    libopenblas0* | libopenblas64-0* | libblas3* | "libblas.so.3"*) has_blas=1 ;;
+    *) fail "$runtime_pkg depends on '$clause', which is neither glibc nor OpenBLAS" ;;
+    esac
+done
+((has_libc)) || fail "$runtime_pkg does not depend on libc6"
+((has_blas)) || fail "$runtime_pkg does not depend on an OpenBLAS runtime package"
+dpkg-deb --ctrl-tarfile "$runtime_deb" | tar -x -C "$work" --one-top-level=control-runtime
+if [[ -f $work/control-runtime/shlibs ]]; then
+    shlibs=$(<"$work/control-runtime/shlibs")
+    [[ $shlibs == "libfocal $major $runtime_pkg (>= $version)" ]] ||
+        fail "$runtime_pkg's shlibs file says '$shlibs'"
+    echo "  shlibs: $shlibs"
+else
+    echo "  no shlibs file (the packages were built without dpkg-shlibdeps)"
+fi
+grep -qx 'activate-noawait ldconfig' "$work/control-runtime/triggers" 2>/dev/null ||
+    fail "$runtime_pkg does not trigger ldconfig"
+
+check_common_fields "$dev_deb" "$dev_pkg" libdevel
+mapfile -t clauses < <(depends_clauses "$dev_deb")
+echo "  Depends: $(field "$dev_deb" Depends)"
+expected_clauses=$(printf '%s\n' "$runtime_pkg (= $version)" libopenblas-dev | LC_ALL=C sort)
+[[ $(printf '%s\n' "${clauses[@]}" | LC_ALL=C sort) == "$expected_clauses" ]] ||
+    fail "$dev_pkg depends on '$(field "$dev_deb" Depends)', not on $runtime_pkg (= $version) and libopenblas-dev"
+
+# ---------------------------------------------------------------------------
+# contents <deb>: "<type> <path>[ -> <target>]" for every entry but the
+# directories, and the owners of all entries, from dpkg-deb -c.
+contents() {
+    dpkg-deb -c "$1" | awk '
+        $2 != "root/root" { print "owner " $6 " " $2; next }
+        substr($1, 1, 1) == "d" { next }
+        substr($1, 1, 1) == "l" { sub(/^\.\//, "", $6); print "link " $6 " -> " $8; next }
+        substr($1, 1, 1) == "-" { sub(/^\.\//, "", $6); print "file " $6; next }
+        { print "other " $6 }
+    ' | LC_ALL=C sort
+}
+# check_contents <deb> <entry>...
+check_contents() {
+    local deb=$1 expected actual
+    shift
+    expected=$(printf '%s\n' "$@" | LC_ALL=C sort)
+    actual=$(contents "$deb")
+    if [[ $expected != "$actual" ]]; then
+        echo "$(basename "$deb"): contents differ from the expected ones (< expected, > packaged):" >&2
+        diff <(echo "$expected") <(echo "$actual") >&2 || true
+        fail "$(basename "$deb") holds unexpected files"
+        return
+    fi
+    echo "$(basename "$deb"): exactly the expected files:"
+    printf '  %s\n' "${actual//$'\n'/$'\n'  }"
+    # Every directory leads to a file: no empty directories are shipped.
+    local dir
+    while read -r dir; do
+        grep -q "^[a-z]* ${dir}" <<<"$actual" || fail "$(basename "$deb") ships the empty directory $dir"
+    done < <(dpkg-deb -c "$deb" | awk 'substr($1, 1, 1) == "d" { sub(/^\.\//, "", $6); if ($6 != "") print $6 }')
+}
+
+step "dpkg-deb -c"
+runtime_entries=(
+    "file $libdir/libfocal.so.$version"
+    "link $libdir/libfocal.so.$major -> libfocal.so.$version"
+    "file usr/share/doc/$runtime_pkg/copyright"
+    "file usr/share/doc/$runtime_pkg/changelog.gz"
+)
+dev_entries=(
+    "file usr/include/focal/focal.h"
+    "link $libdir/libfocal.so -> libfocal.so.$major"
+    "file $libdir/pkgconfig/focal.pc"
+    "file $libdir/cmake/focal/focalConfig.cmake"
+    "file $libdir/cmake/focal/focalConfigVersion.cmake"
+    "file $libdir/cmake/focal/focalTargets.cmake"
+    "file $libdir/cmake/focal/focalTargets-release.cmake"
+    "file usr/share/doc/$dev_pkg/copyright"
+    "file usr/share/doc/$dev_pkg/changelog.gz"
+)
+if [[ $static == 1 ]]; then
+    dev_entries+=("file $libdir/libfocal.a")
+fi
+check_contents "$runtime_deb" "${runtime_entries[@]}"
+check_contents "$dev_deb" "${dev_entries[@]}"
+
+# ---------------------------------------------------------------------------
+step "unpack both packages into a throwaway root"
+root=$work/root
+run dpkg-deb -x "$runtime_deb" "$root"
+run dpkg-deb -x "$dev_deb" "$root"
+rootlib=$root/$libdir
+
+lib=$rootlib/libfocal.so.$version
+soname=$(readelf -d "$lib" | sed -n -E 's/.*\(SONAME\).*\[(.*)\].*/\1/p')
+[[ $soname == "libfocal.so.$major" ]] || fail "the packaged library has the SONAME '$soname'"
+if readelf -d "$lib" | grep -Eq '\((RPATH|RUNPATH)\)'; then
+    fail "the packaged library has an RPATH/RUNPATH"
+fi
+if readelf -S -W "$lib" | grep -Eq ' \.(symtab|debug_info) '; then
+    fail "the packaged library is not stripped"
+fi
+exported=$(readelf --dyn-syms -W "$lib" | awk '$7 != "UND" && $8 ~ /^focal_/' | wc -l)
+((exported > 0)) || fail "the packaged library exports no focal_ function"
+echo "library: SONAME $soname, stripped, no RUNPATH, $exported exported focal_ functions"
+cmp -s "$header" "$root/usr/include/focal/focal.h" || fail "the packaged focal.h differs from $header"
+
+for pkg in "$runtime_pkg" "$dev_pkg"; do
+    copyright=$root/usr/share/doc/$pkg/copyright
+    grep -qx 'Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/' "$copyright" ||
+        fail "$pkg: the copyright file is not in the machine-readable format"
+    grep -qx 'License: MIT' "$copyright" || fail "$pkg: the copyright file names no MIT license"
+    grep -qF "$(sed -n '/^Permission is hereby granted/p' "$src/LICENSE")" "$copyright" ||
+        fail "$pkg: the copyright file lacks the license text"
+    changelog=$root/usr/share/doc/$pkg/changelog.gz
+    first=$(gzip -dc "$changelog" | head -n 1)
+    [[ $first == "libfocal ($version) "* ]] || fail "$pkg: changelog.gz starts with '$first'"
+    if command -v dpkg-parsechangelog >/dev/null; then
+        gzip -dc "$changelog" >"$work/changelog"
+        got=$(dpkg-parsechangelog -l "$work/changelog" -S Version 2>/dev/null || true)
+        [[ $got == "$version" ]] || fail "$pkg: dpkg-parsechangelog reads version '$got' from changelog.gz"
+    fi
+done
+echo "copyright and changelog.gz of both packages are in Debian's formats"
+
+# Installed text files must not point into the tree the packages came from.
+for f in "$rootlib/pkgconfig/focal.pc" "$rootlib"/cmake/focal/*.cmake; do
+    for tree in "$build" "$src" "$work"; do
+        if grep -qF "$tree" "$f"; then
+            fail "${f#"$root"/} mentions $tree"
+        fi
+    done
+done
+
+# ---------------------------------------------------------------------------
+step "pkg-config against the unpacked root"
+pcdir=$rootlib/pkgconfig
+export PKG_CONFIG_PATH=$pcdir${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}
+echo "PKG_CONFIG_PATH=$PKG_CONFIG_PATH"
+got=$("$PKG_CONFIG" --variable=pcfiledir focal)
+[[ $got == "$pcdir" ]] || die "pkg-config uses the focal.pc in $got, not the one in $pcdir"
+# As installed, the file describes /usr.
+got=$("$PKG_CONFIG" --variable=prefix focal)
+[[ $got == /usr ]] || fail "the packaged focal.pc has prefix=$got, not /usr"
+got=$("$PKG_CONFIG" --variable=libdir focal)
+[[ $got == "/$libdir" ]] || fail "the packaged focal.pc has libdir=$got, not /$libdir"
+got=$("$PKG_CONFIG" --modversion focal)
+[[ $got == "$version" ]] || fail "pkg-config --modversion focal gives $got"
+echo "focal.pc: prefix /usr, libdir /$libdir, version $got"
+
+# Moved into the root.
+pc=("$PKG_CONFIG" "--define-variable=prefix=$root/usr")
+cflags=$("${pc[@]}" --cflags focal)
+libs=$("${pc[@]}" --libs focal)
+echo "cflags: $cflags"
+echo "libs: $libs"
+[[ " $cflags " == *" -I$root/usr/include "* ]] || fail "--cflags lacks -I$root/usr/include"
+[[ " $libs " == *" -L$rootlib "* && " $libs " == *" -lfocal "* ]] || fail "--libs lacks -L$rootlib -lfocal"
+# shellcheck disable=SC2086 # the flags are meant to split into words
+run "$CC" -std=c11 -Wall -Wextra -Wpedantic -Werror -o "$work/consumer-pkg-config" \
+    "$src/tests/install/consumer.c" $cflags $libs -lm
+run env LD_LIBRARY_PATH="$rootlib" "$work/consumer-pkg-config" || fail "the pkg-config consumer fails"
+loaded=$(LD_LIBRARY_PATH=$rootlib ldd "$work/consumer-pkg-config" | awk '$1 ~ /^libfocal\.so/ { print $3 }')
+[[ $loaded == "$rootlib/libfocal.so.$major" ]] || fail "the consumer loads libfocal from '$loaded'"
+echo "the consumer loads $loaded"
+
+if [[ $static == 1 ]]; then
+    step "link libfocal.a statically with pkg-config --static"
+    static_libs=$("${pc[@]}" --static --libs focal)
+    echo "static libs: $static_libs"
+    static_libs=" $static_libs "
+    static_libs=${static_libs// -lfocal / $rootlib/libfocal.a }
+    # shellcheck disable=SC2086
+    run "$CC" -std=c11 -Wall -Wextra -Wpedantic -Werror -DFOCAL_STATIC_DEFINE -o "$work/consumer-static" \
+        "$src/tests/install/consumer.c" $cflags $static_libs -lm
+    run env -u LD_LIBRARY_PATH "$work/consumer-static" || fail "the statically linked consumer fails"
+    if ldd "$work/consumer-static" | grep -q 'libfocal\.so'; then
+        fail "the statically linked consumer still loads libfocal.so"
+    fi
+fi
+
+# ---------------------------------------------------------------------------
+step "find_package(focal $major) against the unpacked root"
+consumer_build=$work/consumer-cmake
+if ! run "$CMAKE" -S "$src/tests/install/consumer" -B "$consumer_build" -DCMAKE_BUILD_TYPE=Release \
+    -DCMAKE_C_COMPILER="$CC" -DCMAKE_PREFIX_PATH="$root/usr" \
+    -DCMAKE_FIND_USE_PACKAGE_REGISTRY=OFF -DCMAKE_FIND_USE_SYSTEM_PACKAGE_REGISTRY=OFF \
+    >"$work/consumer-cmake.log" 2>&1 ||
+    ! run "$CMAKE" --build "$consumer_build" >>"$work/consumer-cmake.log" 2>&1; then
+    cat "$work/consumer-cmake.log" >&2
+    fail "the find_package consumer does not build against the unpacked root"
+else
+    found=$(sed -n 's/^focal_DIR:PATH=//p' "$consumer_build/CMakeCache.txt")
+    [[ $found == "$rootlib/cmake/focal" ]] || fail "find_package found focal in '$found'"
+    echo "find_package(focal $major) uses $found"
+    run env -u LD_LIBRARY_PATH "$consumer_build/consumer" || fail "the find_package consumer fails"
+fi
+
+# ---------------------------------------------------------------------------
+step "lintian"
+if command -v lintian >/dev/null; then
+    # Advisory only: lintian's verdict depends on its version and profile.
+    run lintian "$runtime_deb" "$dev_deb" 2>&1 | grep -v 'running with root privileges' || true
+else
+    echo "lintian is not installed; skipped"
+fi
+
+if ((failures > 0)); then
+    echo "$failures check(s) failed" >&2
+    exit 1
+fi
+step "both Debian packages passed"
