@@ -1,0 +1,3 @@
+module libfocal.org/focal
+
+go 1.19

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Runs the Rust binding's tests (cargo test) against the installed library.
+# usage: run.sh <prefix>/env.sh WORK_DIR
+# WORK_DIR (in the build tree) receives cargo's target directory; nothing is
+# written into the source tree (Cargo.lock is committed and --locked).
+# FOCAL_CARGO names the cargo to use (default: cargo on PATH); its rustc is
+# used when one sits next to it. Without cargo the test fails, unless
+# FOCAL_SKIP_FFI=1, which turns that into a skip (exit 77).
+set -euo pipefail
+env_sh=$1
+work=$2
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+
+cargo=${FOCAL_CARGO:-cargo}
+if ! command -v "$cargo" >/dev/null 2>&1; then
+    if [ "${FOCAL_SKIP_FFI:-0}" = 1 ]; then
+        echo "skipped: $cargo not found and FOCAL_SKIP_FFI=1"
+        exit 77
+    fi
+    echo "error: $cargo not found. The Rust FFI tests need cargo and rustc >= 1.63" >&2
+    echo "       (Debian 12: apt-get install cargo); set FOCAL_SKIP_FFI=1 to skip them." >&2
+    exit 1
+fi
+cargo=$(command -v "$cargo")
+if [ -z "${RUSTC:-}" ] && [ -x "$(dirname "$cargo")/rustc" ]; then
+    export RUSTC="$(dirname "$cargo")/rustc"
+fi
+
+# shellcheck source=/dev/null
+source "$env_sh"
+mkdir -p "$work"
+export CARGO_TARGET_DIR="$work/target"
+export CARGO_TERM_COLOR=never
+echo "$("$cargo" --version) with $("${RUSTC:-rustc}" --version), libfocal from $FOCAL_PREFIX"
+
+cd "$here"
+"$cargo" test --offline --locked
+# The golden data once more on the portable kernels.
+FOCAL_MAX_ISA=scalar "$cargo" test --offline --locked --test golden --test errors
