@@ -256,9 +256,9 @@ end
         close(loss)
     end
 
-    # The Julia examples of docs/ffi-python-julia.md, except the block that
+    # The Julia examples of docs/ffi.md, except the block that
     # loads the module (already loaded above).
-    doc = normpath(joinpath(@__DIR__, "..", "..", "..", "docs", "ffi-python-julia.md"))
+    doc = normpath(joinpath(@__DIR__, "..", "..", "..", "docs", "ffi.md"))
     if isfile(doc)
         @testset "documentation examples" begin
             blocks = [m.captures[1] for m in eachmatch(r"```julia\n(.*?)```"s, read(doc, String))]

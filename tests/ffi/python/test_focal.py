@@ -1072,7 +1072,7 @@ class TestSeedModules(unittest.TestCase):
 
 class TestDocumentation(unittest.TestCase):
     def test_python_examples_of_the_docs_run(self):
-        path = os.path.normpath(os.path.join(HERE, "..", "..", "..", "docs", "ffi-python-julia.md"))
+        path = os.path.normpath(os.path.join(HERE, "..", "..", "..", "docs", "ffi.md"))
         if not os.path.exists(path):
             self.skipTest("%s not found" % path)
         if torch is None or torchvision is None:
