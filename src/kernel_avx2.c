@@ -242,7 +242,11 @@ double focal_avx2_sigmoid_row(const float *x, const float *y, int64_t t, int64_t
         const __m256 l1 = focal_v_log1p_inv(e, w1, inv);
         const __m256 sp_pos = _mm256_add_ps(_mm256_max_ps(zero, vx), l1);
         const __m256 sp_neg = _mm256_add_ps(_mm256_max_ps(zero, _mm256_xor_ps(sign, vx)), l1);
-        const __m256 ce = _mm256_fmadd_ps(vy, sp_neg, _mm256_mul_ps(ny, sp_pos));
+        /* Terms with a zero target weight are dropped, not multiplied, so a
+         * -inf logit on a negative (masking) adds nothing. */
+        const __m256 ce = _mm256_add_ps(
+            _mm256_and_ps(_mm256_cmp_ps(vy, zero, _CMP_NEQ_UQ), _mm256_mul_ps(vy, sp_neg)),
+            _mm256_and_ps(_mm256_cmp_ps(ny, zero, _CMP_NEQ_UQ), _mm256_mul_ps(ny, sp_pos)));
         const __m256 pe = _mm256_mul_ps(e, inv);
         const __m256 pos = _mm256_cmp_ps(vx, zero, _CMP_GE_OQ);
         const __m256 p = _mm256_blendv_ps(pe, inv, pos), q = _mm256_blendv_ps(inv, pe, pos);

@@ -41,7 +41,10 @@ void focal_modulate_sigmoid(double x, double y, double alpha_t, double gamma, do
 {
     const double lp = focal_log_sigmoid(x), lq = focal_log_sigmoid(-x);
     const double p = focal_sigmoid(x), q = focal_sigmoid(-x);
-    const double ce = -(y * lp + (1 - y) * lq);
+    /* A term whose target weight is 0 is left out rather than multiplied:
+     * a -inf logit on a negative (masking) has log p = -inf and must add
+     * nothing, not 0 * -inf. */
+    const double ce = -((y != 0 ? y * lp : 0.0) + (y != 1 ? (1 - y) * lq : 0.0));
     const double m = y * q + (1 - y) * p;
     const double f = power(m, gamma);
     *loss = alpha_t * f * ce;

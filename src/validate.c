@@ -50,6 +50,14 @@ static focal_status check_settings(const focal_call *call)
     return FOCAL_OK;
 }
 
+/* Rounds to the nearest float. Through a volatile so that no optimiser
+ * folds the round trip away: gcc 12 at -O2 drops (double)(float)x here. */
+static double round_to_float(double v)
+{
+    volatile float f = (float)v;
+    return f;
+}
+
 focal_status focal_validate_call(focal_call *call)
 {
     const char *op = op_names[call->op];
@@ -81,8 +89,8 @@ focal_status focal_validate_call(focal_call *call)
     call->probabilities = loss->input == FOCAL_INPUT_PROBABILITIES;
     if (call->dtype == FOCAL_F32) {
         /* Clip exactly where a float32 framework clips. */
-        call->clip_lo = (double)(float)loss->epsilon;
-        call->clip_hi = (double)(float)(1.0 - loss->epsilon);
+        call->clip_lo = round_to_float(loss->epsilon);
+        call->clip_hi = round_to_float(1.0 - loss->epsilon);
     } else {
         call->clip_lo = loss->epsilon;
         call->clip_hi = 1.0 - loss->epsilon;
