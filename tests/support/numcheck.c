@@ -66,6 +66,18 @@ size_t numcheck_report_close(const char *what, const double *got, const double *
     return bad;
 }
 
+size_t numcheck_count_close(const double *got, const double *ref, size_t n, double rtol,
+                            double atol)
+{
+    size_t bad = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!numcheck_close(got[i], ref[i], rtol, atol)) {
+            bad++;
+        }
+    }
+    return bad;
+}
+
 size_t numcheck_report_same_bits_f64(const char *what, const double *got, const double *ref,
                                      size_t n, size_t max_print)
 {

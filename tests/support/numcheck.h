@@ -33,6 +33,10 @@ int numcheck_close(double got, double ref, double rtol, double atol);
 size_t numcheck_report_close(const char *what, const double *got, const double *ref, size_t n,
                              double rtol, double atol, size_t max_print);
 
+/* The number of indices where got and ref are not close, printing nothing. */
+size_t numcheck_count_close(const double *got, const double *ref, size_t n, double rtol,
+                            double atol);
+
 /* Like numcheck_report_close, for bitwise equality of the representations. */
 size_t numcheck_report_same_bits_f64(const char *what, const double *got, const double *ref,
                                      size_t n, size_t max_print);
