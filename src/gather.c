@@ -1,31 +1,6 @@
 /* Gather-by-target: a position's class, weight, ignore mask and alpha_t. */
 #include "internal.h"
 
-double focal_gather_alpha(const focal_call *call, int64_t cls)
-{
-    return call->alpha_c != NULL ? call->alpha_c[cls] : call->alpha_s;
-}
-
-void focal_gather_position(const focal_call *call, int64_t pos, focal_position *out)
-{
-    out->weight = call->weight != NULL ? focal_load_scalar(call->dtype, call->weight, pos) : 1.0;
-    out->alpha_t = 1.0;
-    out->target = -1;
-    out->ignored = 0;
-    if (call->dense)
-        return;
-    const int64_t t = call->target_index[pos];
-    out->target = t;
-    if (call->loss->has_ignore_index && t == call->loss->ignore_index) {
-        out->ignored = 1;
-        return;
-    }
-    /* Softmax: alpha of the target class, also under label smoothing (the
-     * denominator of cross_entropy(weight=alpha, label_smoothing=ls)). */
-    if (!call->sigmoid)
-        out->alpha_t = focal_gather_alpha(call, t);
-}
-
 void focal_gather_softmax_targets(const focal_call *call, int64_t target, const double *dense_row,
                                   double *y)
 {

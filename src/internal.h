@@ -186,8 +186,17 @@ void focal_tile_load_planes_f32(const float *src, int64_t c, int64_t inner, int6
 void focal_tile_store_planes_f32(float *dst, int64_t c, int64_t inner, int64_t image, int64_t s0,
                                  int64_t rows, const float *tile);
 /* Reads / writes one per-position value of the call's dtype. */
-double focal_load_scalar(enum focal_dtype dtype, const void *p, int64_t i);
-void focal_store_scalar(enum focal_dtype dtype, void *p, int64_t i, double v);
+static inline double focal_load_scalar(enum focal_dtype dtype, const void *p, int64_t i)
+{
+    return dtype == FOCAL_F32 ? (double)((const float *)p)[i] : ((const double *)p)[i];
+}
+static inline void focal_store_scalar(enum focal_dtype dtype, void *p, int64_t i, double v)
+{
+    if (dtype == FOCAL_F32)
+        ((float *)p)[i] = (float)v;
+    else
+        ((double *)p)[i] = v;
+}
 
 /* ---- log_softmax.c ----------------------------------------------------- */
 
@@ -232,9 +241,32 @@ typedef struct focal_position {
     double alpha_t;            /* softmax: alpha of the target (index) or sum y_c alpha_c (dense) */
 } focal_position;
 
-void focal_gather_position(const focal_call *call, int64_t pos, focal_position *out);
-/* alpha_c for class cls (1 when no alpha is set). */
-double focal_gather_alpha(const focal_call *call, int64_t cls);
+/* alpha_c for class cls (1 when no alpha is set). Inline, as the pipeline
+ * calls these once per position. */
+static inline double focal_gather_alpha(const focal_call *call, int64_t cls)
+{
+    return call->alpha_c != NULL ? call->alpha_c[cls] : call->alpha_s;
+}
+static inline void focal_gather_position(const focal_call *call, int64_t pos, focal_position *out)
+{
+    out->weight = call->weight != NULL ? focal_load_scalar(call->dtype, call->weight, pos) : 1.0;
+    out->alpha_t = 1.0;
+    out->target = -1;
+    out->ignored = 0;
+    if (call->dense)
+        return;
+    const int64_t t = call->target_index[pos];
+    out->target = t;
+    if (call->loss->has_ignore_index && t == call->loss->ignore_index) {
+        out->ignored = 1;
+        return;
+    }
+    /* Softmax: alpha of the target class, also under label smoothing (the
+     * denominator of cross_entropy(weight=alpha, label_smoothing=ls)).
+     * Validation has checked t before any call that reads alpha. */
+    if (!call->sigmoid && t >= 0 && t < call->c)
+        out->alpha_t = focal_gather_alpha(call, t);
+}
 /* Sigmoid mode: the smoothed target and alpha_t = a y + (1 - a)(1 - y) of
  * class cls (1 when no alpha is set). */
 double focal_gather_sigmoid_target(const focal_call *call, double y);

@@ -6,19 +6,6 @@
 
 #include "internal.h"
 
-double focal_load_scalar(enum focal_dtype dtype, const void *p, int64_t i)
-{
-    return dtype == FOCAL_F32 ? (double)((const float *)p)[i] : ((const double *)p)[i];
-}
-
-void focal_store_scalar(enum focal_dtype dtype, void *p, int64_t i, double v)
-{
-    if (dtype == FOCAL_F32)
-        ((float *)p)[i] = (float)v;
-    else
-        ((double *)p)[i] = v;
-}
-
 /* OpenBLAS takes blasint (32-bit in Debian's build): larger strides fall
  * back to a plain loop rather than being truncated. */
 static int blas_fits(int64_t c, int64_t inner) { return c <= INT_MAX && inner <= INT_MAX; }
