@@ -2,6 +2,7 @@
  * classes. Planes with inner > 1 are transposed by OpenBLAS's out-of-place
  * matrix copy; with inner == 1 the rows are already contiguous. */
 #include <limits.h>
+#include <string.h>
 #include <cblas.h>
 
 #include "internal.h"
@@ -107,9 +108,14 @@ void focal_tile_load_planes_f32(const float *src, int64_t c, int64_t inner, int6
                         (blasint)c, tile, (blasint)rows);
         return;
     }
+    if (inner > 1) {
+        for (int64_t k = 0; k < c; k++)
+            memcpy(tile + k * rows, src + base + k * inner, (size_t)rows * sizeof(float));
+        return;
+    }
     for (int64_t k = 0; k < c; k++)
         for (int64_t r = 0; r < rows; r++)
-            tile[k * rows + r] = src[inner == 1 ? base + r * c + k : base + k * inner + r];
+            tile[k * rows + r] = src[base + r * c + k];
 }
 
 void focal_tile_store_planes_f32(float *dst, int64_t c, int64_t inner, int64_t image, int64_t s0,
@@ -121,7 +127,12 @@ void focal_tile_store_planes_f32(float *dst, int64_t c, int64_t inner, int64_t i
                         (blasint)rows, dst + base, (blasint)c);
         return;
     }
+    if (inner > 1) {
+        for (int64_t k = 0; k < c; k++)
+            memcpy(dst + base + k * inner, tile + k * rows, (size_t)rows * sizeof(float));
+        return;
+    }
     for (int64_t k = 0; k < c; k++)
         for (int64_t r = 0; r < rows; r++)
-            dst[inner == 1 ? base + r * c + k : base + k * inner + r] = tile[k * rows + r];
+            dst[base + r * c + k] = tile[k * rows + r];
 }
