@@ -175,11 +175,15 @@ void focal_avx2_softmax_planes(const float *x, int64_t cols, int64_t c, int64_t 
             et = _mm256_blendv_ps(et, e, is_t);
         }
         const __m256 one = focal_v_set(1.0f), zero = _mm256_setzero_ps();
-        const __m256 at_max = _mm256_cmp_ps(xt, vm, _CMP_EQ_OQ);
-        const __m256 l_max = _mm256_sub_ps(zero, focal_v_log1p(others));
-        const __m256 l_other = _mm256_sub_ps(_mm256_sub_ps(xt, vm), focal_v_log(sum));
-        const __m256 l = _mm256_blendv_ps(l_other, l_max, at_max);
         const __m256 inv = _mm256_div_ps(one, sum);
+        /* log p_t = (x_t - max) - log1p(sum - 1), where for a target at the
+         * maximum (e_t = 1) sum - 1 is exactly the other classes' mass:
+         * summed, never subtracted. One log1p serves both cases, its
+         * 1 / (1 + u) being 1 / sum. */
+        const __m256 at_max = _mm256_cmp_ps(xt, vm, _CMP_EQ_OQ);
+        const __m256 u = _mm256_blendv_ps(_mm256_sub_ps(sum, one), others, at_max);
+        const __m256 l = _mm256_sub_ps(_mm256_andnot_ps(at_max, _mm256_sub_ps(xt, vm)),
+                                       focal_v_log1p_inv(u, _mm256_add_ps(one, u), inv));
         const __m256 p = _mm256_mul_ps(et, inv), q = _mm256_mul_ps(others, inv);
         const __m256 f = focal_v_pow(q, g);
         const __m256 tv = _mm256_and_ps(valid, _mm256_mul_ps(f, _mm256_sub_ps(zero, l)));
