@@ -75,15 +75,15 @@ void focal_avx2_softmax_rows(const float *x, int64_t rows, int64_t c, const int6
         __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
         int64_t j = 0;
         for (; j + 16 <= c; j += 16) {
-            const __m256 e0 = focal_v_exp(_mm256_sub_ps(_mm256_loadu_ps(xr + j), vmax));
-            const __m256 e1 = focal_v_exp(_mm256_sub_ps(_mm256_loadu_ps(xr + j + 8), vmax));
+            const __m256 e0 = focal_v_exp_neg(_mm256_sub_ps(_mm256_loadu_ps(xr + j), vmax));
+            const __m256 e1 = focal_v_exp_neg(_mm256_sub_ps(_mm256_loadu_ps(xr + j + 8), vmax));
             _mm256_storeu_ps(e + j, e0);
             _mm256_storeu_ps(e + j + 8, e1);
             s0 = _mm256_add_ps(s0, e0);
             s1 = _mm256_add_ps(s1, e1);
         }
         for (; j < c; j += 8) {
-            const __m256 v = focal_v_exp(_mm256_sub_ps(load_row(xr, j, c, tail, ninf), vmax));
+            const __m256 v = focal_v_exp_neg(_mm256_sub_ps(load_row(xr, j, c, tail, ninf), vmax));
             store_row(e, j, c, tail, v);
             s0 = _mm256_add_ps(s0, v);
         }
@@ -168,7 +168,7 @@ void focal_avx2_softmax_planes(const float *x, int64_t cols, int64_t c, int64_t 
         for (int64_t cls = 0; cls < c; cls++) {
             const __m256 is_t = _mm256_castsi256_ps(_mm256_cmpeq_epi32(vt, _mm256_set1_epi32((int)cls)));
             xt = _mm256_blendv_ps(xt, ev[cls], is_t);
-            const __m256 e = focal_v_exp(_mm256_sub_ps(ev[cls], vm));
+            const __m256 e = focal_v_exp_neg(_mm256_sub_ps(ev[cls], vm));
             ev[cls] = e;
             sum = _mm256_add_ps(sum, e);
             others = _mm256_add_ps(others, _mm256_andnot_ps(is_t, e));
@@ -240,10 +240,9 @@ double focal_avx2_sigmoid_row(const float *x, const float *y, int64_t t, int64_t
             at = _mm256_fmadd_ps(a, vy, _mm256_mul_ps(_mm256_sub_ps(one, a), ny));
         }
         /* softplus(+-x) = max(+-x, 0) + log1p(exp(-|x|)) */
-        const __m256 e = focal_v_exp(_mm256_or_ps(sign, vx));
-        const __m256 w1 = _mm256_add_ps(one, e);
-        const __m256 inv = _mm256_div_ps(one, w1);
-        const __m256 l1 = focal_v_log1p_inv(e, w1, inv);
+        const __m256 e = focal_v_exp_neg(_mm256_or_ps(sign, vx));
+        const __m256 inv = _mm256_div_ps(one, _mm256_add_ps(one, e));
+        const __m256 l1 = focal_v_log1p_unit(e);
         const __m256 sp_pos = _mm256_add_ps(_mm256_max_ps(zero, vx), l1);
         const __m256 sp_neg = _mm256_add_ps(_mm256_max_ps(zero, _mm256_xor_ps(sign, vx)), l1);
         /* Terms with a zero target weight are dropped, not multiplied, so a

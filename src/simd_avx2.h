@@ -44,6 +44,54 @@ static inline __m256 focal_v_exp(__m256 x)
     return y;
 }
 
+/* exp(x) for x <= 0 (or NaN), as in exp(x - max) and exp(-|x|): no
+ * overflow to handle, and 2^n with n in [-126, 0] is a single scale. */
+static inline __m256 focal_v_exp_neg(__m256 x)
+{
+    const __m256 lo = focal_v_set(-87.33654022216796875f);
+    const __m256 xc = _mm256_max_ps(lo, x);   /* NaN passes through */
+    const __m256 n = _mm256_round_ps(_mm256_mul_ps(xc, focal_v_set(1.44269504088896341f)),
+                                     _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m256 r = _mm256_fnmadd_ps(n, focal_v_set(0.693359375f), xc);
+    r = _mm256_fnmadd_ps(n, focal_v_set(-2.12194440e-4f), r);
+    __m256 p = focal_v_set(1.9875691500e-4f);
+    p = _mm256_fmadd_ps(p, r, focal_v_set(1.3981999507e-3f));
+    p = _mm256_fmadd_ps(p, r, focal_v_set(8.3334519073e-3f));
+    p = _mm256_fmadd_ps(p, r, focal_v_set(4.1665795894e-2f));
+    p = _mm256_fmadd_ps(p, r, focal_v_set(1.6666665459e-1f));
+    p = _mm256_fmadd_ps(p, r, focal_v_set(5.0000001201e-1f));
+    p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, focal_v_set(1.0f)));
+    const __m256 scale = _mm256_castsi256_ps(
+        _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23));
+    /* Below ln(FLT_MIN) the result flushes to 0 (and -inf gives 0). */
+    return _mm256_andnot_ps(_mm256_cmp_ps(x, lo, _CMP_LT_OQ), _mm256_mul_ps(p, scale));
+}
+
+/* log1p(u) for u in [0, 1] (as log1p(exp(-|x|))): with w = 1 + u below
+ * sqrt(2) the reduced argument is u itself, above it (u - 1) / 2 and one
+ * ln 2; both are exact, so no correction and no division is needed. */
+static inline __m256 focal_v_log1p_unit(__m256 u)
+{
+    const __m256 big = _mm256_cmp_ps(u, focal_v_set(0.41421356237309515f), _CMP_GE_OQ);
+    const __m256 f = _mm256_blendv_ps(u, _mm256_mul_ps(_mm256_sub_ps(u, focal_v_set(1.0f)), focal_v_set(0.5f)), big);
+    const __m256 e = _mm256_and_ps(big, focal_v_set(1.0f));
+    const __m256 z = _mm256_mul_ps(f, f);
+    __m256 p = focal_v_set(7.0376836292e-2f);
+    p = _mm256_fmadd_ps(p, f, focal_v_set(-1.1514610310e-1f));
+    p = _mm256_fmadd_ps(p, f, focal_v_set(1.1676998740e-1f));
+    p = _mm256_fmadd_ps(p, f, focal_v_set(-1.2420140846e-1f));
+    p = _mm256_fmadd_ps(p, f, focal_v_set(1.4249322787e-1f));
+    p = _mm256_fmadd_ps(p, f, focal_v_set(-1.6668057665e-1f));
+    p = _mm256_fmadd_ps(p, f, focal_v_set(2.0000714765e-1f));
+    p = _mm256_fmadd_ps(p, f, focal_v_set(-2.4999993993e-1f));
+    p = _mm256_fmadd_ps(p, f, focal_v_set(3.3333331174e-1f));
+    __m256 y = _mm256_mul_ps(_mm256_mul_ps(p, f), z);
+    y = _mm256_fmadd_ps(e, focal_v_set(-2.12194440e-4f), y);
+    y = _mm256_fnmadd_ps(z, focal_v_set(0.5f), y);
+    y = _mm256_add_ps(f, y);
+    return _mm256_fmadd_ps(e, focal_v_set(0.693359375f), y);
+}
+
 /* log(x): x = m 2^e with m in [sqrt(1/2), sqrt(2)), log(m) by a
  * polynomial in f = m - 1. Subnormal inputs are scaled up first. */
 static inline __m256 focal_v_log(__m256 x)

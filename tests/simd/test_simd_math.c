@@ -1,4 +1,5 @@
-/* Accuracy of the AVX2 kernels' float32 exp, log and log1p against glibc's
+/* Accuracy of the AVX2 kernels' float32 exp, log and log1p (and their
+ * variants for x <= 0 and u in [0, 1]) against glibc's
  * double-precision functions rounded to float, over a sweep of float bit
  * patterns and the special values. Skipped (exit 77) on CPUs without
  * AVX2 and FMA. */
@@ -12,6 +13,7 @@
 typedef __m256 (*vfn)(__m256);
 
 static __m256 v_log1p(__m256 x) { return focal_v_log1p(x); }
+static __m256 v_log1p_unit(__m256 x) { return focal_v_log1p_unit(x); }
 
 static float from_bits(uint32_t b)
 {
@@ -97,6 +99,12 @@ int main(void)
     bad += check("exp", focal_v_exp, exp, -87.0f, 88.5f, 2.0);
     bad += check("log", focal_v_log, log, 1e-45f, 3.4e38f, 2.0);
     bad += check("log1p", v_log1p, log1p, 0.0f, 1e6f, 2.0);
+    bad += check("exp<=0", focal_v_exp_neg, exp, -87.0f, 0.0f, 2.0);
+    bad += check("log1p1", v_log1p_unit, log1p, 0.0f, 1.0f, 2.0);
+    bad += special("exp<=0", focal_v_exp_neg, -INFINITY, 0.0f);
+    bad += special("exp<=0", focal_v_exp_neg, NAN, NAN);
+    bad += special("exp<=0", focal_v_exp_neg, -100.0f, 0.0f);
+    bad += special("log1p1", v_log1p_unit, 0.0f, 0.0f);
     bad += special("exp", focal_v_exp, -INFINITY, 0.0f);
     bad += special("exp", focal_v_exp, INFINITY, INFINITY);
     bad += special("exp", focal_v_exp, -1000.0f, 0.0f);
