@@ -78,6 +78,7 @@ typedef struct focal_call {
     const double *alpha_c;     /* per-class alpha, or NULL */
     double alpha_s;            /* scalar alpha (or 1 when none) */
     int has_alpha;             /* an alpha (scalar or vector) is set */
+    double alpha_scale;        /* the largest |alpha_t| a class can have; 1 without alpha */
 
     /* Filled by the validation pre-pass. */
     double count;              /* non-ignored positions (softmax) or elements (sigmoid) */

@@ -73,9 +73,13 @@ void focal_modulate_sigmoid_prob(double p, double y, double alpha_t, double gamm
 void focal_modulate_fl_star(double x, double y, double alpha_t, double gamma, double beta,
                             double *loss, double *grad)
 {
+    /* With u = x_t + beta / gamma, z = gamma u and
+     * -log sigmoid(z) / gamma = max(-u, 0) + log1p(exp(-gamma |u|)) / gamma:
+     * finite even where gamma u itself overflows. */
     const double s = 2 * y - 1;
-    const double z = gamma * x * s + beta;
-    *loss = -alpha_t * focal_log_sigmoid(z) / gamma;
+    const double u = x * s + beta / gamma;
+    const double z = gamma * u;
+    *loss = alpha_t * (fmax(-u, 0.0) + log1p(exp(-fabs(z))) / gamma);
     if (grad != NULL)
         *grad = -alpha_t * s * focal_sigmoid(-z);
 }

@@ -139,9 +139,9 @@ static double softmax_row_dense(const focal_call *call, const double *x, const d
             const double q = focal_softmax_others(s->e, st, j) / st->sum;
             double term, k;
             focal_modulate(p, q, l, gamma, &term, &k);
-            const double ya = y[j] * focal_gather_alpha(call, j);
-            loss += ya * term;
-            s->k[j] = ya * k;
+            const double alpha = focal_gather_alpha(call, j);
+            loss += y[j] * alpha * term;
+            s->k[j] = y[j] * (alpha / call->alpha_scale) * k;
         }
         if (grad != NULL)
             focal_log_softmax_backward_dense(s->e, st, c, s->k, scale, grad);
@@ -155,13 +155,13 @@ static double softmax_row_dense(const focal_call *call, const double *x, const d
         const double v = x[j];
         const double p = v < call->clip_lo ? call->clip_lo : v > call->clip_hi ? call->clip_hi : v;
         const double q = 1 - p, l = log(p);
-        const double ya = y[j] * focal_gather_alpha(call, j);
+        const double alpha = focal_gather_alpha(call, j);
         double term, k;
         focal_modulate(p, q, l, gamma, &term, &k);
-        loss += ya * term;
+        loss += y[j] * alpha * term;
         /* The clip passes the gradient inside [lo, hi] (bounds included). */
         if (grad != NULL && v >= call->clip_lo && v <= call->clip_hi)
-            grad[j] = scale * ya * focal_modulate_dprob(p, q, l, gamma);
+            grad[j] = scale * y[j] * (alpha / call->alpha_scale) * focal_modulate_dprob(p, q, l, gamma);
         else if (grad != NULL && isnan(v))
             grad[j] = v;
     }
@@ -182,7 +182,7 @@ static double softmax_row_index(const focal_call *call, const double *x, int64_t
         const double q = focal_softmax_others(s->e, st, t) / st->sum;
         focal_modulate(p, q, l, gamma, &term, &k);
         if (grad != NULL)
-            focal_log_softmax_backward_index(s->e, st, c, t, alpha_t * k, scale, grad);
+            focal_log_softmax_backward_index(s->e, st, c, t, k, scale, grad);
         return alpha_t * term;
     }
     const double v = x[t];
@@ -192,7 +192,7 @@ static double softmax_row_index(const focal_call *call, const double *x, int64_t
     if (grad != NULL) {
         memset(grad, 0, (size_t)c * sizeof(double));
         if (v >= call->clip_lo && v <= call->clip_hi)
-            grad[t] = scale * alpha_t * focal_modulate_dprob(p, q, l, gamma);
+            grad[t] = scale * focal_modulate_dprob(p, q, l, gamma);
         else if (isnan(v))
             grad[t] = v;
     }
@@ -232,9 +232,15 @@ static void softmax_chunk(void *arg, int64_t chunk, int worker)
                     focal_store_scalar(call->dtype, call->out, pos, 0.0);
                 continue;
             }
-            double scale = p.weight;
+            /* The gradient's multiplier holds the weight and alpha: alpha_t
+             * for an index target, alpha_scale (the largest |alpha|) for a
+             * target distribution, whose k then carry alpha / alpha_scale.
+             * Multiplying before dividing keeps it finite when the
+             * denominator sum(w * alpha_t) is tiny. */
+            const int by_class = call->dense || smoothed;
+            double scale = p.weight * (by_class ? call->alpha_scale : p.alpha_t);
             if (call->reduced)
-                scale *= call->upstream / call->denominator;
+                scale = scale * call->upstream / call->denominator;
             else if (call->op == FOCAL_OP_BACKWARD)
                 scale *= focal_load_scalar(call->dtype, call->grad_out, pos);
 
@@ -296,13 +302,16 @@ static void sigmoid_chunk(void *arg, int64_t chunk, int worker)
                     memset(s->out + row, 0, (size_t)c * sizeof(double));
                 continue;
             }
-            double scale = p.weight;
+            /* alpha_t enters the per-element derivative divided by
+             * alpha_scale and the multiplier times it, so neither a tiny
+             * alpha nor a tiny denominator overflows the quotient. */
+            double scale = p.weight * call->alpha_scale;
             if (call->reduced)
-                scale *= call->upstream / call->denominator;
+                scale = scale * call->upstream / call->denominator;
             for (int64_t j = 0; j < c; j++) {
                 const double y = call->dense ? focal_gather_sigmoid_target(call, s->y[row + j])
                                              : (j == p.target ? y_pos : y_neg);
-                const double alpha_t = focal_gather_sigmoid_alpha(call, j, y);
+                const double alpha_t = focal_gather_sigmoid_alpha(call, j, y) / call->alpha_scale;
                 const double x = s->x[row + j];
                 double l, g = 0;
                 double *gp = call->want_grad ? &g : NULL;
@@ -317,7 +326,7 @@ static void sigmoid_chunk(void *arg, int64_t chunk, int worker)
                     if (!(x >= call->clip_lo && x <= call->clip_hi))
                         g = isnan(x) ? x : 0.0;
                 }
-                const double wl = p.weight * l;
+                const double wl = p.weight * (l * call->alpha_scale);
                 acc += wl;
                 if (per_element_out)
                     s->out[row + j] = wl;

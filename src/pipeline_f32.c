@@ -17,6 +17,7 @@
  *                       and the gradient back.
  * Sigmoid works element by element on rows: in place for inner == 1,
  * transposed by the reshape stage otherwise. */
+#include <math.h>
 #include <string.h>
 
 #include "internal.h"
@@ -40,8 +41,12 @@ int focal_f32_kernels_apply(const focal_call *call)
 {
     if (focal_isa_current() != FOCAL_ISA_AVX2 || call->dtype != FOCAL_F32 || call->probabilities)
         return 0;
+    /* The sigmoid kernel holds alpha in float and divides the multiplier
+     * once per row: extreme alphas and tiny denominators go to the
+     * portable path, which keeps both in double. */
     if (call->sigmoid)
-        return call->loss->variant == FOCAL_VARIANT_FL;
+        return call->loss->variant == FOCAL_VARIANT_FL && call->alpha_scale >= 0x1p-60 &&
+               call->alpha_scale <= 0x1p60 && !(call->reduced && fabs(call->denominator) < 0x1p-900);
     return !call->dense && call->loss->label_smoothing == 0;
 }
 
@@ -62,7 +67,7 @@ static void gather_rows(const focal_call *call, const focal_scratch *s, int64_t 
         }
         double scale = p.weight * p.alpha_t;
         if (call->reduced)
-            scale *= call->upstream / call->denominator;
+            scale = scale * call->upstream / call->denominator;
         else if (call->op == FOCAL_OP_BACKWARD)
             scale *= focal_load_scalar(FOCAL_F32, call->grad_out, pos0 + r);
         s->row_target[r] = p.target;

@@ -88,16 +88,28 @@ focal_status focal_validate_call(focal_call *call)
     call->want_grad = call->grad_input != NULL && call->op != FOCAL_OP_FORWARD;
     call->probabilities = loss->input == FOCAL_INPUT_PROBABILITIES;
     if (call->dtype == FOCAL_F32) {
-        /* Clip exactly where a float32 framework clips. */
-        call->clip_lo = round_to_float(loss->epsilon);
-        call->clip_hi = round_to_float(1.0 - loss->epsilon);
+        /* Clip exactly where a float32 framework clips, but strictly
+         * inside (0, 1): an epsilon below half a float ulp of 1 would
+         * otherwise leave 1 - epsilon == 1 and log(1 - p) = -inf. */
+        call->clip_lo = fmax(round_to_float(loss->epsilon), 0x1p-149);
+        call->clip_hi = fmin(round_to_float(1.0 - loss->epsilon), 1.0 - 0x1p-24);
     } else {
         call->clip_lo = loss->epsilon;
-        call->clip_hi = 1.0 - loss->epsilon;
+        call->clip_hi = fmin(1.0 - loss->epsilon, 1.0 - 0x1p-53);
     }
     call->has_alpha = loss->alpha_kind != FOCAL_ALPHA_NONE;
     call->alpha_c = loss->alpha_kind == FOCAL_ALPHA_VECTOR ? loss->alpha_vector : NULL;
     call->alpha_s = loss->alpha_kind == FOCAL_ALPHA_SCALAR ? loss->alpha : 1.0;
+    /* The magnitude gradients are normalised by (pipeline.c): the largest
+     * |alpha_c| (softmax) or |alpha_t| over y in [0, 1], i.e. the larger of
+     * |a| and |1 - a| (sigmoid). */
+    double scale = 0;
+    for (int64_t j = 0; j < (call->alpha_c != NULL ? call->c : 1); j++) {
+        const double a = call->alpha_c != NULL ? call->alpha_c[j] : call->alpha_s;
+        const double m = call->sigmoid && call->has_alpha ? fmax(fabs(a), fabs(1 - a)) : fabs(a);
+        scale = fmax(scale, m);
+    }
+    call->alpha_scale = scale > 0 ? scale : 1.0;
     return FOCAL_OK;
 }
 
