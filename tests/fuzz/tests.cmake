@@ -1,0 +1,72 @@
+# The fuzz targets (tests/fuzz/README.md).
+#
+# Always: a replay driver per target, built with the project's compiler and
+# linked with the library, that runs the committed seed corpus
+# tests/fuzz/corpus/<target>/ as the ctest tests fuzz_replay_<target>, on
+# the widest instruction-set path and on the portable one.
+#
+# With clang and -DFOCAL_FUZZ=ON: also the libFuzzer binaries
+# <target>_fuzzer, linked with a copy of the library compiled with the same
+# sanitizers (the library's own objects are not instrumented). .ci/fuzz.sh
+# builds and runs them.
+option(FOCAL_FUZZ "Build the libFuzzer targets (clang only)" OFF)
+
+set(FOCAL_FUZZ_DIR "${CMAKE_CURRENT_LIST_DIR}")
+set(FOCAL_FUZZ_TARGETS fuzz_compute fuzz_settings)
+
+add_library(focal_fuzz_replay_main OBJECT "${FOCAL_FUZZ_DIR}/replay_main.c")
+target_compile_options(focal_fuzz_replay_main PRIVATE ${FOCAL_WARNINGS})
+
+foreach(_target IN LISTS FOCAL_FUZZ_TARGETS)
+  add_executable(${_target}_replay "${FOCAL_FUZZ_DIR}/${_target}.c" $<TARGET_OBJECTS:focal_fuzz_replay_main>)
+  target_link_libraries(${_target}_replay PRIVATE focal::focal m)
+  target_compile_options(${_target}_replay PRIVATE ${FOCAL_WARNINGS})
+  add_test(NAME fuzz_replay_${_target}
+    COMMAND ${_target}_replay "${FOCAL_FUZZ_DIR}/corpus/${_target}")
+  add_test(NAME fuzz_replay_${_target}_scalar
+    COMMAND ${_target}_replay "${FOCAL_FUZZ_DIR}/corpus/${_target}")
+  set_tests_properties(fuzz_replay_${_target} PROPERTIES LABELS "fuzz" TIMEOUT 300)
+  set_tests_properties(fuzz_replay_${_target}_scalar PROPERTIES
+    LABELS "fuzz;scalar" TIMEOUT 300 ENVIRONMENT "FOCAL_MAX_ISA=scalar")
+endforeach()
+
+if(FOCAL_FUZZ)
+  if(NOT CMAKE_C_COMPILER_ID MATCHES "Clang")
+    message(FATAL_ERROR "FOCAL_FUZZ=ON needs clang (CC=clang); the C compiler is ${CMAKE_C_COMPILER_ID}")
+  endif()
+  set(FOCAL_FUZZ_SANITIZE -fsanitize=address,undefined -fno-sanitize-recover=undefined
+                          -fno-omit-frame-pointer -g)
+
+  # The library's sources, instrumented for coverage and the sanitizers,
+  # with the same per-file flags and definitions as src/CMakeLists.txt.
+  file(GLOB _focal_fuzz_lib_sources CONFIGURE_DEPENDS "${PROJECT_SOURCE_DIR}/src/*.c")
+  set(_focal_fuzz_avx2 OFF)
+  if(CMAKE_SYSTEM_PROCESSOR MATCHES "^(x86_64|AMD64|amd64)$")
+    set(_focal_fuzz_avx2 ON)
+  else()
+    list(FILTER _focal_fuzz_lib_sources EXCLUDE REGEX "/kernel_avx2\\.c$")
+  endif()
+  add_library(focal_fuzz_lib STATIC ${_focal_fuzz_lib_sources})
+  target_include_directories(focal_fuzz_lib
+    PUBLIC "${PROJECT_SOURCE_DIR}/include"
+    PRIVATE "${PROJECT_SOURCE_DIR}/src")
+  target_compile_definitions(focal_fuzz_lib
+    PUBLIC FOCAL_STATIC_DEFINE
+    PRIVATE FOCAL_BUILDING_LIBRARY $<$<BOOL:${_focal_fuzz_avx2}>:FOCAL_HAVE_AVX2_KERNELS>)
+  # Edge coverage only: comparison tracing in the per-element loops would
+  # cost more than it guides.
+  target_compile_options(focal_fuzz_lib PRIVATE ${FOCAL_FUZZ_SANITIZE} -fsanitize=fuzzer-no-link
+                                                -fno-sanitize-coverage=trace-cmp)
+  if(_focal_fuzz_avx2)
+    set_source_files_properties("${PROJECT_SOURCE_DIR}/src/kernel_avx2.c"
+      TARGET_DIRECTORY focal_fuzz_lib PROPERTIES COMPILE_OPTIONS "-mavx2;-mfma")
+  endif()
+  target_link_libraries(focal_fuzz_lib PUBLIC PkgConfig::OPENBLAS Threads::Threads m)
+
+  foreach(_target IN LISTS FOCAL_FUZZ_TARGETS)
+    add_executable(${_target}_fuzzer "${FOCAL_FUZZ_DIR}/${_target}.c")
+    target_compile_options(${_target}_fuzzer PRIVATE ${FOCAL_WARNINGS} ${FOCAL_FUZZ_SANITIZE} -fsanitize=fuzzer)
+    target_link_options(${_target}_fuzzer PRIVATE -fsanitize=fuzzer,address,undefined)
+    target_link_libraries(${_target}_fuzzer PRIVATE focal_fuzz_lib)
+  endforeach()
+endif()
