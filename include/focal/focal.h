@@ -176,7 +176,9 @@ FOCAL_API focal_status focal_loss_clear_ignore_index(focal_loss *loss);
 /* One of focal_input; default LOGITS. */
 FOCAL_API focal_status focal_loss_set_input(focal_loss *loss, focal_input kind);
 /* The clipping bound for probabilities input, in (0, 0.5); default 1e-7
- * (Keras' epsilon). */
+ * (Keras' epsilon). Inputs are clipped to [eps, 1 - eps] with both bounds
+ * rounded to the input's type (as a float32 framework does) and kept
+ * strictly inside (0, 1). */
 FOCAL_API focal_status focal_loss_set_epsilon(focal_loss *loss, double eps);
 /* Label smoothing in [0, 1); default 0. Softmax: y_c = (1 - ls)[c == t] +
  * ls / C. Sigmoid: y <- y (1 - ls) + ls / 2. */
