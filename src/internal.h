@@ -86,6 +86,8 @@ typedef struct focal_call {
     double positives;          /* sigmoid: positives or the sum of dense targets */
     double denominator;        /* of the reduction; 0 means "result 0" */
     double upstream;           /* grad_out[0] for reduced backward, 1 for fused */
+    double gradient_factor;    /* upstream / denominator, where that is safe */
+    int tiny_denominator;      /* |denominator| so small that 1 / it may overflow */
 } focal_call;
 
 /* ---- validate.c -------------------------------------------------------- */

@@ -14,7 +14,7 @@
 #include "internal.h"
 
 /* Elements per tile: rows x c doubles in a few L1/L2-sized buffers. */
-#define FOCAL_TILE_ELEMENTS 2048
+#define FOCAL_TILE_ELEMENTS 8192
 /* Below this many elements a call runs on the calling thread alone. */
 #define FOCAL_PARALLEL_MIN_ELEMENTS (1 << 16)
 
@@ -399,6 +399,13 @@ focal_status focal_pipeline_run(focal_call *call)
         call->upstream = focal_load_scalar(call->dtype, call->grad_out, 0);
     else
         call->upstream = 1.0;
+    /* Multiplying by upstream / denominator is one division per call; a
+     * denominator below 2^-900 is divided per position instead, after the
+     * weights and alphas that make the quotient bounded. */
+    call->tiny_denominator = call->reduced && fabs(call->denominator) < 0x1p-900;
+    call->gradient_factor = call->reduced && !call->tiny_denominator && call->denominator != 0
+                                ? call->upstream / call->denominator
+                                : 0.0;
 
     focal_chunk_fn fn = call->sigmoid ? sigmoid_chunk : softmax_chunk;
     if (focal_f32_kernels_apply(call))

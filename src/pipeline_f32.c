@@ -67,7 +67,8 @@ static void gather_rows(const focal_call *call, const focal_scratch *s, int64_t 
         }
         double scale = p.weight * p.alpha_t;
         if (call->reduced)
-            scale = scale * call->upstream / call->denominator;
+            scale = call->tiny_denominator ? scale * call->upstream / call->denominator
+                                           : scale * call->gradient_factor;
         else if (call->op == FOCAL_OP_BACKWARD)
             scale *= focal_load_scalar(FOCAL_F32, call->grad_out, pos0 + r);
         s->row_target[r] = p.target;

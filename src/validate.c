@@ -231,10 +231,34 @@ static void prepass_chunk_run(void *arg, int64_t chunk, int worker)
     double count = 0, wa = 0, positives = 0;
     int64_t tb, te;
     focal_chunk_tiles(pp->tiling, chunk, &tb, &te);
+    /* Index targets without weights or a weighted mean: a branch-free scan
+     * of the targets, the general loop below only to name a bad one. */
+    const int quick = !call->dense && call->weight == NULL && !need_alpha;
+    const int has_ignore = call->loss->has_ignore_index;
+    const int64_t ignore = call->loss->ignore_index;
+    const uint64_t limit = (uint64_t)(call->sigmoid ? c + 1 : c);
     for (int64_t k = tb; k < te; k++) {
         int64_t image, s0, rows;
         focal_tile_range(pp->tiling, inner, k, &image, &s0, &rows);
         const int64_t pos0 = image * inner + s0;
+        if (quick) {
+            const int64_t *tg = call->target_index + pos0;
+            int ok = 1;
+            int64_t kept = 0, pos_count = 0;
+            for (int64_t r = 0; r < rows; r++) {
+                const int64_t t = tg[r];
+                const int ignored = has_ignore & (t == ignore);
+                ok &= ignored | ((uint64_t)t < limit);
+                kept += !ignored;
+                pos_count += !ignored & (t < c);
+            }
+            if (ok) {
+                count += per_position * (double)kept;
+                if (call->sigmoid)
+                    positives += (double)pos_count;
+                continue;
+            }
+        }
         for (int64_t r = 0; r < rows; r++) {
             const int64_t pos = pos0 + r;
             focal_position p;
