@@ -50,30 +50,38 @@ int focal_f32_kernels_apply(const focal_call *call)
     return !call->dense && call->loss->label_smoothing == 0;
 }
 
-/* Gathers a tile's targets, weights and gradient multipliers. Ignored
- * positions (and every position when the reduction's denominator is 0) get
- * target -1. */
+/* Gathers a tile's targets, weights and gradient multipliers (softmax,
+ * index targets, float32). Ignored positions (and every position when the
+ * reduction's denominator is 0) get target -1. The loop is written out
+ * rather than going through focal_gather_position: with 19 classes a
+ * position's bookkeeping would otherwise cost as much as its math. */
 static void gather_rows(const focal_call *call, const focal_scratch *s, int64_t pos0, int64_t rows)
 {
     const int zero_denominator = call->reduced && call->denominator == 0;
+    const int has_ignore = call->loss->has_ignore_index;
+    const int64_t ignore = call->loss->ignore_index;
+    const int64_t *tg = call->target_index + pos0;
+    const float *w = call->weight != NULL ? (const float *)call->weight + pos0 : NULL;
+    const float *up = !call->reduced && call->op == FOCAL_OP_BACKWARD ? (const float *)call->grad_out + pos0 : NULL;
+    const double *alpha = call->alpha_c;
+    const double alpha_s = call->alpha_s;
+    const int tiny = call->tiny_denominator;
+    const double factor = call->reduced ? call->gradient_factor : 1.0;
     for (int64_t r = 0; r < rows; r++) {
-        focal_position p;
-        focal_gather_position(call, pos0 + r, &p);
-        if (p.ignored || zero_denominator) {
+        const int64_t t = tg[r];
+        if (zero_denominator || (has_ignore && t == ignore)) {
             s->row_target[r] = -1;
             s->row_scale[r] = 0;
             s->row_weight[r] = 0;
             continue;
         }
-        double scale = p.weight * p.alpha_t;
-        if (call->reduced)
-            scale = call->tiny_denominator ? scale * call->upstream / call->denominator
-                                           : scale * call->gradient_factor;
-        else if (call->op == FOCAL_OP_BACKWARD)
-            scale *= focal_load_scalar(FOCAL_F32, call->grad_out, pos0 + r);
-        s->row_target[r] = p.target;
+        const double wa = (w != NULL ? (double)w[r] : 1.0) * (alpha != NULL ? alpha[t] : alpha_s);
+        double scale = tiny ? wa * call->upstream / call->denominator : wa * factor;
+        if (up != NULL)
+            scale *= up[r];
+        s->row_target[r] = t;
         s->row_scale[r] = (float)scale;
-        s->row_weight[r] = p.weight * p.alpha_t;
+        s->row_weight[r] = wa;
     }
 }
 
