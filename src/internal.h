@@ -320,6 +320,9 @@ double focal_reduce_finish(const focal_call *call, double sum);
 void focal_avx2_softmax_rows(const float *x, int64_t rows, int64_t c, const int64_t *target,
                              double gamma, const float *gs, float *grad, float *e, double *term,
                              int stream);
+/* The pre-pass scan of float32 dense targets (validate.c): index of the
+ * first value outside [0, 1] or NaN, or -1; adds the values to *sum. */
+int64_t focal_avx2_scan_dense_f32(const float *y, int64_t n, double *sum);
 /* Orders the kernels' non-temporal stores before the call returns. */
 void focal_avx2_stream_fence(void);
 /* The same for cols positions of one (c, inner) plane, classes `stride`

@@ -241,22 +241,42 @@ double focal_avx2_sigmoid_row(const float *x, const float *y, int64_t t, int64_t
         }
         /* softplus(+-x) = max(+-x, 0) + log1p(exp(-|x|)) */
         const __m256 e = focal_v_exp_neg(_mm256_or_ps(sign, vx));
-        const __m256 inv = _mm256_div_ps(one, _mm256_add_ps(one, e));
         const __m256 l1 = focal_v_log1p_unit(e);
         const __m256 sp_pos = _mm256_add_ps(_mm256_max_ps(zero, vx), l1);
         const __m256 sp_neg = _mm256_add_ps(_mm256_max_ps(zero, _mm256_xor_ps(sign, vx)), l1);
-        /* Terms with a zero target weight are dropped, not multiplied, so a
-         * -inf logit on a negative (masking) adds nothing. */
-        const __m256 ce = _mm256_add_ps(
-            _mm256_and_ps(_mm256_cmp_ps(vy, zero, _CMP_NEQ_UQ), _mm256_mul_ps(vy, sp_neg)),
-            _mm256_and_ps(_mm256_cmp_ps(ny, zero, _CMP_NEQ_UQ), _mm256_mul_ps(ny, sp_pos)));
+        const __m256 inv = _mm256_div_ps(one, _mm256_add_ps(one, e));
         const __m256 pe = _mm256_mul_ps(e, inv);
         const __m256 pos = _mm256_cmp_ps(vx, zero, _CMP_GE_OQ);
         const __m256 p = _mm256_blendv_ps(pe, inv, pos), q = _mm256_blendv_ps(inv, pe, pos);
-        const __m256 m = _mm256_fmadd_ps(vy, q, _mm256_mul_ps(ny, p));
-        const __m256 f = focal_v_pow(m, (float)gamma);
-        const __m256 af = _mm256_mul_ps(at, f);
-        const __m256 loss = _mm256_mul_ps(af, ce);
+        __m256 loss, d;
+        const __m256 is_one = _mm256_cmp_ps(vy, one, _CMP_EQ_OQ);
+        const __m256 is_zero = _mm256_cmp_ps(vy, zero, _CMP_EQ_OQ);
+        if (_mm256_movemask_ps(_mm256_or_ps(is_one, is_zero)) == 0xff) {
+            /* Hard labels: CE, 1 - p_t and the rest pick one side each,
+             * and the derivative is sign * alpha_t m^gamma (gamma r CE + m)
+             * with m = 1 - p_t, r = p_t and sign = 1 - 2y. */
+            const __m256 ce = _mm256_blendv_ps(sp_pos, sp_neg, is_one);
+            const __m256 m = _mm256_blendv_ps(p, q, is_one);
+            const __m256 r = _mm256_blendv_ps(q, p, is_one);
+            const __m256 af = _mm256_mul_ps(at, focal_v_pow(m, (float)gamma));
+            loss = _mm256_mul_ps(af, ce);
+            d = _mm256_xor_ps(_mm256_and_ps(is_one, sign),
+                              _mm256_mul_ps(af, _mm256_fmadd_ps(_mm256_mul_ps(vg, r), ce, m)));
+        } else {
+            /* Terms with a zero target weight are dropped, not multiplied,
+             * so a -inf logit on a negative (masking) adds nothing. */
+            const __m256 ce = _mm256_add_ps(
+                _mm256_andnot_ps(is_zero, _mm256_mul_ps(vy, sp_neg)),
+                _mm256_and_ps(_mm256_cmp_ps(ny, zero, _CMP_NEQ_UQ), _mm256_mul_ps(ny, sp_pos)));
+            const __m256 m = _mm256_fmadd_ps(vy, q, _mm256_mul_ps(ny, p));
+            const __m256 af = _mm256_mul_ps(at, focal_v_pow(m, (float)gamma));
+            loss = _mm256_mul_ps(af, ce);
+            const __m256 r = _mm256_andnot_ps(_mm256_cmp_ps(m, zero, _CMP_EQ_OQ),
+                                              _mm256_div_ps(_mm256_mul_ps(p, q), m));
+            const __m256 lin = _mm256_fmsub_ps(p, ny, _mm256_mul_ps(vy, q));
+            const __m256 two_y = _mm256_sub_ps(one, _mm256_add_ps(vy, vy));
+            d = _mm256_mul_ps(af, _mm256_fmadd_ps(_mm256_mul_ps(vg, r), _mm256_mul_ps(two_y, ce), lin));
+        }
         if (j + 8 <= c)
             acc = _mm256_add_ps(acc, loss);
         else
@@ -265,15 +285,43 @@ double focal_avx2_sigmoid_row(const float *x, const float *y, int64_t t, int64_t
             store_row(out, j, c, tail, _mm256_mul_ps(vw, loss));
         if (grad == NULL)
             continue;
-        const __m256 r = _mm256_andnot_ps(_mm256_cmp_ps(m, zero, _CMP_EQ_OQ),
-                                          _mm256_div_ps(_mm256_mul_ps(p, q), m));
-        const __m256 lin = _mm256_fmsub_ps(p, ny, _mm256_mul_ps(vy, q));
-        const __m256 two_y = _mm256_sub_ps(one, _mm256_add_ps(vy, vy));
-        const __m256 d = _mm256_mul_ps(af, _mm256_fmadd_ps(_mm256_mul_ps(vg, r), _mm256_mul_ps(two_y, ce), lin));
         __m256 gv = _mm256_mul_ps(vscale, d);
         if (up != NULL)
             gv = _mm256_mul_ps(gv, load_row(up, j, c, tail, zero));
         store_row(grad, j, c, tail, gv);
     }
     return (double)w * focal_v_hsum_pd(acc);
+}
+
+int64_t focal_avx2_scan_dense_f32(const float *y, int64_t n, double *sum)
+{
+    const __m256 zero = _mm256_setzero_ps(), one = focal_v_set(1.0f);
+    double total = 0;
+    for (int64_t b = 0; b < n; b += 256) {
+        const int64_t e = n - b < 256 ? n - b : 256;
+        const float *v = y + b;
+        __m256 part = zero, bad = zero;
+        int64_t i = 0;
+        for (; i + 8 <= e; i += 8) {
+            const __m256 x = _mm256_loadu_ps(v + i);
+            /* NLT/NGT are true for NaN too. */
+            bad = _mm256_or_ps(bad, _mm256_or_ps(_mm256_cmp_ps(x, zero, _CMP_NGE_UQ),
+                                                 _mm256_cmp_ps(x, one, _CMP_NLE_UQ)));
+            part = _mm256_add_ps(part, x);
+        }
+        int ok = _mm256_movemask_ps(bad) == 0;
+        float rest = 0;
+        for (; i < e; i++) {
+            ok &= (v[i] >= 0) & (v[i] <= 1);
+            rest += v[i];
+        }
+        if (!ok) {
+            for (i = 0; i < e; i++)
+                if (!(v[i] >= 0 && v[i] <= 1))
+                    return b + i;
+        }
+        total += focal_v_hsum_pd(part) + (double)rest;
+    }
+    *sum += total;
+    return -1;
 }

@@ -179,9 +179,15 @@ static int64_t scan_dense_tile(const focal_call *call, int64_t image, int64_t s0
     const int64_t runs = inner == 1 ? 1 : c, len = inner == 1 ? rows * c : rows;
     for (int64_t k = 0; k < runs; k++) {
         const int64_t at = focal_element(c, inner, image, s0, k);
-        const int64_t bad = call->dtype == FOCAL_F32
-                                ? scan_dense_f32((const float *)call->target_dense + at, len, sum)
-                                : scan_dense_f64((const double *)call->target_dense + at, len, sum);
+        int64_t bad;
+        if (call->dtype == FOCAL_F64)
+            bad = scan_dense_f64((const double *)call->target_dense + at, len, sum);
+#ifdef FOCAL_HAVE_AVX2_KERNELS
+        else if (focal_isa_current() == FOCAL_ISA_AVX2)
+            bad = focal_avx2_scan_dense_f32((const float *)call->target_dense + at, len, sum);
+#endif
+        else
+            bad = scan_dense_f32((const float *)call->target_dense + at, len, sum);
         if (bad >= 0)
             return at + bad;
     }
