@@ -67,10 +67,17 @@ void focal_avx2_softmax_rows(const float *x, int64_t rows, int64_t c, const int6
                 memset(gr, 0, (size_t)c * sizeof(float));
             continue;
         }
-        __m256 vm = ninf;
-        for (int64_t j = 0; j < c; j += 8)
-            vm = _mm256_max_ps(vm, load_row(xr, j, c, tail, ninf));
-        const float m = focal_v_hmax(vm);
+        __m256 m0 = ninf, m1 = ninf, m2 = ninf, m3 = ninf;
+        int64_t jm = 0;
+        for (; jm + 32 <= c; jm += 32) {
+            m0 = _mm256_max_ps(m0, _mm256_loadu_ps(xr + jm));
+            m1 = _mm256_max_ps(m1, _mm256_loadu_ps(xr + jm + 8));
+            m2 = _mm256_max_ps(m2, _mm256_loadu_ps(xr + jm + 16));
+            m3 = _mm256_max_ps(m3, _mm256_loadu_ps(xr + jm + 24));
+        }
+        for (; jm < c; jm += 8)
+            m0 = _mm256_max_ps(m0, load_row(xr, jm, c, tail, ninf));
+        const float m = focal_v_hmax(_mm256_max_ps(_mm256_max_ps(m0, m1), _mm256_max_ps(m2, m3)));
         const __m256 vmax = focal_v_set(m);
         __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
         int64_t j = 0;
@@ -110,7 +117,9 @@ void focal_avx2_softmax_rows(const float *x, int64_t rows, int64_t c, const int6
         const float rho = others != 0 ? (float)(big_g / others) : 0.0f;
         if (!stream) {
             const __m256 vrho = focal_v_set(rho);
-            for (j = 0; j < c; j += 8)
+            for (j = 0; j + 8 <= c; j += 8)
+                _mm256_storeu_ps(gr + j, _mm256_mul_ps(_mm256_loadu_ps(e + j), vrho));
+            if (j < c)
                 store_row(gr, j, c, tail, _mm256_mul_ps(load_row(e, j, c, tail, _mm256_setzero_ps()), vrho));
             gr[t] = (float)-big_g;
             continue;
@@ -165,8 +174,10 @@ void focal_avx2_softmax_planes(const float *x, int64_t cols, int64_t c, int64_t 
         }
         __m256 sum = _mm256_setzero_ps(), others = _mm256_setzero_ps();
         __m256 et = _mm256_setzero_ps(), xt = _mm256_setzero_ps();
-        for (int64_t cls = 0; cls < c; cls++) {
-            const __m256 is_t = _mm256_castsi256_ps(_mm256_cmpeq_epi32(vt, _mm256_set1_epi32((int)cls)));
+        __m256i cv = _mm256_setzero_si256();
+        const __m256i one_i = _mm256_set1_epi32(1);
+        for (int64_t cls = 0; cls < c; cls++, cv = _mm256_add_epi32(cv, one_i)) {
+            const __m256 is_t = _mm256_castsi256_ps(_mm256_cmpeq_epi32(vt, cv));
             xt = _mm256_blendv_ps(xt, ev[cls], is_t);
             const __m256 e = focal_v_exp_neg(_mm256_sub_ps(ev[cls], vm));
             ev[cls] = e;
@@ -198,8 +209,9 @@ void focal_avx2_softmax_planes(const float *x, int64_t cols, int64_t c, int64_t 
                                            _mm256_fnmadd_ps(focal_v_set(g), pl, q));
         const __m256 gt = _mm256_sub_ps(zero, big_g);
         const __m256 rho = _mm256_andnot_ps(_mm256_cmp_ps(others, zero, _CMP_EQ_OQ), _mm256_div_ps(big_g, others));
-        for (int64_t cls = 0; cls < c; cls++) {
-            const __m256 is_t = _mm256_castsi256_ps(_mm256_cmpeq_epi32(vt, _mm256_set1_epi32((int)cls)));
+        cv = _mm256_setzero_si256();
+        for (int64_t cls = 0; cls < c; cls++, cv = _mm256_add_epi32(cv, one_i)) {
+            const __m256 is_t = _mm256_castsi256_ps(_mm256_cmpeq_epi32(vt, cv));
             __m256 gv = _mm256_blendv_ps(_mm256_mul_ps(ev[cls], rho), gt, is_t);
             gv = _mm256_and_ps(valid, gv);
             float *dst = grad + cls * stride + s0;
