@@ -1,0 +1,24 @@
+# Fault injection (tests/faults/test_faults.c): the test program is linked
+# with the library's own object files, not with libfocal.so, so that the
+# linker's --wrap can route the library's malloc, calloc, realloc, free and
+# pthread_create through the test's wrappers, which make the k-th of them
+# fail. Registered as fault_injection, and as fault_injection_scalar on the
+# portable path.
+add_executable(test_faults
+  "${CMAKE_CURRENT_LIST_DIR}/test_faults.c"
+  "${CMAKE_CURRENT_LIST_DIR}/../support/errcheck.c"
+  "${CMAKE_CURRENT_LIST_DIR}/../support/numcheck.c"
+  $<TARGET_OBJECTS:focal_objects>)
+target_include_directories(test_faults PRIVATE
+  "${PROJECT_SOURCE_DIR}/include"
+  "${CMAKE_CURRENT_LIST_DIR}/../support")
+target_compile_options(test_faults PRIVATE ${FOCAL_WARNINGS})
+target_link_options(test_faults PRIVATE
+  "LINKER:--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=free,--wrap=pthread_create")
+target_link_libraries(test_faults PRIVATE PkgConfig::CMOCKA PkgConfig::OPENBLAS Threads::Threads m)
+
+add_test(NAME fault_injection COMMAND test_faults)
+add_test(NAME fault_injection_scalar COMMAND test_faults)
+set_tests_properties(fault_injection PROPERTIES LABELS faults TIMEOUT 600)
+set_tests_properties(fault_injection_scalar PROPERTIES
+  ENVIRONMENT "FOCAL_MAX_ISA=scalar" LABELS "faults;scalar" TIMEOUT 600)
