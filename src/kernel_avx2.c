@@ -241,8 +241,11 @@ double focal_avx2_sigmoid_row(const float *x, const float *y, int64_t t, int64_t
         if (y != NULL) {
             vy = load_row(y, j, c, tail, zero);
         } else {
-            const __m256i cls = _mm256_add_epi32(lanes, _mm256_set1_epi32((int)j));
-            vy = _mm256_and_ps(one, _mm256_castsi256_ps(_mm256_cmpeq_epi32(cls, _mm256_set1_epi32((int)t))));
+            /* The target's lane in this vector, in 64-bit arithmetic so that
+             * no class number is truncated; -1 when it is elsewhere. */
+            const int64_t lane = t - j;
+            const int hit = lane >= 0 && lane < 8 ? (int)lane : -1;
+            vy = _mm256_and_ps(one, _mm256_castsi256_ps(_mm256_cmpeq_epi32(lanes, _mm256_set1_epi32(hit))));
         }
         vy = _mm256_fmadd_ps(vy, keep, spread);
         const __m256 ny = _mm256_sub_ps(one, vy);

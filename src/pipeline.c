@@ -7,6 +7,7 @@
 #include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -355,9 +356,15 @@ static focal_scratch *alloc_scratch(const focal_call *call, const focal_tiling *
     if (s == NULL)
         return NULL;
     const size_t tile = (size_t)(t->rows * call->c), c = (size_t)call->c, rows = (size_t)t->rows;
+    /* Six tiles, three rows of c, four per-row arrays and two float rows of
+     * c + 8, all 8-byte units; a shape whose scratch cannot be counted in a
+     * size_t cannot be allocated either. */
+    const size_t limit = SIZE_MAX / sizeof(double) / 16;
+    if (tile > limit || c > limit || rows > limit) {
+        free(s);
+        return NULL;
+    }
     for (int i = 0; i < workers; i++) {
-        /* Six tiles, three rows of c, four per-row arrays and two float
-         * rows of c + 8, all 8-byte units. */
         double *block = malloc((6 * tile + 3 * c + 4 * rows + (c + 8)) * sizeof(double));
         if (block == NULL) {
             free_scratch(s, i);
