@@ -16,6 +16,9 @@
  * - Class counts, class indices, ignore_index and alpha vector lengths
  *   above 32 bits are compared in full: a value equal to a valid one
  *   modulo 2^32 is not mistaken for it.
+ * - A shape that passes the shape check but whose per-thread scratch
+ *   (about ten doubles per class) cannot be counted in a size_t fails
+ *   cleanly instead of allocating a wrapped-around size.
  * - A class index far outside [0, c) is reported as INVALID_TARGET and
  *   never used as an index, also into the per-class alpha vector.
  * - set_alpha_vector and get_alpha_vector refuse counts whose byte size
@@ -427,6 +430,38 @@ static void test_far_class_index_with_alpha_vector(void **state)
     finish();
 }
 
+/* One position of c classes needs a scratch of about 10 c doubles. With
+ * c = 230584300921369396 that is 2^64 + 160 bytes, 160 once wrapped; the
+ * call must fail (out of memory, or the shape refused) before it reads the
+ * input. Index targets only: one target is read, and it is valid. */
+static void test_scratch_size_not_wrapped(void **state)
+{
+    (void)state;
+    static const int64_t cs[] = {INT64_C(230584300921369396), (INT64_C(1) << 57) + 1,
+                                 (INT64_C(1) << 60) - 1};
+    for (int mode = 0; mode < 2; mode++) {
+        focal_loss *loss = NULL;
+        assert_int_equal(focal_loss_create(&loss, (focal_mode)mode), FOCAL_OK);
+        assert_int_equal(focal_loss_set_threads(loss, 1), FOCAL_OK);
+        for (size_t i = 0; i < sizeof cs / sizeof cs[0]; i++)
+            for (int f = 0; f < NFUNCS; f++) {
+                if (f % 6 >= 3)
+                    continue;
+                tiny b;
+                tiny_init(&b);
+                const focal_status s = call_func(f, loss, 1, cs[i], 1, &b);
+                if (s != FOCAL_ERROR_OUT_OF_MEMORY && s != FOCAL_ERROR_INVALID_SHAPE)
+                    problem("mode %d, %s(1, %" PRId64 ", 1): status %d (%s), expected OUT_OF_MEMORY "
+                            "or INVALID_SHAPE",
+                            mode, func_names[f], cs[i], (int)s, focal_last_error());
+                if (!tiny_outputs_untouched(&b))
+                    problem("mode %d, %s(1, %" PRId64 ", 1) wrote to an output", mode, func_names[f], cs[i]);
+            }
+        focal_loss_destroy(loss);
+    }
+    finish();
+}
+
 /* An ignore_index equal to a real class modulo 2^32 ignores nothing: the
  * sum over one position with zero logits is the closed form. */
 static void test_ignore_index_not_truncated(void **state)
@@ -536,6 +571,7 @@ int main(void)
         cmocka_unit_test_setup(test_alpha_length_against_large_c, reset_tally),
         cmocka_unit_test_setup(test_class_index_not_truncated, reset_tally),
         cmocka_unit_test_setup(test_far_class_index_with_alpha_vector, reset_tally),
+        cmocka_unit_test_setup(test_scratch_size_not_wrapped, reset_tally),
         cmocka_unit_test_setup(test_ignore_index_not_truncated, reset_tally),
         cmocka_unit_test_setup(test_alpha_vector_counts, reset_tally),
     };

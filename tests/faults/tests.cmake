@@ -3,7 +3,11 @@
 # linker's --wrap can route the library's malloc, calloc, realloc, free and
 # pthread_create through the test's wrappers, which make the k-th of them
 # fail. Registered as fault_injection, and as fault_injection_scalar on the
-# portable path.
+# portable path. --wrap is a GNU ld (and lld, gold) option: Linux only.
+if(NOT (CMAKE_SYSTEM_NAME STREQUAL "Linux" AND CMAKE_C_COMPILER_ID MATCHES "GNU|Clang"))
+  return()
+endif()
+
 add_executable(test_faults
   "${CMAKE_CURRENT_LIST_DIR}/test_faults.c"
   "${CMAKE_CURRENT_LIST_DIR}/../support/errcheck.c"
