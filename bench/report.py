@@ -8,6 +8,7 @@ Standard library only.
 """
 import argparse
 import json
+import os
 import sys
 
 FLOOR_SPEEDUP_COMPOSED = 10.0    # cls and seg: libfocal fused f32 vs PyTorch composed fwd+bwd
@@ -310,6 +311,16 @@ def workloads_section(d):
     return table(["workload", "problem", "elements"], rows)
 
 
+def analysis_section():
+    """bench/analysis.md: the instruction counts of bench/profile.sh and what they say."""
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "analysis.md")
+    try:
+        with open(path) as f:
+            return f.read().strip()
+    except OSError:
+        return "(bench/analysis.md is missing.)"
+
+
 def render(d, command, elapsed_s):
     floor_rows, passed, total = floors(d)
     quick = d.focal.get("quick") or (d.peers or {}).get("quick")
@@ -368,6 +379,8 @@ def render(d, command, elapsed_s):
         "minus the resident set before them: scratch, thread stacks and anything else a call touched, "
         "including the library code pages the first calls fault in (a few hundred KiB).", "",
         memory_section(d), "",
+        "## What bounds the floors that are not met", "",
+        analysis_section(), "",
         "## All libfocal figures", "",
         libfocal_table(d), "",
     ]
