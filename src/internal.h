@@ -323,8 +323,6 @@ void focal_avx2_softmax_rows(const float *x, int64_t rows, int64_t c, const int6
 /* The pre-pass scan of float32 dense targets (validate.c): index of the
  * first value outside [0, 1] or NaN, or -1; adds the values to *sum. */
 int64_t focal_avx2_scan_dense_f32(const float *y, int64_t n, double *sum);
-/* Orders the kernels' non-temporal stores before the call returns. */
-void focal_avx2_stream_fence(void);
 /* The same for cols positions of one (c, inner) plane, classes `stride`
  * apart, vectorised across positions; c <= FOCAL_PLANES_MAX_C. */
 void focal_avx2_softmax_planes(const float *x, int64_t cols, int64_t c, int64_t stride,

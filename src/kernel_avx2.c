@@ -145,7 +145,6 @@ void focal_avx2_softmax_rows(const float *x, int64_t rows, int64_t c, const int6
         _mm_sfence();
 }
 
-void focal_avx2_stream_fence(void) { _mm_sfence(); }
 
 void focal_avx2_softmax_planes(const float *x, int64_t cols, int64_t c, int64_t stride,
                                const int64_t *target, double gamma, const float *gs, float *grad,

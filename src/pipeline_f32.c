@@ -131,8 +131,6 @@ void focal_softmax_chunk_f32(void *arg, int64_t chunk, int worker)
                 ((float *)call->out)[pos0 + r] = (float)wl;
         }
     }
-    if (stream)
-        focal_avx2_stream_fence();
     rn->partial[chunk] = acc;
 }
 
