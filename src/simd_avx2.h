@@ -44,6 +44,27 @@ static inline __m256 focal_v_exp(__m256 x)
     return y;
 }
 
+/* log(m 2^e) from f = m - 1, with m in [sqrt(1/2), sqrt(2)): a polynomial
+ * in f (Cephes' logf coefficients) plus e ln 2 split in two parts. */
+static inline __m256 focal_v_log_reduced(__m256 f, __m256 e)
+{
+    const __m256 z = _mm256_mul_ps(f, f);
+    __m256 p = focal_v_set(7.0376836292e-2f);
+    p = _mm256_fmadd_ps(p, f, focal_v_set(-1.1514610310e-1f));
+    p = _mm256_fmadd_ps(p, f, focal_v_set(1.1676998740e-1f));
+    p = _mm256_fmadd_ps(p, f, focal_v_set(-1.2420140846e-1f));
+    p = _mm256_fmadd_ps(p, f, focal_v_set(1.4249322787e-1f));
+    p = _mm256_fmadd_ps(p, f, focal_v_set(-1.6668057665e-1f));
+    p = _mm256_fmadd_ps(p, f, focal_v_set(2.0000714765e-1f));
+    p = _mm256_fmadd_ps(p, f, focal_v_set(-2.4999993993e-1f));
+    p = _mm256_fmadd_ps(p, f, focal_v_set(3.3333331174e-1f));
+    __m256 y = _mm256_mul_ps(_mm256_mul_ps(p, f), z);
+    y = _mm256_fmadd_ps(e, focal_v_set(-2.12194440e-4f), y);
+    y = _mm256_fnmadd_ps(z, focal_v_set(0.5f), y);
+    y = _mm256_add_ps(f, y);
+    return _mm256_fmadd_ps(e, focal_v_set(0.693359375f), y);
+}
+
 /* exp(x) for x <= 0 (or NaN), as in exp(x - max) and exp(-|x|): no
  * overflow to handle, and 2^n with n in [-126, 0] is a single scale. */
 static inline __m256 focal_v_exp_neg(__m256 x)
@@ -75,21 +96,7 @@ static inline __m256 focal_v_log1p_unit(__m256 u)
     const __m256 big = _mm256_cmp_ps(u, focal_v_set(0.41421356237309515f), _CMP_GE_OQ);
     const __m256 f = _mm256_blendv_ps(u, _mm256_mul_ps(_mm256_sub_ps(u, focal_v_set(1.0f)), focal_v_set(0.5f)), big);
     const __m256 e = _mm256_and_ps(big, focal_v_set(1.0f));
-    const __m256 z = _mm256_mul_ps(f, f);
-    __m256 p = focal_v_set(7.0376836292e-2f);
-    p = _mm256_fmadd_ps(p, f, focal_v_set(-1.1514610310e-1f));
-    p = _mm256_fmadd_ps(p, f, focal_v_set(1.1676998740e-1f));
-    p = _mm256_fmadd_ps(p, f, focal_v_set(-1.2420140846e-1f));
-    p = _mm256_fmadd_ps(p, f, focal_v_set(1.4249322787e-1f));
-    p = _mm256_fmadd_ps(p, f, focal_v_set(-1.6668057665e-1f));
-    p = _mm256_fmadd_ps(p, f, focal_v_set(2.0000714765e-1f));
-    p = _mm256_fmadd_ps(p, f, focal_v_set(-2.4999993993e-1f));
-    p = _mm256_fmadd_ps(p, f, focal_v_set(3.3333331174e-1f));
-    __m256 y = _mm256_mul_ps(_mm256_mul_ps(p, f), z);
-    y = _mm256_fmadd_ps(e, focal_v_set(-2.12194440e-4f), y);
-    y = _mm256_fnmadd_ps(z, focal_v_set(0.5f), y);
-    y = _mm256_add_ps(f, y);
-    return _mm256_fmadd_ps(e, focal_v_set(0.693359375f), y);
+    return focal_v_log_reduced(f, e);
 }
 
 /* log(x): x = m 2^e with m in [sqrt(1/2), sqrt(2)), log(m) by a
@@ -108,21 +115,7 @@ static inline __m256 focal_v_log(__m256 x)
     const __m256 small = _mm256_cmp_ps(m, focal_v_set(0.707106781186547524f), _CMP_LT_OQ);
     e = _mm256_add_ps(_mm256_sub_ps(e, _mm256_and_ps(small, focal_v_set(1.0f))), e_adj);
     const __m256 f = _mm256_sub_ps(_mm256_add_ps(m, _mm256_and_ps(small, m)), focal_v_set(1.0f));
-    const __m256 z = _mm256_mul_ps(f, f);
-    __m256 p = focal_v_set(7.0376836292e-2f);
-    p = _mm256_fmadd_ps(p, f, focal_v_set(-1.1514610310e-1f));
-    p = _mm256_fmadd_ps(p, f, focal_v_set(1.1676998740e-1f));
-    p = _mm256_fmadd_ps(p, f, focal_v_set(-1.2420140846e-1f));
-    p = _mm256_fmadd_ps(p, f, focal_v_set(1.4249322787e-1f));
-    p = _mm256_fmadd_ps(p, f, focal_v_set(-1.6668057665e-1f));
-    p = _mm256_fmadd_ps(p, f, focal_v_set(2.0000714765e-1f));
-    p = _mm256_fmadd_ps(p, f, focal_v_set(-2.4999993993e-1f));
-    p = _mm256_fmadd_ps(p, f, focal_v_set(3.3333331174e-1f));
-    __m256 y = _mm256_mul_ps(_mm256_mul_ps(p, f), z);
-    y = _mm256_fmadd_ps(e, focal_v_set(-2.12194440e-4f), y);
-    y = _mm256_fnmadd_ps(z, focal_v_set(0.5f), y);
-    y = _mm256_add_ps(f, y);
-    y = _mm256_fmadd_ps(e, focal_v_set(0.693359375f), y);
+    __m256 y = focal_v_log_reduced(f, e);
     /* Special values. */
     y = _mm256_blendv_ps(y, focal_v_set(-__builtin_inff()), _mm256_cmp_ps(x, _mm256_setzero_ps(), _CMP_EQ_OQ));
     y = _mm256_blendv_ps(y, focal_v_set(__builtin_nanf("")), _mm256_cmp_ps(x, _mm256_setzero_ps(), _CMP_LT_OQ));
