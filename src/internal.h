@@ -329,12 +329,14 @@ void focal_avx2_softmax_planes(const float *x, int64_t cols, int64_t c, int64_t 
                                const int64_t *target, double gamma, const float *gs, float *grad,
                                double *term);
 /* Sigmoid, float32 logits, one position's row of c elements with dense
- * targets y or index target t (c = background), per-class alpha (NULL:
- * none) and label smoothing ls. Returns w times the row's summed loss;
- * writes w * loss per element to out and scale (times up[j]) times the
- * derivative to grad, each when not NULL. */
-double focal_avx2_sigmoid_row(const float *x, const float *y, int64_t t, int64_t c,
-                              const float *alpha, float ls, double gamma, float w, float scale,
+ * targets y or index target t (c = background), label smoothing ls, and
+ * alpha: per class (alpha), the same for every class (alpha_s, alpha NULL)
+ * or none (has_alpha 0). Returns w times the row's summed loss; writes
+ * w * loss per element to out and scale (times up[j]) times the
+ * derivative to grad, each when not NULL. Dense targets with one alpha for
+ * every class make any run of whole rows one row. */
+double focal_avx2_sigmoid_row(const float *x, const float *y, int64_t t, int64_t c, const float *alpha,
+                              int has_alpha, float alpha_s, float ls, double gamma, float w, float scale,
                               const float *up, float *grad, float *out);
 
 #endif /* FOCAL_INTERNAL_H */

@@ -222,89 +222,162 @@ void focal_avx2_softmax_planes(const float *x, int64_t cols, int64_t c, int64_t 
     }
 }
 
-double focal_avx2_sigmoid_row(const float *x, const float *y, int64_t t, int64_t c,
-                              const float *alpha, float ls, double gamma, float w, float scale,
-                              const float *up, float *grad, float *out)
+/* One vector of the sigmoid focal loss: the loss and its derivative with
+ * respect to the logit, for targets vy (label smoothing applied) and, when
+ * has_alpha, per-lane alphas va. Inlined into loops specialised on gamma,
+ * so the common exponents fold. */
+static inline __attribute__((always_inline)) void sigmoid_vec(__m256 vx, __m256 vy, int has_alpha, __m256 va,
+                                                             float gamma, __m256 *loss, __m256 *d)
 {
-    const __m256i tail = focal_v_tail_mask((int)(c & 7));
     const __m256 one = focal_v_set(1.0f), zero = _mm256_setzero_ps();
-    const __m256 keep = focal_v_set(1.0f - ls), spread = focal_v_set(0.5f * ls);
-    const __m256 vg = focal_v_set((float)gamma);
-    const __m256 vscale = focal_v_set(scale), vw = focal_v_set(w);
     const __m256 sign = focal_v_set(-0.0f);
-    const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-    __m256 acc = zero;
-    for (int64_t j = 0; j < c; j += 8) {
-        const __m256 vx = load_row(x, j, c, tail, zero);
-        __m256 vy;
-        if (y != NULL) {
-            vy = load_row(y, j, c, tail, zero);
-        } else {
-            /* The target's lane in this vector, in 64-bit arithmetic so that
-             * no class number is truncated; -1 when it is elsewhere. */
-            const int64_t lane = t - j;
-            const int hit = lane >= 0 && lane < 8 ? (int)lane : -1;
-            vy = _mm256_and_ps(one, _mm256_castsi256_ps(_mm256_cmpeq_epi32(lanes, _mm256_set1_epi32(hit))));
-        }
-        vy = _mm256_fmadd_ps(vy, keep, spread);
-        const __m256 ny = _mm256_sub_ps(one, vy);
-        __m256 at = one;
-        if (alpha != NULL) {
-            const __m256 a = load_row(alpha, j, c, tail, zero);
-            at = _mm256_fmadd_ps(a, vy, _mm256_mul_ps(_mm256_sub_ps(one, a), ny));
-        }
-        /* softplus(+-x) = max(+-x, 0) + log1p(exp(-|x|)) */
-        const __m256 e = focal_v_exp_neg(_mm256_or_ps(sign, vx));
-        const __m256 l1 = focal_v_log1p_unit(e);
-        const __m256 sp_pos = _mm256_add_ps(_mm256_max_ps(zero, vx), l1);
-        const __m256 sp_neg = _mm256_add_ps(_mm256_max_ps(zero, _mm256_xor_ps(sign, vx)), l1);
-        const __m256 inv = _mm256_div_ps(one, _mm256_add_ps(one, e));
-        const __m256 pe = _mm256_mul_ps(e, inv);
-        const __m256 pos = _mm256_cmp_ps(vx, zero, _CMP_GE_OQ);
-        const __m256 p = _mm256_blendv_ps(pe, inv, pos), q = _mm256_blendv_ps(inv, pe, pos);
-        __m256 loss, d;
-        const __m256 is_one = _mm256_cmp_ps(vy, one, _CMP_EQ_OQ);
-        const __m256 is_zero = _mm256_cmp_ps(vy, zero, _CMP_EQ_OQ);
-        if (_mm256_movemask_ps(_mm256_or_ps(is_one, is_zero)) == 0xff) {
-            /* Hard labels: CE, 1 - p_t and the rest pick one side each,
-             * and the derivative is sign * alpha_t m^gamma (gamma r CE + m)
-             * with m = 1 - p_t, r = p_t and sign = 1 - 2y. */
-            const __m256 ce = _mm256_blendv_ps(sp_pos, sp_neg, is_one);
-            const __m256 m = _mm256_blendv_ps(p, q, is_one);
-            const __m256 r = _mm256_blendv_ps(q, p, is_one);
-            const __m256 af = _mm256_mul_ps(at, focal_v_pow(m, (float)gamma));
-            loss = _mm256_mul_ps(af, ce);
-            d = _mm256_xor_ps(_mm256_and_ps(is_one, sign),
-                              _mm256_mul_ps(af, _mm256_fmadd_ps(_mm256_mul_ps(vg, r), ce, m)));
-        } else {
-            /* Terms with a zero target weight are dropped, not multiplied,
-             * so a -inf logit on a negative (masking) adds nothing. */
-            const __m256 ce = _mm256_add_ps(
-                _mm256_andnot_ps(is_zero, _mm256_mul_ps(vy, sp_neg)),
-                _mm256_and_ps(_mm256_cmp_ps(ny, zero, _CMP_NEQ_UQ), _mm256_mul_ps(ny, sp_pos)));
-            const __m256 m = _mm256_fmadd_ps(vy, q, _mm256_mul_ps(ny, p));
-            const __m256 af = _mm256_mul_ps(at, focal_v_pow(m, (float)gamma));
-            loss = _mm256_mul_ps(af, ce);
-            const __m256 r = _mm256_andnot_ps(_mm256_cmp_ps(m, zero, _CMP_EQ_OQ),
-                                              _mm256_div_ps(_mm256_mul_ps(p, q), m));
-            const __m256 lin = _mm256_fmsub_ps(p, ny, _mm256_mul_ps(vy, q));
-            const __m256 two_y = _mm256_sub_ps(one, _mm256_add_ps(vy, vy));
-            d = _mm256_mul_ps(af, _mm256_fmadd_ps(_mm256_mul_ps(vg, r), _mm256_mul_ps(two_y, ce), lin));
-        }
-        if (j + 8 <= c)
-            acc = _mm256_add_ps(acc, loss);
-        else
-            acc = _mm256_add_ps(acc, _mm256_and_ps(_mm256_castsi256_ps(tail), loss));
-        if (out != NULL)
-            store_row(out, j, c, tail, _mm256_mul_ps(vw, loss));
-        if (grad == NULL)
-            continue;
+    const __m256 vg = focal_v_set(gamma);
+    const __m256 is_one = _mm256_cmp_ps(vy, one, _CMP_EQ_OQ);
+    const __m256 is_zero = _mm256_cmp_ps(vy, zero, _CMP_EQ_OQ);
+    /* e = exp(-|x|), 1 / (1 + e) and e / (1 + e) are sigmoid(|x|) and
+     * sigmoid(-|x|); log1p(e) is softplus(-|x|). */
+    const __m256 e = focal_v_exp_neg(_mm256_or_ps(sign, vx));
+    const __m256 l1 = focal_v_log1p_unit(e);
+    const __m256 inv = _mm256_div_ps(one, _mm256_add_ps(one, e));
+    const __m256 pe = _mm256_mul_ps(e, inv);
+    if (_mm256_movemask_ps(_mm256_or_ps(is_one, is_zero)) == 0xff) {
+        /* Hard labels: with z = x for y = 0 and -x for y = 1, CE is
+         * softplus(z), 1 - p_t is sigmoid(z) and p_t sigmoid(-z); the
+         * derivative is sign * alpha_t m^gamma (gamma p_t CE + m), with
+         * m = 1 - p_t and sign = 1 - 2y. */
+        const __m256 flip = _mm256_and_ps(is_one, sign);
+        const __m256 z = _mm256_xor_ps(vx, flip);
+        const __m256 zpos = _mm256_cmp_ps(z, zero, _CMP_GE_OQ);
+        const __m256 ce = _mm256_add_ps(_mm256_max_ps(zero, z), l1);
+        const __m256 m = _mm256_blendv_ps(pe, inv, zpos);
+        const __m256 r = _mm256_blendv_ps(inv, pe, zpos);
+        __m256 af = focal_v_pow(m, gamma);
+        if (has_alpha)
+            af = _mm256_mul_ps(af, _mm256_blendv_ps(_mm256_sub_ps(one, va), va, is_one));
+        *loss = _mm256_mul_ps(af, ce);
+        *d = _mm256_xor_ps(flip, _mm256_mul_ps(af, _mm256_fmadd_ps(_mm256_mul_ps(vg, r), ce, m)));
+        return;
+    }
+    /* Soft targets. Terms with a zero target weight are dropped, not
+     * multiplied, so a -inf logit on a negative (masking) adds nothing. */
+    const __m256 ny = _mm256_sub_ps(one, vy);
+    const __m256 pos = _mm256_cmp_ps(vx, zero, _CMP_GE_OQ);
+    const __m256 p = _mm256_blendv_ps(pe, inv, pos), q = _mm256_blendv_ps(inv, pe, pos);
+    const __m256 sp_pos = _mm256_add_ps(_mm256_max_ps(zero, vx), l1);
+    const __m256 sp_neg = _mm256_add_ps(_mm256_max_ps(zero, _mm256_xor_ps(sign, vx)), l1);
+    const __m256 ce = _mm256_add_ps(
+        _mm256_andnot_ps(is_zero, _mm256_mul_ps(vy, sp_neg)),
+        _mm256_and_ps(_mm256_cmp_ps(ny, zero, _CMP_NEQ_UQ), _mm256_mul_ps(ny, sp_pos)));
+    const __m256 m = _mm256_fmadd_ps(vy, q, _mm256_mul_ps(ny, p));
+    __m256 af = focal_v_pow(m, gamma);
+    if (has_alpha)
+        af = _mm256_mul_ps(af, _mm256_fmadd_ps(va, vy, _mm256_mul_ps(_mm256_sub_ps(one, va), ny)));
+    *loss = _mm256_mul_ps(af, ce);
+    const __m256 r = _mm256_andnot_ps(_mm256_cmp_ps(m, zero, _CMP_EQ_OQ), _mm256_div_ps(_mm256_mul_ps(p, q), m));
+    const __m256 lin = _mm256_fmsub_ps(p, ny, _mm256_mul_ps(vy, q));
+    const __m256 two_y = _mm256_sub_ps(one, _mm256_add_ps(vy, vy));
+    *d = _mm256_mul_ps(af, _mm256_fmadd_ps(_mm256_mul_ps(vg, r), _mm256_mul_ps(two_y, ce), lin));
+}
+
+/* The targets of one vector: dense ones loaded (label smoothing applied),
+ * or the one-hot row of index target t. */
+static inline __m256 sigmoid_targets(const float *y, int64_t t, int64_t j, int64_t c, __m256i tail, float ls)
+{
+    __m256 vy;
+    if (y != NULL) {
+        vy = load_row(y, j, c, tail, _mm256_setzero_ps());
+    } else {
+        /* The target's lane in this vector, in 64-bit arithmetic so that
+         * no class number is truncated; -1 when it is elsewhere. */
+        const int64_t lane = t - j;
+        const int hit = lane >= 0 && lane < 8 ? (int)lane : -1;
+        vy = _mm256_and_ps(focal_v_set(1.0f),
+                           _mm256_castsi256_ps(_mm256_cmpeq_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
+                                                                  _mm256_set1_epi32(hit))));
+    }
+    if (ls != 0)
+        vy = _mm256_fmadd_ps(vy, focal_v_set(1.0f - ls), focal_v_set(0.5f * ls));
+    return vy;
+}
+/* One vector of sigmoid_elements: loads, computes, stores; returns the
+ * loss lanes (zero beyond a tail). */
+static inline __attribute__((always_inline)) __m256
+sigmoid_step(const float *x, const float *y, int64_t t, int64_t j, int64_t c, __m256i tail, const float *alpha,
+             float alpha_s, int has_alpha, float ls, float gamma, __m256 vw, __m256 vscale, const float *up,
+             float *grad, float *out)
+{
+    const __m256 zero = _mm256_setzero_ps();
+    const __m256 vx = load_row(x, j, c, tail, zero);
+    const __m256 vy = sigmoid_targets(y, t, j, c, tail, ls);
+    const __m256 va = alpha != NULL ? load_row(alpha, j, c, tail, zero) : focal_v_set(alpha_s);
+    __m256 loss, d;
+    sigmoid_vec(vx, vy, has_alpha, va, gamma, &loss, &d);
+    if (j + 8 > c)
+        loss = _mm256_and_ps(_mm256_castsi256_ps(tail), loss);
+    if (out != NULL)
+        store_row(out, j, c, tail, _mm256_mul_ps(vw, loss));
+    if (grad != NULL) {
         __m256 gv = _mm256_mul_ps(vscale, d);
         if (up != NULL)
             gv = _mm256_mul_ps(gv, load_row(up, j, c, tail, zero));
         store_row(grad, j, c, tail, gv);
     }
-    return (double)w * focal_v_hsum_pd(acc);
+    return loss;
+}
+
+/* Sums loss lanes over at most this many vectors before adding the
+ * partial sum to the double total. */
+#define SIGMOID_FLUSH_VECTORS 16
+
+static inline __attribute__((always_inline)) double
+sigmoid_elements(const float *x, const float *y, int64_t t, int64_t c, const float *alpha, float alpha_s,
+                 int has_alpha, float ls, float gamma, float w, float scale, const float *up, float *grad,
+                 float *out)
+{
+    const __m256i tail = focal_v_tail_mask((int)(c & 7));
+    const __m256 vscale = focal_v_set(scale), vw = focal_v_set(w);
+    const int64_t full = c & ~(int64_t)7;
+    double total = 0;
+    int64_t j = 0;
+    while (j < full) {
+        const int64_t end = full - j > 8 * SIGMOID_FLUSH_VECTORS ? j + 8 * SIGMOID_FLUSH_VECTORS : full;
+        __m256 acc = _mm256_setzero_ps();
+        /* Whole vectors: c is replaced by a bound no tail can reach. */
+        for (; j < end; j += 8)
+            acc = _mm256_add_ps(acc, sigmoid_step(x, y, t, j, INT64_MAX, tail, alpha, alpha_s, has_alpha, ls,
+                                                  gamma, vw, vscale, up, grad, out));
+        total += focal_v_hsum_pd(acc);
+    }
+    if (j < c)
+        total += focal_v_hsum_pd(sigmoid_step(x, y, t, j, c, tail, alpha, alpha_s, has_alpha, ls, gamma, vw,
+                                              vscale, up, grad, out));
+    return (double)w * total;
+}
+
+double focal_avx2_sigmoid_row(const float *x, const float *y, int64_t t, int64_t c, const float *alpha,
+                              int has_alpha, float alpha_s, float ls, double gamma, float w, float scale,
+                              const float *up, float *grad, float *out)
+{
+    /* Specialised on the common exponents, each folding its power, and on
+     * the common form (dense targets, one alpha or none, no label
+     * smoothing, the gradient of a reduced loss). */
+#define SIGMOID_GAMMA(G)                                                                                      \
+    do {                                                                                                      \
+        if (y != NULL && alpha == NULL && ls == 0 && up == NULL && out == NULL && grad != NULL) {             \
+            if (has_alpha)                                                                                    \
+                return sigmoid_elements(x, y, -1, c, NULL, alpha_s, 1, 0.0f, G, w, scale, NULL, grad, NULL);  \
+            return sigmoid_elements(x, y, -1, c, NULL, 1.0f, 0, 0.0f, G, w, scale, NULL, grad, NULL);         \
+        }                                                                                                     \
+        return sigmoid_elements(x, y, t, c, alpha, alpha_s, has_alpha, ls, G, w, scale, up, grad, out);       \
+    } while (0)
+    if (gamma == 2.0)
+        SIGMOID_GAMMA(2.0f);
+    if (gamma == 0.0)
+        SIGMOID_GAMMA(0.0f);
+    if (gamma == 1.0)
+        SIGMOID_GAMMA(1.0f);
+    SIGMOID_GAMMA((float)gamma);
+#undef SIGMOID_GAMMA
 }
 
 int64_t focal_avx2_scan_dense_f32(const float *y, int64_t n, double *sum)

@@ -143,7 +143,13 @@ void focal_sigmoid_chunk_f32(void *arg, int64_t chunk, int worker)
     const int zero_denominator = call->reduced && call->denominator == 0;
     const int per_element_out = call->want_loss && !call->reduced;
     const int per_element_up = call->want_grad && !call->reduced && call->op == FOCAL_OP_BACKWARD;
-    const float *alpha = call->has_alpha ? s->alpha : NULL;
+    /* Per-class alphas come from the scratch copy in float; one alpha for
+     * every class is passed as a number. */
+    const float *alpha = call->alpha_c != NULL ? s->alpha : NULL;
+    const float alpha_s = (float)call->alpha_s;
+    /* Dense targets without weights and without per-class alphas treat a
+     * tile's rows as one run of elements. */
+    const int flat = call->dense && call->weight == NULL && alpha == NULL;
     const float ls = (float)call->loss->label_smoothing;
     const double gamma = call->loss->gamma;
     /* With inner == 1 the kernels work in place; otherwise on transposed
@@ -178,7 +184,19 @@ void focal_sigmoid_chunk_f32(void *arg, int64_t chunk, int worker)
             g = g != NULL ? gt : NULL;
             o = o != NULL ? ot : NULL;
         }
-        for (int64_t r = 0; r < rows; r++) {
+        if (flat) {
+            if (zero_denominator) {
+                if (g != NULL)
+                    memset(g, 0, (size_t)(rows * c) * sizeof(float));
+                if (o != NULL)
+                    memset(o, 0, (size_t)(rows * c) * sizeof(float));
+            } else {
+                const double scale = call->reduced ? call->upstream / call->denominator : 1.0;
+                acc += focal_avx2_sigmoid_row(x, y, -1, rows * c, NULL, call->has_alpha, alpha_s, ls, gamma,
+                                              1.0f, (float)scale, up, g, o);
+            }
+        }
+        for (int64_t r = 0; r < (flat ? 0 : rows); r++) {
             const int64_t row = r * c;
             focal_position p;
             focal_gather_position(call, pos0 + r, &p);
@@ -192,8 +210,8 @@ void focal_sigmoid_chunk_f32(void *arg, int64_t chunk, int worker)
             double scale = p.weight;
             if (call->reduced)
                 scale *= call->upstream / call->denominator;
-            acc += focal_avx2_sigmoid_row(x + row, y != NULL ? y + row : NULL, p.target, c, alpha, ls,
-                                          gamma, (float)p.weight, (float)scale,
+            acc += focal_avx2_sigmoid_row(x + row, y != NULL ? y + row : NULL, p.target, c, alpha,
+                                          call->has_alpha, alpha_s, ls, gamma, (float)p.weight, (float)scale,
                                           up != NULL ? up + row : NULL, g != NULL ? g + row : NULL,
                                           o != NULL ? o + row : NULL);
         }
