@@ -15,17 +15,15 @@
 static inline __m256 focal_v_set(float v) { return _mm256_set1_ps(v); }
 
 /* e^r for |r| <= ln2 / 2: 1 + r + c2 r^2 + ... + c6 r^6, the c_k fitted
- * for least maximum relative error (3.1e-9, below float's rounding).
- * Evaluated in Estrin's scheme: half the dependency chain of Horner's, so
- * more elements are in flight. */
+ * for least maximum relative error (3.1e-9, below float's rounding). */
 static inline __m256 focal_v_exp_poly(__m256 r)
 {
-    const __m256 r2 = _mm256_mul_ps(r, r);
-    const __m256 a = _mm256_fmadd_ps(focal_v_set(1.6666521132e-1f), r, focal_v_set(4.9999994040e-1f));
-    const __m256 b = _mm256_fmadd_ps(focal_v_set(8.3687454462e-3f), r, focal_v_set(4.1668388993e-2f));
-    const __m256 q = _mm256_fmadd_ps(focal_v_set(1.3814540580e-3f), r2, b);
-    const __m256 hi = _mm256_fmadd_ps(q, r2, a);
-    return _mm256_fmadd_ps(hi, r2, _mm256_add_ps(r, focal_v_set(1.0f)));
+    __m256 p = _mm256_fmadd_ps(focal_v_set(1.3814540580e-3f), r, focal_v_set(8.3687454462e-3f));
+    p = _mm256_fmadd_ps(p, r, focal_v_set(4.1668388993e-2f));
+    p = _mm256_fmadd_ps(p, r, focal_v_set(1.6666521132e-1f));
+    p = _mm256_fmadd_ps(p, r, focal_v_set(4.9999994040e-1f));
+    p = _mm256_fmadd_ps(p, r, focal_v_set(1.0f));
+    return _mm256_fmadd_ps(p, r, focal_v_set(1.0f));
 }
 
 /* exp(x): x = n ln2 + r, |r| <= ln2 / 2, e^r by focal_v_exp_poly. */
@@ -58,16 +56,15 @@ static inline __m256 focal_v_exp(__m256 x)
  * in f (Cephes' logf coefficients) plus e ln 2 split in two parts. */
 static inline __m256 focal_v_log_reduced(__m256 f, __m256 e)
 {
-    /* The degree-8 polynomial in Estrin's scheme (pairs, then f^2, f^4). */
     const __m256 z = _mm256_mul_ps(f, f);
-    const __m256 z2 = _mm256_mul_ps(z, z);
-    const __m256 q0 = _mm256_fmadd_ps(focal_v_set(-2.4999993993e-1f), f, focal_v_set(3.3333331174e-1f));
-    const __m256 q1 = _mm256_fmadd_ps(focal_v_set(-1.6668057665e-1f), f, focal_v_set(2.0000714765e-1f));
-    const __m256 q2 = _mm256_fmadd_ps(focal_v_set(-1.2420140846e-1f), f, focal_v_set(1.4249322787e-1f));
-    const __m256 q3 = _mm256_fmadd_ps(focal_v_set(-1.1514610310e-1f), f, focal_v_set(1.1676998740e-1f));
-    const __m256 r0 = _mm256_fmadd_ps(q1, z, q0);
-    const __m256 r1 = _mm256_fmadd_ps(focal_v_set(7.0376836292e-2f), z2, _mm256_fmadd_ps(q3, z, q2));
-    const __m256 p = _mm256_fmadd_ps(r1, z2, r0);
+    __m256 p = _mm256_fmadd_ps(focal_v_set(7.0376836292e-2f), f, focal_v_set(-1.1514610310e-1f));
+    p = _mm256_fmadd_ps(p, f, focal_v_set(1.1676998740e-1f));
+    p = _mm256_fmadd_ps(p, f, focal_v_set(-1.2420140846e-1f));
+    p = _mm256_fmadd_ps(p, f, focal_v_set(1.4249322787e-1f));
+    p = _mm256_fmadd_ps(p, f, focal_v_set(-1.6668057665e-1f));
+    p = _mm256_fmadd_ps(p, f, focal_v_set(2.0000714765e-1f));
+    p = _mm256_fmadd_ps(p, f, focal_v_set(-2.4999993993e-1f));
+    p = _mm256_fmadd_ps(p, f, focal_v_set(3.3333331174e-1f));
     __m256 y = _mm256_mul_ps(_mm256_mul_ps(p, f), z);
     y = _mm256_fmadd_ps(e, focal_v_set(-2.12194440e-4f), y);
     y = _mm256_fnmadd_ps(z, focal_v_set(0.5f), y);
