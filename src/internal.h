@@ -323,11 +323,23 @@ void focal_avx2_softmax_rows(const float *x, int64_t rows, int64_t c, const int6
 /* The pre-pass scan of float32 dense targets (validate.c): index of the
  * first value outside [0, 1] or NaN, or -1; adds the values to *sum. */
 int64_t focal_avx2_scan_dense_f32(const float *y, int64_t n, double *sum);
-/* The same for cols positions of one (c, inner) plane, classes `stride`
- * apart, vectorised across positions; c <= FOCAL_PLANES_MAX_C. */
-void focal_avx2_softmax_planes(const float *x, int64_t cols, int64_t c, int64_t stride,
-                               const int64_t *target, double gamma, const float *gs, float *grad,
-                               double *term);
+/* Softmax, float32 logits, index targets, cols positions of one plane:
+ * class j of position s at x[j * xstride + s] (gradient at
+ * grad[j * gstride + s]), vectorised across positions; c <=
+ * FOCAL_PLANES_MAX_C. Positions whose target is `ignore` count as nothing
+ * and get a zero gradient (every other target is in [0, c)). The
+ * gradient multiplier of position s is gs[s], or scale when gs is NULL.
+ * Returns the sum of the terms (1 - p_t)^gamma (-log p_t), and writes them
+ * to term when not NULL. With stream, gradient lines that one step fills
+ * whole are written with non-temporal stores. */
+double focal_avx2_softmax_planes(const float *x, int64_t xstride, float *grad, int64_t gstride, int64_t cols,
+                                 int64_t c, const int64_t *target, int64_t ignore, const float *gs, float scale,
+                                 double gamma, double *term, int stream);
+/* The pre-pass over index targets: 1 when each is `ignore` (has_ignore)
+ * or in [0, limit); adds the count of those not ignored to *kept and of
+ * those also below c to *below_c. */
+int focal_avx2_scan_index(const int64_t *t, int64_t n, int has_ignore, int64_t ignore, int64_t limit, int64_t c,
+                          int64_t *kept, int64_t *below_c);
 /* Sigmoid, float32 logits, one position's row of c elements with dense
  * targets y or index target t (c = background), label smoothing ls, and
  * alpha: per class (alpha), the same for every class (alpha_s, alpha NULL)

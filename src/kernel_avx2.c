@@ -146,80 +146,223 @@ void focal_avx2_softmax_rows(const float *x, int64_t rows, int64_t c, const int6
 }
 
 
-void focal_avx2_softmax_planes(const float *x, int64_t cols, int64_t c, int64_t stride,
-                               const int64_t *target, double gamma, const float *gs, float *grad,
-                               double *term)
+/* Targets of 8 positions as int32 lanes, -1 where the target is `ignore`
+ * (validation has put every other target in [0, c), c <= 64). */
+static inline __m256i planes_targets(const int64_t *t, int64_t ignore)
 {
-    __m256 ev[FOCAL_PLANES_MAX_C];
-    const float g = (float)gamma;
-    for (int64_t s0 = 0; s0 < cols; s0 += 8) {
-        const int k = cols - s0 < 8 ? (int)(cols - s0) : 8;
-        const __m256i tail = focal_v_tail_mask(k);
-        int32_t tl[8];
-        float gl[8] = {0};
-        for (int i = 0; i < 8; i++) {
-            tl[i] = i < k && target[s0 + i] >= 0 ? (int32_t)target[s0 + i] : -1;
-            if (gs != NULL && tl[i] >= 0)
-                gl[i] = gs[s0 + i];
-        }
-        const __m256i vt = _mm256_loadu_si256((const __m256i *)tl);
-        const __m256 valid = _mm256_castsi256_ps(_mm256_cmpgt_epi32(vt, _mm256_set1_epi32(-1)));
+    const __m256i ign = _mm256_set1_epi64x(ignore), none = _mm256_set1_epi64x(-1);
+    __m256i lo = _mm256_loadu_si256((const __m256i *)t);
+    __m256i hi = _mm256_loadu_si256((const __m256i *)(t + 4));
+    lo = _mm256_blendv_epi8(lo, none, _mm256_cmpeq_epi64(lo, ign));
+    hi = _mm256_blendv_epi8(hi, none, _mm256_cmpeq_epi64(hi, ign));
+    const __m256i even = _mm256_setr_epi32(0, 2, 4, 6, 0, 2, 4, 6);
+    return _mm256_permute2x128_si256(_mm256_permutevar8x32_epi32(lo, even),
+                                     _mm256_permutevar8x32_epi32(hi, even), 0x20);
+}
 
-        __m256 vm = focal_v_set(-__builtin_inff());
-        for (int64_t cls = 0; cls < c; cls++) {
-            const float *p = x + cls * stride + s0;
-            ev[cls] = k == 8 ? _mm256_loadu_ps(p) : _mm256_maskload_ps(p, tail);
-            vm = _mm256_max_ps(vm, ev[cls]);
+static inline __m256 planes_load(const float *p, int full, __m256i mask)
+{
+    return full ? _mm256_loadu_ps(p) : _mm256_maskload_ps(p, mask);
+}
+
+static inline void planes_store(float *p, int full, __m256i mask, __m256 v)
+{
+    if (full)
+        _mm256_storeu_ps(p, v);
+    else
+        _mm256_maskstore_ps(p, mask, v);
+}
+
+/* The per-position part of the softmax focal loss for 8 positions, from
+ * the row maximum vm, the target's logit xt and the other classes' mass
+ * others: writes the loss term (0 where not valid), the target's gradient
+ * gt and the multiplier rho of the other classes' e_j. */
+static inline void planes_position(__m256 vm, __m256 xt, __m256 others, __m256 valid, __m256 gl, float g,
+                                   __m256 *term, __m256 *gt, __m256 *rho)
+{
+    const __m256 one = focal_v_set(1.0f), zero = _mm256_setzero_ps();
+    const __m256 et = focal_v_exp_neg(_mm256_sub_ps(xt, vm));
+    const __m256 sum = _mm256_add_ps(others, et);
+    const __m256 inv = _mm256_div_ps(one, sum);
+    /* log p_t = (x_t - max) - log1p(sum - 1), where for a target at the
+     * maximum (e_t = 1) sum - 1 is exactly the other classes' mass:
+     * summed, never subtracted. One log1p serves both cases, its
+     * 1 / (1 + u) being 1 / sum. */
+    const __m256 at_max = _mm256_cmp_ps(xt, vm, _CMP_EQ_OQ);
+    const __m256 u = _mm256_blendv_ps(_mm256_sub_ps(sum, one), others, at_max);
+    const __m256 l = _mm256_sub_ps(_mm256_andnot_ps(at_max, _mm256_sub_ps(xt, vm)),
+                                   focal_v_log1p_inv(u, _mm256_add_ps(one, u), inv));
+    const __m256 p = _mm256_mul_ps(et, inv), q = _mm256_mul_ps(others, inv);
+    const __m256 f = focal_v_pow(q, g);
+    *term = _mm256_and_ps(valid, _mm256_mul_ps(f, _mm256_sub_ps(zero, l)));
+    const __m256 pl = _mm256_and_ps(_mm256_cmp_ps(p, zero, _CMP_GT_OQ), _mm256_mul_ps(p, l));
+    const __m256 big_g = _mm256_and_ps(valid, _mm256_mul_ps(_mm256_mul_ps(gl, f), _mm256_fnmadd_ps(focal_v_set(g), pl, q)));
+    *gt = _mm256_sub_ps(zero, big_g);
+    *rho = _mm256_andnot_ps(_mm256_cmp_ps(others, zero, _CMP_EQ_OQ), _mm256_div_ps(big_g, others));
+}
+
+/* One step of focal_avx2_softmax_planes: 16 positions from s0, k of them
+ * real; full0 / full1 say whether each half is whole (constants in the
+ * common case, so the loads and stores carry no tests). Adds the terms to
+ * *total and writes them to term when not NULL. */
+static inline __attribute__((always_inline)) void
+planes_group(const float *x, int64_t xstride, float *grad, int64_t gstride, int64_t s0, int k, int full0,
+             int full1, int64_t c, const int64_t *target, int64_t ignore, const float *gs, float scale, float g,
+             double *term, int stream, __m256 *ev, __m256d *total)
+{
+    const __m256i one_i = _mm256_set1_epi32(1), none = _mm256_set1_epi32(-1);
+    const __m256i m0 = focal_v_tail_mask(k), m1 = focal_v_tail_mask(k - 8);
+    __m256i vt0, vt1;
+    __m256 gl0, gl1;
+    if (full1) {
+        vt0 = planes_targets(target + s0, ignore);
+        vt1 = planes_targets(target + s0 + 8, ignore);
+        gl0 = gs != NULL ? _mm256_loadu_ps(gs + s0) : focal_v_set(scale);
+        gl1 = gs != NULL ? _mm256_loadu_ps(gs + s0 + 8) : focal_v_set(scale);
+    } else {
+        int32_t tl[16];
+        float fl[16];
+        for (int i = 0; i < 16; i++) {
+            tl[i] = i < k && target[s0 + i] != ignore ? (int32_t)target[s0 + i] : -1;
+            fl[i] = i < k ? (gs != NULL ? gs[s0 + i] : scale) : 0.0f;
         }
-        __m256 sum = _mm256_setzero_ps(), others = _mm256_setzero_ps();
-        __m256 et = _mm256_setzero_ps(), xt = _mm256_setzero_ps();
-        __m256i cv = _mm256_setzero_si256();
-        const __m256i one_i = _mm256_set1_epi32(1);
-        for (int64_t cls = 0; cls < c; cls++, cv = _mm256_add_epi32(cv, one_i)) {
-            const __m256 is_t = _mm256_castsi256_ps(_mm256_cmpeq_epi32(vt, cv));
-            xt = _mm256_blendv_ps(xt, ev[cls], is_t);
-            const __m256 e = focal_v_exp_neg(_mm256_sub_ps(ev[cls], vm));
-            ev[cls] = e;
-            sum = _mm256_add_ps(sum, e);
-            others = _mm256_add_ps(others, _mm256_andnot_ps(is_t, e));
-            et = _mm256_blendv_ps(et, e, is_t);
-        }
-        const __m256 one = focal_v_set(1.0f), zero = _mm256_setzero_ps();
-        const __m256 inv = _mm256_div_ps(one, sum);
-        /* log p_t = (x_t - max) - log1p(sum - 1), where for a target at the
-         * maximum (e_t = 1) sum - 1 is exactly the other classes' mass:
-         * summed, never subtracted. One log1p serves both cases, its
-         * 1 / (1 + u) being 1 / sum. */
-        const __m256 at_max = _mm256_cmp_ps(xt, vm, _CMP_EQ_OQ);
-        const __m256 u = _mm256_blendv_ps(_mm256_sub_ps(sum, one), others, at_max);
-        const __m256 l = _mm256_sub_ps(_mm256_andnot_ps(at_max, _mm256_sub_ps(xt, vm)),
-                                       focal_v_log1p_inv(u, _mm256_add_ps(one, u), inv));
-        const __m256 p = _mm256_mul_ps(et, inv), q = _mm256_mul_ps(others, inv);
-        const __m256 f = focal_v_pow(q, g);
-        const __m256 tv = _mm256_and_ps(valid, _mm256_mul_ps(f, _mm256_sub_ps(zero, l)));
-        float tf[8];
-        _mm256_storeu_ps(tf, tv);
+        vt0 = _mm256_loadu_si256((const __m256i *)tl);
+        vt1 = _mm256_loadu_si256((const __m256i *)(tl + 8));
+        gl0 = _mm256_loadu_ps(fl);
+        gl1 = _mm256_loadu_ps(fl + 8);
+    }
+    const __m256 valid0 = _mm256_castsi256_ps(_mm256_cmpgt_epi32(vt0, none));
+    const __m256 valid1 = _mm256_castsi256_ps(_mm256_cmpgt_epi32(vt1, none));
+
+    const float *xp = x + s0;
+    __m256 vm0 = focal_v_set(-__builtin_inff()), vm1 = vm0;
+#pragma GCC unroll 2
+    for (int64_t cls = 0; cls < c; cls++, xp += xstride) {
+        vm0 = _mm256_max_ps(vm0, planes_load(xp, full0, m0));
+        vm1 = _mm256_max_ps(vm1, planes_load(xp + 8, full1, m1));
+    }
+    /* The other classes' mass is summed directly, never obtained by
+     * subtracting e_t from the total. */
+    __m256 others0 = _mm256_setzero_ps(), others1 = others0, xt0 = others0, xt1 = others0;
+    __m256i cv = _mm256_setzero_si256();
+    xp = x + s0;
+#pragma GCC unroll 2
+    for (int64_t cls = 0; cls < c; cls++, xp += xstride, cv = _mm256_add_epi32(cv, one_i)) {
+        const __m256 a0 = planes_load(xp, full0, m0), a1 = planes_load(xp + 8, full1, m1);
+        const __m256 t0 = _mm256_castsi256_ps(_mm256_cmpeq_epi32(vt0, cv));
+        const __m256 t1 = _mm256_castsi256_ps(_mm256_cmpeq_epi32(vt1, cv));
+        const __m256 e0 = focal_v_exp_neg(_mm256_sub_ps(a0, vm0));
+        const __m256 e1 = focal_v_exp_neg(_mm256_sub_ps(a1, vm1));
+        ev[2 * cls] = e0;
+        ev[2 * cls + 1] = e1;
+        others0 = _mm256_add_ps(others0, _mm256_andnot_ps(t0, e0));
+        others1 = _mm256_add_ps(others1, _mm256_andnot_ps(t1, e1));
+        xt0 = _mm256_blendv_ps(xt0, a0, t0);
+        xt1 = _mm256_blendv_ps(xt1, a1, t1);
+    }
+    __m256 tv0, tv1, gt0, gt1, rho0, rho1;
+    planes_position(vm0, xt0, others0, valid0, gl0, g, &tv0, &gt0, &rho0);
+    planes_position(vm1, xt1, others1, valid1, gl1, g, &tv1, &gt1, &rho1);
+    *total = _mm256_add_pd(*total, _mm256_add_pd(_mm256_add_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(tv0)),
+                                                               _mm256_cvtps_pd(_mm256_extractf128_ps(tv0, 1))),
+                                                 _mm256_add_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(tv1)),
+                                                               _mm256_cvtps_pd(_mm256_extractf128_ps(tv1, 1)))));
+    if (term != NULL) {
+        float tf[16];
+        _mm256_storeu_ps(tf, tv0);
+        _mm256_storeu_ps(tf + 8, tv1);
         for (int i = 0; i < k; i++)
             term[s0 + i] = tf[i];
-        if (grad == NULL)
-            continue;
-        const __m256 pl = _mm256_and_ps(_mm256_cmp_ps(p, zero, _CMP_GT_OQ), _mm256_mul_ps(p, l));
-        const __m256 big_g = _mm256_mul_ps(_mm256_mul_ps(_mm256_loadu_ps(gl), f),
-                                           _mm256_fnmadd_ps(focal_v_set(g), pl, q));
-        const __m256 gt = _mm256_sub_ps(zero, big_g);
-        const __m256 rho = _mm256_andnot_ps(_mm256_cmp_ps(others, zero, _CMP_EQ_OQ), _mm256_div_ps(big_g, others));
-        cv = _mm256_setzero_si256();
-        for (int64_t cls = 0; cls < c; cls++, cv = _mm256_add_epi32(cv, one_i)) {
-            const __m256 is_t = _mm256_castsi256_ps(_mm256_cmpeq_epi32(vt, cv));
-            __m256 gv = _mm256_blendv_ps(_mm256_mul_ps(ev[cls], rho), gt, is_t);
-            gv = _mm256_and_ps(valid, gv);
-            float *dst = grad + cls * stride + s0;
-            if (k == 8)
-                _mm256_storeu_ps(dst, gv);
-            else
-                _mm256_maskstore_ps(dst, tail, gv);
+    }
+    if (grad == NULL)
+        return;
+    float *gp = grad + s0;
+    /* Non-temporal stores when each class's 16 gradients fill one cache
+     * line: no read-for-ownership of lines that are only written. */
+    const int nt = stream && full1 && (((uintptr_t)gp | (uintptr_t)(gstride * (int64_t)sizeof(float))) & 63) == 0;
+    cv = _mm256_setzero_si256();
+#pragma GCC unroll 2
+    for (int64_t cls = 0; cls < c; cls++, gp += gstride, cv = _mm256_add_epi32(cv, one_i)) {
+        const __m256 t0 = _mm256_castsi256_ps(_mm256_cmpeq_epi32(vt0, cv));
+        const __m256 t1 = _mm256_castsi256_ps(_mm256_cmpeq_epi32(vt1, cv));
+        /* Ignored positions get 0, whatever their logits. */
+        const __m256 g0 = _mm256_and_ps(valid0, _mm256_blendv_ps(_mm256_mul_ps(ev[2 * cls], rho0), gt0, t0));
+        const __m256 g1 = _mm256_and_ps(valid1, _mm256_blendv_ps(_mm256_mul_ps(ev[2 * cls + 1], rho1), gt1, t1));
+        if (nt) {
+            _mm256_stream_ps(gp, g0);
+            _mm256_stream_ps(gp + 8, g1);
+        } else {
+            planes_store(gp, full0, m0, g0);
+            planes_store(gp + 8, full1, m1, g1);
         }
     }
+}
+
+double focal_avx2_softmax_planes(const float *x, int64_t xstride, float *grad, int64_t gstride, int64_t cols,
+                                 int64_t c, const int64_t *target, int64_t ignore, const float *gs, float scale,
+                                 double gamma, double *term, int stream)
+{
+    /* Two vectors of 8 positions per step: e_j of every class kept here. */
+    __m256 ev[2 * FOCAL_PLANES_MAX_C];
+    const float g = (float)gamma;
+    __m256d total = _mm256_setzero_pd();
+    int64_t s0 = 0;
+    /* Streaming: a short first step brings the rest onto cache lines. */
+    const int64_t head = (int64_t)(((64 - ((uintptr_t)grad & 63)) & 63) / sizeof(float));
+    if (stream && ((uintptr_t)grad & 3) == 0 && head > 0 && head < cols) {
+        planes_group(x, xstride, grad, gstride, 0, (int)head, head >= 8, 0, c, target, ignore, gs, scale, g, term,
+                     0, ev, &total);
+        s0 = head;
+    }
+    for (; s0 + 16 <= cols; s0 += 16)
+        planes_group(x, xstride, grad, gstride, s0, 16, 1, 1, c, target, ignore, gs, scale, g, term, stream, ev,
+                     &total);
+    if (s0 < cols) {
+        const int k = (int)(cols - s0);
+        planes_group(x, xstride, grad, gstride, s0, k, k >= 8, 0, c, target, ignore, gs, scale, g, term, 0, ev,
+                     &total);
+    }
+    if (stream)
+        _mm_sfence();
+    const __m128d h = _mm_add_pd(_mm256_castpd256_pd128(total), _mm256_extractf128_pd(total, 1));
+    return _mm_cvtsd_f64(_mm_add_sd(h, _mm_unpackhi_pd(h, h)));
+}
+
+/* Index targets for the pre-pass (validate.c): whether every target is
+ * `ignore` (when has_ignore) or in [0, limit); adds the number not ignored
+ * to *kept and of those below c to *below_c. */
+int focal_avx2_scan_index(const int64_t *t, int64_t n, int has_ignore, int64_t ignore, int64_t limit, int64_t c,
+                          int64_t *kept, int64_t *below_c)
+{
+    const __m256i ign = _mm256_set1_epi64x(ignore), lim = _mm256_set1_epi64x(limit);
+    const __m256i cc = _mm256_set1_epi64x(c), neg1 = _mm256_set1_epi64x(-1);
+    const __m256i use_ign = _mm256_set1_epi64x(has_ignore ? -1 : 0);
+    __m256i bad = _mm256_setzero_si256(), nk = _mm256_setzero_si256(), nb = _mm256_setzero_si256();
+    int64_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        const __m256i v = _mm256_loadu_si256((const __m256i *)(t + i));
+        const __m256i ignored = _mm256_and_si256(use_ign, _mm256_cmpeq_epi64(v, ign));
+        const __m256i in_range = _mm256_and_si256(_mm256_cmpgt_epi64(v, neg1), _mm256_cmpgt_epi64(lim, v));
+        bad = _mm256_or_si256(bad, _mm256_andnot_si256(_mm256_or_si256(ignored, in_range), neg1));
+        /* Masks are -1: subtracting counts them. */
+        nk = _mm256_sub_epi64(nk, _mm256_andnot_si256(ignored, neg1));
+        nb = _mm256_sub_epi64(nb, _mm256_andnot_si256(ignored, _mm256_cmpgt_epi64(cc, v)));
+    }
+    int ok = _mm256_testz_si256(bad, bad);
+    int64_t lanes[4], k = 0, b = 0;
+    _mm256_storeu_si256((__m256i *)lanes, nk);
+    k = lanes[0] + lanes[1] + lanes[2] + lanes[3];
+    _mm256_storeu_si256((__m256i *)lanes, nb);
+    b = lanes[0] + lanes[1] + lanes[2] + lanes[3];
+    for (; i < n; i++) {
+        const int ignored = has_ignore && t[i] == ignore;
+        ok &= ignored | (t[i] >= 0 && t[i] < limit);
+        k += !ignored;
+        b += !ignored & (t[i] < c);
+    }
+    *kept += k;
+    *below_c += b;
+    return ok;
 }
 
 /* One vector of the sigmoid focal loss: the loss and its derivative with

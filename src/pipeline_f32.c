@@ -85,6 +85,20 @@ static void gather_rows(const focal_call *call, const focal_scratch *s, int64_t 
     }
 }
 
+/* The weighted terms of a tile's positions: their sum, and each one to
+ * out for the NONE reduction. */
+static double weighted_terms(const focal_call *call, const focal_scratch *s, int64_t pos0, int64_t rows)
+{
+    double acc = 0;
+    for (int64_t r = 0; r < rows; r++) {
+        const double wl = s->row_target[r] >= 0 ? s->row_weight[r] * s->row_term[r] : 0.0;
+        acc += wl;
+        if (call->want_loss && !call->reduced)
+            ((float *)call->out)[pos0 + r] = (float)wl;
+    }
+    return acc;
+}
+
 void focal_softmax_chunk_f32(void *arg, int64_t chunk, int worker)
 {
     focal_run *rn = arg;
@@ -96,6 +110,14 @@ void focal_softmax_chunk_f32(void *arg, int64_t chunk, int worker)
     const float *gs = grad_input != NULL ? s->row_scale : NULL;
     const double gamma = call->loss->gamma;
     const int stream = call->n * c * inner >= FOCAL_STREAM_MIN_ELEMENTS;
+    /* The common form for the class-major kernel: no weights, one alpha
+     * (or none) and a reduced loss, so every position's multiplier is the
+     * same and the kernel reads the targets as they are. */
+    const int zero_denominator = call->reduced && call->denominator == 0;
+    const int common = call->weight == NULL && call->alpha_c == NULL && call->reduced && !zero_denominator &&
+                       !call->tiny_denominator;
+    const float common_scale = (float)(call->alpha_s * call->gradient_factor);
+    const int64_t ignore = call->loss->has_ignore_index ? call->loss->ignore_index : -1;
     double acc = 0;
     int64_t tb, te;
     focal_chunk_tiles(rn->tiling, chunk, &tb, &te);
@@ -104,15 +126,34 @@ void focal_softmax_chunk_f32(void *arg, int64_t chunk, int worker)
         focal_tile_range(rn->tiling, inner, tile, &image, &s0, &rows);
         const int64_t pos0 = image * inner + s0;
         const int64_t base = focal_element(c, inner, image, s0, 0);
-        gather_rows(call, s, pos0, rows);
         if (c <= FOCAL_PLANES_MAX_C) {
-            float *xt = (float *)s->x, *gt = (float *)s->grad;
-            focal_tile_load_planes_f32(input, c, inner, image, s0, rows, xt);
-            focal_avx2_softmax_planes(xt, rows, c, rows, s->row_target, gamma, gs,
-                                      grad_input != NULL ? gt : NULL, s->row_term);
-            if (grad_input != NULL)
-                focal_tile_store_planes_f32(grad_input, c, inner, image, s0, rows, gt);
-        } else if (inner == 1) {
+            /* Planes are read and written where they are; rows are
+             * transposed to class-major tiles and back. */
+            const float *xp = input + base;
+            float *gp = grad_input != NULL ? grad_input + base : NULL;
+            int64_t xs = inner, gsd = inner;
+            if (inner == 1) {
+                focal_tile_load_planes_f32(input, c, inner, image, s0, rows, (float *)s->x);
+                xp = (const float *)s->x;
+                gp = grad_input != NULL ? (float *)s->grad : NULL;
+                xs = gsd = rows;
+            }
+            if (common) {
+                acc += call->alpha_s * focal_avx2_softmax_planes(xp, xs, gp, gsd, rows, c, call->target_index + pos0,
+                                                                 ignore, NULL, common_scale, gamma, NULL,
+                                                                 stream && inner > 1);
+            } else {
+                gather_rows(call, s, pos0, rows);
+                focal_avx2_softmax_planes(xp, xs, gp, gsd, rows, c, s->row_target, -1, gs, 0.0f, gamma,
+                                          s->row_term, stream && inner > 1);
+                acc += weighted_terms(call, s, pos0, rows);
+            }
+            if (inner == 1 && grad_input != NULL)
+                focal_tile_store_planes_f32(grad_input, c, inner, image, s0, rows, (float *)s->grad);
+            continue;
+        }
+        gather_rows(call, s, pos0, rows);
+        if (inner == 1) {
             focal_avx2_softmax_rows(input + base, rows, c, s->row_target, gamma, gs,
                                     grad_input != NULL ? grad_input + base : NULL, s->ef, s->row_term,
                                     stream);
@@ -124,12 +165,7 @@ void focal_softmax_chunk_f32(void *arg, int64_t chunk, int worker)
             if (grad_input != NULL)
                 focal_tile_store_f32(grad_input, c, inner, image, s0, rows, gt);
         }
-        for (int64_t r = 0; r < rows; r++) {
-            const double wl = s->row_target[r] >= 0 ? s->row_weight[r] * s->row_term[r] : 0.0;
-            acc += wl;
-            if (call->want_loss && !call->reduced)
-                ((float *)call->out)[pos0 + r] = (float)wl;
-        }
+        acc += weighted_terms(call, s, pos0, rows);
     }
     rn->partial[chunk] = acc;
 }

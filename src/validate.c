@@ -251,6 +251,11 @@ static void prepass_chunk_run(void *arg, int64_t chunk, int worker)
             const int64_t *tg = call->target_index + pos0;
             int ok = 1;
             int64_t kept = 0, pos_count = 0;
+#ifdef FOCAL_HAVE_AVX2_KERNELS
+            if (focal_isa_current() == FOCAL_ISA_AVX2)
+                ok = focal_avx2_scan_index(tg, rows, has_ignore, ignore, (int64_t)limit, c, &kept, &pos_count);
+            else
+#endif
             for (int64_t r = 0; r < rows; r++) {
                 const int64_t t = tg[r];
                 const int ignored = has_ignore & (t == ignore);

@@ -1,7 +1,8 @@
-/* A float32 softmax call large enough (>= 4M elements, c > 64, rows
- * contiguous) to take the kernels' non-temporal store path, checked
- * element by element against the focal loss and its gradient computed
- * here in long double from the definitions (docs/math.md). */
+/* Float32 softmax calls large enough (>= 4M elements) to take the
+ * kernels' non-temporal store paths: rows (c > 64) and class-major planes
+ * (c <= 64, NCHW, with a gradient buffer off its cache-line alignment),
+ * checked element by element against the focal loss and its gradient
+ * computed here in long double from the definitions (docs/math.md). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -104,8 +105,102 @@ static void test_large_rows(void **state)
     free(t);
 }
 
+/* NCHW planes: (2, 19, 131075), ignore_index 3 (a class), alpha 0.25;
+ * once in the common form (mean, no weights) and once with weights. */
+enum { PN = 2, PC = 19, PI = 131075 };
+
+static void check_planes(int weighted)
+{
+    const size_t elements = (size_t)PN * PC * PI, positions = (size_t)PN * PI;
+    /* One float past a 64-byte boundary: the kernel's first step is short. */
+    float *xb = aligned_alloc(64, (elements + 16) * sizeof(float));
+    float *gb = aligned_alloc(64, (elements + 16) * sizeof(float));
+    float *w = malloc(positions * sizeof *w);
+    int64_t *t = malloc(positions * sizeof *t);
+    assert_non_null(xb);
+    assert_non_null(gb);
+    assert_non_null(w);
+    assert_non_null(t);
+    float *x = xb + 1, *grad = gb + 1;
+    for (size_t i = 0; i < elements; i++)
+        x[i] = (float)(8.0 * uniform() - 4.0);
+    for (size_t pos = 0; pos < positions; pos++) {
+        t[pos] = (int64_t)(uniform() * PC);
+        w[pos] = (float)(2.0 * uniform());
+        const size_t img = pos / PI, s = pos % PI;
+        if (pos % 5 == 0)   /* confident positions: p_t close to 1 */
+            x[(img * PC + (size_t)t[pos]) * PI + s] = 25.0f;
+    }
+    const double gamma = 2.0, alpha = 0.25;
+    focal_loss *loss;
+    assert_int_equal(focal_loss_create(&loss, FOCAL_MODE_SOFTMAX), FOCAL_OK);
+    assert_int_equal(focal_loss_set_gamma(loss, gamma), FOCAL_OK);
+    assert_int_equal(focal_loss_set_alpha(loss, alpha), FOCAL_OK);
+    assert_int_equal(focal_loss_set_ignore_index(loss, 3), FOCAL_OK);
+    assert_int_equal(focal_loss_set_reduction(loss, FOCAL_REDUCTION_MEAN), FOCAL_OK);
+    float out;
+    assert_int_equal(focal_forward_backward_f32(loss, PN, PC, PI, x, t, weighted ? w : NULL, &out, grad), FOCAL_OK);
+
+    long double sum = 0, count = 0;
+    for (size_t pos = 0; pos < positions; pos++)
+        count += t[pos] != 3;
+    size_t bad = 0;
+    for (size_t pos = 0; pos < positions; pos++) {
+        const size_t img = pos / PI, s = pos % PI;
+        const float *xp = x + img * PC * PI + s;
+        const float *gp = grad + img * PC * PI + s;
+        if (t[pos] == 3) {
+            for (int j = 0; j < PC; j++)
+                if (gp[(size_t)j * PI] != 0.0f && bad++ < 5)
+                    printf("ignored position %zu: grad[%d] = %g\n", pos, j, (double)gp[(size_t)j * PI]);
+            continue;
+        }
+        long double m = xp[0], z = 0, p[PC], others = 0;
+        for (int j = 1; j < PC; j++)
+            if (xp[(size_t)j * PI] > m)
+                m = xp[(size_t)j * PI];
+        for (int j = 0; j < PC; j++)
+            z += expl((long double)xp[(size_t)j * PI] - m);
+        for (int j = 0; j < PC; j++) {
+            p[j] = expl((long double)xp[(size_t)j * PI] - m) / z;
+            if (j != t[pos])
+                others += p[j];
+        }
+        const long double pt = p[t[pos]], q = others, l = logl(pt);
+        const long double wa = (weighted ? (long double)w[pos] : 1.0L) * alpha;
+        sum += wa * (-(q * q) * l);
+        const long double g_common = wa * q * q * (q - gamma * pt * l);
+        for (int j = 0; j < PC; j++) {
+            const long double want = (j == t[pos] ? -g_common : g_common * p[j] / q) / count;
+            const long double got = gp[(size_t)j * PI];
+            if (fabsl(got - want) > 1e-4L * fabsl(want) + 1e-12L) {
+                if (bad < 5)
+                    printf("grad[%zu][%d] = %.9Lg, want %.9Lg\n", pos, j, got, want);
+                bad++;
+            }
+        }
+    }
+    const long double want_out = sum / count;
+    printf("planes%s: loss %.9g, reference %.9Lg, %zu gradient mismatches\n", weighted ? " (weighted)" : "",
+           (double)out, want_out, bad);
+    assert_true(fabsl((long double)out - want_out) <= 1e-5L * fabsl(want_out));
+    assert_int_equal(bad, 0);
+    focal_loss_destroy(loss);
+    free(xb);
+    free(gb);
+    free(w);
+    free(t);
+}
+
+static void test_large_planes(void **state)
+{
+    (void)state;
+    check_planes(0);
+    check_planes(1);
+}
+
 int main(void)
 {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_large_rows)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_large_rows), cmocka_unit_test(test_large_planes)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
