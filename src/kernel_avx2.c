@@ -51,6 +51,37 @@ static double sum_row(const float *e, int64_t c, __m256i tail)
     return focal_v_hsum_pd(_mm256_add_ps(a0, a1));
 }
 
+/* e_j of one row into e: exp(x_j) (x_j capped at 88, where exp stays
+ * finite) when direct, else exp(x_j - max); returns their sum. Prefetches
+ * the next row, one cache line per step, so that its loads overlap this
+ * row's arithmetic (prefetches never fault). */
+static inline __attribute__((always_inline)) double rows_exps(const float *xr, int64_t c, __m256i tail, int direct,
+                                                              __m256 vmax, float *e)
+{
+    const __m256 cap = focal_v_set(88.0f), ninf = focal_v_set(-__builtin_inff());
+    __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
+    int64_t j = 0;
+    for (; j + 16 <= c; j += 16) {
+        if (direct)
+            _mm_prefetch((const char *)(xr + c + j), _MM_HINT_T0);
+        const __m256 a0 = _mm256_loadu_ps(xr + j), a1 = _mm256_loadu_ps(xr + j + 8);
+        /* min returns its second operand for NaN: a NaN logit stays NaN. */
+        const __m256 e0 = focal_v_exp_neg(direct ? _mm256_min_ps(cap, a0) : _mm256_sub_ps(a0, vmax));
+        const __m256 e1 = focal_v_exp_neg(direct ? _mm256_min_ps(cap, a1) : _mm256_sub_ps(a1, vmax));
+        _mm256_storeu_ps(e + j, e0);
+        _mm256_storeu_ps(e + j + 8, e1);
+        s0 = _mm256_add_ps(s0, e0);
+        s1 = _mm256_add_ps(s1, e1);
+    }
+    for (; j < c; j += 8) {
+        const __m256 a = load_row(xr, j, c, tail, ninf);
+        const __m256 v = focal_v_exp_neg(direct ? _mm256_min_ps(cap, a) : _mm256_sub_ps(a, vmax));
+        store_row(e, j, c, tail, v);
+        s0 = _mm256_add_ps(s0, v);
+    }
+    return focal_v_hsum_pd(_mm256_add_ps(s0, s1));
+}
+
 void focal_avx2_softmax_rows(const float *x, int64_t rows, int64_t c, const int64_t *target,
                              double gamma, const float *gs, float *grad, float *e, double *term,
                              int stream)
@@ -67,37 +98,27 @@ void focal_avx2_softmax_rows(const float *x, int64_t rows, int64_t c, const int6
                 memset(gr, 0, (size_t)c * sizeof(float));
             continue;
         }
-        __m256 m0 = ninf, m1 = ninf, m2 = ninf, m3 = ninf;
-        int64_t jm = 0;
-        for (; jm + 32 <= c; jm += 32) {
-            m0 = _mm256_max_ps(m0, _mm256_loadu_ps(xr + jm));
-            m1 = _mm256_max_ps(m1, _mm256_loadu_ps(xr + jm + 8));
-            m2 = _mm256_max_ps(m2, _mm256_loadu_ps(xr + jm + 16));
-            m3 = _mm256_max_ps(m3, _mm256_loadu_ps(xr + jm + 24));
+        /* e_j = exp(x_j) directly, without a pass for the maximum; a row
+         * whose e_t is below 2^-20 or whose sum is above 2^100 (or NaN) is
+         * redone relative to its maximum (see the planes kernel). */
+        int direct = 1;
+        float m = 0.0f;
+        double sum = rows_exps(xr, c, tail, 1, _mm256_setzero_ps(), e);
+        if (!(e[t] >= 0x1p-20f) || !(sum <= 0x1p100)) {
+            direct = 0;
+            __m256 m0 = ninf, m1 = ninf, m2 = ninf, m3 = ninf;
+            int64_t jm = 0;
+            for (; jm + 32 <= c; jm += 32) {
+                m0 = _mm256_max_ps(m0, _mm256_loadu_ps(xr + jm));
+                m1 = _mm256_max_ps(m1, _mm256_loadu_ps(xr + jm + 8));
+                m2 = _mm256_max_ps(m2, _mm256_loadu_ps(xr + jm + 16));
+                m3 = _mm256_max_ps(m3, _mm256_loadu_ps(xr + jm + 24));
+            }
+            for (; jm < c; jm += 8)
+                m0 = _mm256_max_ps(m0, load_row(xr, jm, c, tail, ninf));
+            m = focal_v_hmax(_mm256_max_ps(_mm256_max_ps(m0, m1), _mm256_max_ps(m2, m3)));
+            sum = rows_exps(xr, c, tail, 0, focal_v_set(m), e);
         }
-        for (; jm < c; jm += 8)
-            m0 = _mm256_max_ps(m0, load_row(xr, jm, c, tail, ninf));
-        const float m = focal_v_hmax(_mm256_max_ps(_mm256_max_ps(m0, m1), _mm256_max_ps(m2, m3)));
-        const __m256 vmax = focal_v_set(m);
-        __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
-        int64_t j = 0;
-        for (; j + 16 <= c; j += 16) {
-            /* The next row, one cache line per step: its loads then
-             * overlap this row's arithmetic (prefetches never fault). */
-            _mm_prefetch((const char *)(xr + c + j), _MM_HINT_T0);
-            const __m256 e0 = focal_v_exp_neg(_mm256_sub_ps(_mm256_loadu_ps(xr + j), vmax));
-            const __m256 e1 = focal_v_exp_neg(_mm256_sub_ps(_mm256_loadu_ps(xr + j + 8), vmax));
-            _mm256_storeu_ps(e + j, e0);
-            _mm256_storeu_ps(e + j + 8, e1);
-            s0 = _mm256_add_ps(s0, e0);
-            s1 = _mm256_add_ps(s1, e1);
-        }
-        for (; j < c; j += 8) {
-            const __m256 v = focal_v_exp_neg(_mm256_sub_ps(load_row(xr, j, c, tail, ninf), vmax));
-            store_row(e, j, c, tail, v);
-            s0 = _mm256_add_ps(s0, v);
-        }
-        const double sum = focal_v_hsum_pd(_mm256_add_ps(s0, s1));
         const double et = e[t], xt = xr[t];
         /* The other classes' mass, summed directly where subtracting the
          * target's share from the total would cancel. */
@@ -109,7 +130,7 @@ void focal_avx2_softmax_rows(const float *x, int64_t rows, int64_t c, const int6
             e[t] = keep;
         }
         const double total = et + others;
-        const double l = xt == m ? -log1p(others) : (xt - m) - log(total);
+        const double l = direct ? -log1p(others / et) : xt == m ? -log1p(others) : (xt - m) - log(total);
         const double p = et / total, q = others / total;
         const double f = pow_gamma(q, gamma);
         term[r] = -f * l;
@@ -118,6 +139,7 @@ void focal_avx2_softmax_rows(const float *x, int64_t rows, int64_t c, const int6
         const double pl = p > 0 ? p * l : 0.0;
         const double big_g = (double)gs[r] * f * (q - gamma * pl);
         const float rho = others != 0 ? (float)(big_g / others) : 0.0f;
+        int64_t j;
         if (!stream) {
             const __m256 vrho = focal_v_set(rho);
             for (j = 0; j + 8 <= c; j += 8)
@@ -177,13 +199,27 @@ static inline void planes_store(float *p, int full, __m256i mask, __m256 v)
 }
 
 /* The per-position part of the softmax focal loss for 8 positions, from
- * the row maximum vm, the target's logit xt and the other classes' mass
- * others: writes the loss term (0 where not valid), the target's gradient
- * gt and the multiplier rho of the other classes' e_j. */
+ * log p_t = l, p_t, 1 - p_t = q and the other classes' mass `others` (on
+ * the scale of the e_j kept in ev): writes the loss term (0 where not
+ * valid), the target's gradient gt and the multiplier rho of the other
+ * classes' e_j. */
+static inline void planes_finish(__m256 l, __m256 p, __m256 q, __m256 others, __m256 valid, __m256 gl, float g,
+                                 __m256 *term, __m256 *gt, __m256 *rho)
+{
+    const __m256 zero = _mm256_setzero_ps();
+    const __m256 f = focal_v_pow(q, g);
+    *term = _mm256_and_ps(valid, _mm256_mul_ps(f, _mm256_sub_ps(zero, l)));
+    const __m256 pl = _mm256_and_ps(_mm256_cmp_ps(p, zero, _CMP_GT_OQ), _mm256_mul_ps(p, l));
+    const __m256 big_g = _mm256_and_ps(valid, _mm256_mul_ps(_mm256_mul_ps(gl, f), _mm256_fnmadd_ps(focal_v_set(g), pl, q)));
+    *gt = _mm256_sub_ps(zero, big_g);
+    *rho = _mm256_andnot_ps(_mm256_cmp_ps(others, zero, _CMP_EQ_OQ), _mm256_div_ps(big_g, others));
+}
+
+/* With e_j = exp(x_j - max) and the target's logit xt. */
 static inline void planes_position(__m256 vm, __m256 xt, __m256 others, __m256 valid, __m256 gl, float g,
                                    __m256 *term, __m256 *gt, __m256 *rho)
 {
-    const __m256 one = focal_v_set(1.0f), zero = _mm256_setzero_ps();
+    const __m256 one = focal_v_set(1.0f);
     const __m256 et = focal_v_exp_neg(_mm256_sub_ps(xt, vm));
     const __m256 sum = _mm256_add_ps(others, et);
     const __m256 inv = _mm256_div_ps(one, sum);
@@ -195,13 +231,60 @@ static inline void planes_position(__m256 vm, __m256 xt, __m256 others, __m256 v
     const __m256 u = _mm256_blendv_ps(_mm256_sub_ps(sum, one), others, at_max);
     const __m256 l = _mm256_sub_ps(_mm256_andnot_ps(at_max, _mm256_sub_ps(xt, vm)),
                                    focal_v_log1p_inv(u, _mm256_add_ps(one, u), inv));
-    const __m256 p = _mm256_mul_ps(et, inv), q = _mm256_mul_ps(others, inv);
-    const __m256 f = focal_v_pow(q, g);
-    *term = _mm256_and_ps(valid, _mm256_mul_ps(f, _mm256_sub_ps(zero, l)));
-    const __m256 pl = _mm256_and_ps(_mm256_cmp_ps(p, zero, _CMP_GT_OQ), _mm256_mul_ps(p, l));
-    const __m256 big_g = _mm256_and_ps(valid, _mm256_mul_ps(_mm256_mul_ps(gl, f), _mm256_fnmadd_ps(focal_v_set(g), pl, q)));
-    *gt = _mm256_sub_ps(zero, big_g);
-    *rho = _mm256_andnot_ps(_mm256_cmp_ps(others, zero, _CMP_EQ_OQ), _mm256_div_ps(big_g, others));
+    planes_finish(l, _mm256_mul_ps(et, inv), _mm256_mul_ps(others, inv), others, valid, gl, g, term, gt, rho);
+}
+
+/* With e_j = exp(x_j) and the target's et: log p_t = -log1p(others / e_t),
+ * no cancellation whichever class is largest. */
+static inline void planes_position_direct(__m256 et, __m256 others, __m256 valid, __m256 gl, float g,
+                                          __m256 *term, __m256 *gt, __m256 *rho)
+{
+    const __m256 one = focal_v_set(1.0f);
+    const __m256 u = _mm256_div_ps(others, et);
+    const __m256 w = _mm256_add_ps(one, u);
+    const __m256 inv = _mm256_div_ps(one, w);
+    const __m256 l = _mm256_sub_ps(_mm256_setzero_ps(), focal_v_log1p_inv(u, w, inv));
+    planes_finish(l, inv, _mm256_mul_ps(u, inv), others, valid, gl, g, term, gt, rho);
+}
+
+/* e_j of every class for 16 positions into ev, and the mass of the
+ * classes other than the target's. Lanes outside `redo`: e_j = exp(x_j)
+ * (x_j capped at 88, where exp stays finite) and pick = the target's e_t.
+ * Lanes in `redo` (only when mixed): e_j = exp(x_j - max) and pick = the
+ * target's logit. */
+static inline __attribute__((always_inline)) void
+planes_exps(const float *x, int64_t xstride, int64_t s0, int full0, int full1, __m256i m0, __m256i m1, int64_t c,
+            __m256i vt0, __m256i vt1, int mixed, __m256 redo0, __m256 redo1, __m256 vm0, __m256 vm1, __m256 *ev,
+            __m256 *others0, __m256 *others1, __m256 *pick0, __m256 *pick1)
+{
+    const __m256i one_i = _mm256_set1_epi32(1);
+    const __m256 cap = focal_v_set(88.0f);
+    __m256 o0 = _mm256_setzero_ps(), o1 = o0, p0 = o0, p1 = o0;
+    __m256i cv = _mm256_setzero_si256();
+    const float *xp = x + s0;
+#pragma GCC unroll 2
+    for (int64_t cls = 0; cls < c; cls++, xp += xstride, cv = _mm256_add_epi32(cv, one_i)) {
+        const __m256 a0 = planes_load(xp, full0, m0), a1 = planes_load(xp + 8, full1, m1);
+        const __m256 t0 = _mm256_castsi256_ps(_mm256_cmpeq_epi32(vt0, cv));
+        const __m256 t1 = _mm256_castsi256_ps(_mm256_cmpeq_epi32(vt1, cv));
+        /* min returns its second operand for NaN: a NaN logit stays NaN. */
+        __m256 d0 = _mm256_min_ps(cap, a0), d1 = _mm256_min_ps(cap, a1);
+        if (mixed) {
+            d0 = _mm256_blendv_ps(d0, _mm256_sub_ps(a0, vm0), redo0);
+            d1 = _mm256_blendv_ps(d1, _mm256_sub_ps(a1, vm1), redo1);
+        }
+        const __m256 e0 = focal_v_exp_neg(d0), e1 = focal_v_exp_neg(d1);
+        ev[2 * cls] = e0;
+        ev[2 * cls + 1] = e1;
+        o0 = _mm256_add_ps(o0, _mm256_andnot_ps(t0, e0));
+        o1 = _mm256_add_ps(o1, _mm256_andnot_ps(t1, e1));
+        p0 = _mm256_blendv_ps(p0, mixed ? _mm256_blendv_ps(e0, a0, redo0) : e0, t0);
+        p1 = _mm256_blendv_ps(p1, mixed ? _mm256_blendv_ps(e1, a1, redo1) : e1, t1);
+    }
+    *others0 = o0;
+    *others1 = o1;
+    *pick0 = p0;
+    *pick1 = p1;
 }
 
 /* One step of focal_avx2_softmax_planes: 16 positions from s0, k of them
@@ -213,7 +296,7 @@ planes_group(const float *x, int64_t xstride, float *grad, int64_t gstride, int6
              int full1, int64_t c, const int64_t *target, int64_t ignore, const float *gs, float scale, float g,
              double *term, int stream, __m256 *ev, __m256d *total)
 {
-    const __m256i one_i = _mm256_set1_epi32(1), none = _mm256_set1_epi32(-1);
+    const __m256i none = _mm256_set1_epi32(-1);
     const __m256i m0 = focal_v_tail_mask(k), m1 = focal_v_tail_mask(k - 8);
     __m256i vt0, vt1;
     __m256 gl0, gl1;
@@ -237,35 +320,46 @@ planes_group(const float *x, int64_t xstride, float *grad, int64_t gstride, int6
     const __m256 valid0 = _mm256_castsi256_ps(_mm256_cmpgt_epi32(vt0, none));
     const __m256 valid1 = _mm256_castsi256_ps(_mm256_cmpgt_epi32(vt1, none));
 
-    const float *xp = x + s0;
-    __m256 vm0 = focal_v_set(-__builtin_inff()), vm1 = vm0;
-#pragma GCC unroll 2
-    for (int64_t cls = 0; cls < c; cls++, xp += xstride) {
-        vm0 = _mm256_max_ps(vm0, planes_load(xp, full0, m0));
-        vm1 = _mm256_max_ps(vm1, planes_load(xp + 8, full1, m1));
+    /* e_j = exp(x_j) directly: no pass for the maximum. Positions whose
+     * e_t is below 2^-20 (a target logit below about -13.9: exp of a
+     * logit below -87.3 flushes to 0, which must stay negligible next to
+     * e_t) or whose other classes' mass is above 2^100 (a logit above
+     * about 69), or NaN, are redone relative to their maximum. Each
+     * position's result depends on its own logits alone. */
+    __m256 others0, others1, pick0, pick1, tv0, tv1, gt0, gt1, rho0, rho1;
+    const __m256 zero = _mm256_setzero_ps();
+    planes_exps(x, xstride, s0, full0, full1, m0, m1, c, vt0, vt1, 0, zero, zero, zero, zero, ev, &others0, &others1,
+                &pick0, &pick1);
+    const __m256 tiny = focal_v_set(0x1p-20f), huge = focal_v_set(0x1p100f);
+    const __m256 redo0 = _mm256_and_ps(valid0, _mm256_or_ps(_mm256_cmp_ps(pick0, tiny, _CMP_NGE_UQ),
+                                                            _mm256_cmp_ps(others0, huge, _CMP_NLE_UQ)));
+    const __m256 redo1 = _mm256_and_ps(valid1, _mm256_or_ps(_mm256_cmp_ps(pick1, tiny, _CMP_NGE_UQ),
+                                                            _mm256_cmp_ps(others1, huge, _CMP_NLE_UQ)));
+    const __m256 redo = _mm256_or_ps(redo0, redo1);
+    if (_mm256_testz_ps(redo, redo)) {
+        planes_position_direct(pick0, others0, valid0, gl0, g, &tv0, &gt0, &rho0);
+        planes_position_direct(pick1, others1, valid1, gl1, g, &tv1, &gt1, &rho1);
+    } else {
+        const float *xp = x + s0;
+        __m256 vm0 = focal_v_set(-__builtin_inff()), vm1 = vm0;
+        for (int64_t cls = 0; cls < c; cls++, xp += xstride) {
+            vm0 = _mm256_max_ps(vm0, planes_load(xp, full0, m0));
+            vm1 = _mm256_max_ps(vm1, planes_load(xp + 8, full1, m1));
+        }
+        planes_exps(x, xstride, s0, full0, full1, m0, m1, c, vt0, vt1, 1, redo0, redo1, vm0, vm1, ev, &others0,
+                    &others1, &pick0, &pick1);
+        __m256 tm, gm, rm;
+        planes_position_direct(pick0, others0, valid0, gl0, g, &tv0, &gt0, &rho0);
+        planes_position(vm0, pick0, others0, valid0, gl0, g, &tm, &gm, &rm);
+        tv0 = _mm256_blendv_ps(tv0, tm, redo0);
+        gt0 = _mm256_blendv_ps(gt0, gm, redo0);
+        rho0 = _mm256_blendv_ps(rho0, rm, redo0);
+        planes_position_direct(pick1, others1, valid1, gl1, g, &tv1, &gt1, &rho1);
+        planes_position(vm1, pick1, others1, valid1, gl1, g, &tm, &gm, &rm);
+        tv1 = _mm256_blendv_ps(tv1, tm, redo1);
+        gt1 = _mm256_blendv_ps(gt1, gm, redo1);
+        rho1 = _mm256_blendv_ps(rho1, rm, redo1);
     }
-    /* The other classes' mass is summed directly, never obtained by
-     * subtracting e_t from the total. */
-    __m256 others0 = _mm256_setzero_ps(), others1 = others0, xt0 = others0, xt1 = others0;
-    __m256i cv = _mm256_setzero_si256();
-    xp = x + s0;
-#pragma GCC unroll 2
-    for (int64_t cls = 0; cls < c; cls++, xp += xstride, cv = _mm256_add_epi32(cv, one_i)) {
-        const __m256 a0 = planes_load(xp, full0, m0), a1 = planes_load(xp + 8, full1, m1);
-        const __m256 t0 = _mm256_castsi256_ps(_mm256_cmpeq_epi32(vt0, cv));
-        const __m256 t1 = _mm256_castsi256_ps(_mm256_cmpeq_epi32(vt1, cv));
-        const __m256 e0 = focal_v_exp_neg(_mm256_sub_ps(a0, vm0));
-        const __m256 e1 = focal_v_exp_neg(_mm256_sub_ps(a1, vm1));
-        ev[2 * cls] = e0;
-        ev[2 * cls + 1] = e1;
-        others0 = _mm256_add_ps(others0, _mm256_andnot_ps(t0, e0));
-        others1 = _mm256_add_ps(others1, _mm256_andnot_ps(t1, e1));
-        xt0 = _mm256_blendv_ps(xt0, a0, t0);
-        xt1 = _mm256_blendv_ps(xt1, a1, t1);
-    }
-    __m256 tv0, tv1, gt0, gt1, rho0, rho1;
-    planes_position(vm0, xt0, others0, valid0, gl0, g, &tv0, &gt0, &rho0);
-    planes_position(vm1, xt1, others1, valid1, gl1, g, &tv1, &gt1, &rho1);
     *total = _mm256_add_pd(*total, _mm256_add_pd(_mm256_add_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(tv0)),
                                                                _mm256_cvtps_pd(_mm256_extractf128_ps(tv0, 1))),
                                                  _mm256_add_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(tv1)),
@@ -279,11 +373,12 @@ planes_group(const float *x, int64_t xstride, float *grad, int64_t gstride, int6
     }
     if (grad == NULL)
         return;
+    const __m256i one_i = _mm256_set1_epi32(1);
     float *gp = grad + s0;
     /* Non-temporal stores when each class's 16 gradients fill one cache
      * line: no read-for-ownership of lines that are only written. */
     const int nt = stream && full1 && (((uintptr_t)gp | (uintptr_t)(gstride * (int64_t)sizeof(float))) & 63) == 0;
-    cv = _mm256_setzero_si256();
+    __m256i cv = _mm256_setzero_si256();
 #pragma GCC unroll 2
     for (int64_t cls = 0; cls < c; cls++, gp += gstride, cv = _mm256_add_epi32(cv, one_i)) {
         const __m256 t0 = _mm256_castsi256_ps(_mm256_cmpeq_epi32(vt0, cv));

@@ -72,8 +72,8 @@ static inline __m256 focal_v_log_reduced(__m256 f, __m256 e)
     return _mm256_fmadd_ps(e, focal_v_set(0.693359375f), y);
 }
 
-/* exp(x) for x <= 0 (or NaN), as in exp(x - max) and exp(-|x|): no
- * overflow to handle. n = round(x / ln 2) comes from adding and
+/* exp(x) for x <= 88 (or NaN), as in exp(x - max) and exp(-|x|): no
+ * overflow to handle (2^n with n <= 127 fits the exponent field). n = round(x / ln 2) comes from adding and
  * subtracting 1.5 * 2^23; 2^n is applied by adding n to the exponent field
  * of e^r. For x just above ln(FLT_MIN) the result may
  * fall below FLT_MIN (then it is a positive value below FLT_MIN); below

@@ -39,7 +39,7 @@
 
 #define MAX_PRINT 6
 /* The closed forms work on rows of at most this many classes. */
-#define REF_MAX_C 8
+#define REF_MAX_C 128
 
 typedef enum prec { PREC_F64, PREC_F32 } prec;
 
@@ -1379,6 +1379,95 @@ static void test_dense_keras_form(void **state)
 }
 
 /* ------------------------------------------------------------------------
+ * Logits around the float32 kernels' range switches
+ *
+ * The float32 kernels first take e_j = exp(x_j) without a pass for the
+ * maximum and redo a position relative to its maximum when its e_t is
+ * below 2^-20 or its other classes' mass above 2^100. Positions of every
+ * kind side by side, in rows (c > 64) and in class-major planes (c <= 64,
+ * a full step of 16 positions and a partial one).
+ * ------------------------------------------------------------------------ */
+
+static void fill_range_kind(numcheck_rng *rng, int kind, size_t c, size_t t, double *row)
+{
+    for (size_t j = 0; j < c; j++)
+        row[j] = numcheck_rng_uniform(rng, -3.0, 3.0);
+    switch (kind) {
+    case 1: /* target far below: e_t underflows the direct range */
+        row[t] = -50.0;
+        break;
+    case 2: /* another class far above: the mass overflows it */
+        row[(t + 1) % c] = 100.0;
+        break;
+    case 3: /* a large target, in range: e_t = e^75 */
+        row[t] = 75.0;
+        break;
+    case 4: /* just inside the range, with a logit whose exp flushes */
+        row[t] = -13.0;
+        row[(t + 2) % c] = -95.0;
+        break;
+    case 5: /* everything far below zero */
+        for (size_t j = 0; j < c; j++)
+            row[j] -= 60.0;
+        break;
+    case 6: /* just above the mass threshold */
+        row[(t + 3) % c] = 70.0;
+        break;
+    case 7: /* everything below exp's range: only the maximum's scale works */
+        for (size_t j = 0; j < c; j++)
+            row[j] -= 100.0;
+        break;
+    default: /* ordinary */
+        break;
+    }
+}
+
+static void test_range_switches(void **state)
+{
+    (void)state;
+    enum { ROWS_N = 16, ROWS_C = 100, PLANE_C = 19, PLANE_INNER = 24 };
+    static double xr[ROWS_N * ROWS_C], xp[PLANE_C * PLANE_INNER];
+    static int64_t tr[ROWS_N], tp[PLANE_INNER];
+    double row[ROWS_C];
+    numcheck_rng rng;
+    numcheck_rng_seed(&rng, 20261122);
+    for (size_t r = 0; r < ROWS_N; r++) {
+        tr[r] = numcheck_rng_below(&rng, ROWS_C);
+        fill_range_kind(&rng, (int)(r % 8), ROWS_C, (size_t)tr[r], xr + r * ROWS_C);
+    }
+    for (size_t sp = 0; sp < PLANE_INNER; sp++) {
+        tp[sp] = numcheck_rng_below(&rng, PLANE_C);
+        fill_range_kind(&rng, (int)(sp % 8), PLANE_C, (size_t)tp[sp], row);
+        for (size_t j = 0; j < PLANE_C; j++)
+            xp[j * PLANE_INNER + sp] = row[j];
+    }
+    static const double gammas[] = {0.0, 0.5, 2.0};
+    static const focal_reduction reds[] = {FOCAL_REDUCTION_NONE, FOCAL_REDUCTION_MEAN};
+    size_t bad = 0;
+    for (size_t pi = 0; pi < 2; pi++) {
+        for (size_t gi = 0; gi < 3; gi++) {
+            for (size_t ri = 0; ri < 2; ri++) {
+                for (int planes = 0; planes < 2; planes++) {
+                    setup s = {0};
+                    s.label = planes ? "range switches, planes" : "range switches, rows";
+                    s.n = planes ? 1 : ROWS_N;
+                    s.c = planes ? PLANE_C : ROWS_C;
+                    s.inner = planes ? PLANE_INNER : 1;
+                    s.x = planes ? xp : xr;
+                    s.target = planes ? tp : tr;
+                    s.alpha_scalar_set = 1;
+                    s.alpha_scalar = 0.25;
+                    s.gamma = gammas[gi];
+                    s.red = reds[ri];
+                    bad += run_compare(&s, both_precs[pi]);
+                }
+            }
+        }
+    }
+    assert_int_equal(bad, 0);
+}
+
+/* ------------------------------------------------------------------------
  * Probabilities input: clipped to [eps, 1 - eps], zero gradient outside
  * ------------------------------------------------------------------------ */
 
@@ -1589,6 +1678,7 @@ int main(void)
         cmocka_unit_test(test_gamma0_cross_entropy),
         cmocka_unit_test(test_gamma0_label_smoothing),
         cmocka_unit_test(test_dense_keras_form),
+        cmocka_unit_test(test_range_switches),
         cmocka_unit_test(test_probabilities_clipped),
         cmocka_unit_test(test_thread_determinism),
     };
