@@ -51,6 +51,19 @@ static double sum_row(const float *e, int64_t c, __m256i tail)
     return focal_v_hsum_pd(_mm256_add_ps(a0, a1));
 }
 
+/* dst[i] = src[i] * k for n (a multiple of 8) floats, dst 32-byte
+ * aligned, with non-temporal stores. */
+static inline void stream_scaled(float *dst, const float *src, int64_t n, __m256 k)
+{
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        _mm256_stream_ps(dst + i, _mm256_mul_ps(_mm256_loadu_ps(src + i), k));
+        _mm256_stream_ps(dst + i + 8, _mm256_mul_ps(_mm256_loadu_ps(src + i + 8), k));
+    }
+    if (i < n)
+        _mm256_stream_ps(dst + i, _mm256_mul_ps(_mm256_loadu_ps(src + i), k));
+}
+
 /* e_j of one row into e: exp(x_j) (x_j capped at 88, where exp stays
  * finite) when direct, else exp(x_j - max); returns their sum. Prefetches
  * the next row, one cache line per step, so that its loads overlap this
@@ -156,14 +169,19 @@ void focal_avx2_softmax_rows(const float *x, int64_t rows, int64_t c, const int6
         for (j = 0; j < c && ((uintptr_t)(gr + j) & 31) != 0; j++)
             gr[j] = j == t ? gt : e[j] * rho;
         const __m256 vrho = focal_v_set(rho);
-        for (; j + 8 <= c; j += 8) {
-            __m256 v = _mm256_mul_ps(_mm256_loadu_ps(e + j), vrho);
-            if (t >= j && t < j + 8)
-                v = _mm256_blendv_ps(v, focal_v_set(gt), _mm256_castsi256_ps(_mm256_cmpeq_epi32(
-                        _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32((int)(t - j)))));
-            _mm256_stream_ps(gr + j, v);
+        /* Whole vectors: plain ones around the one that holds the target,
+         * which gets the target's value blended in. */
+        const int64_t full = j + ((c - j) & ~(int64_t)7);
+        const int64_t at = t >= j && t < full ? j + ((t - j) & ~(int64_t)7) : full;
+        stream_scaled(gr + j, e + j, at - j, vrho);
+        if (at < full) {
+            const __m256i lane = _mm256_cmpeq_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
+                                                    _mm256_set1_epi32((int)(t - at)));
+            _mm256_stream_ps(gr + at, _mm256_blendv_ps(_mm256_mul_ps(_mm256_loadu_ps(e + at), vrho), focal_v_set(gt),
+                                                       _mm256_castsi256_ps(lane)));
+            stream_scaled(gr + at + 8, e + at + 8, full - at - 8, vrho);
         }
-        for (; j < c; j++)
+        for (j = full; j < c; j++)
             gr[j] = j == t ? gt : e[j] * rho;
     }
     if (stream)
