@@ -644,21 +644,32 @@ double focal_avx2_sigmoid_row(const float *x, const float *y, int64_t t, int64_t
 
 int64_t focal_avx2_scan_dense_f32(const float *y, int64_t n, double *sum)
 {
-    const __m256 zero = _mm256_setzero_ps(), one = focal_v_set(1.0f);
+    /* A float in [0, 1] has bits at most those of 1.0f as an unsigned
+     * integer; negatives (-0 included, re-checked exactly below) and NaN
+     * have more. One unsigned max per vector tracks the largest. */
+    const __m256i one_bits = _mm256_set1_epi32(0x3f800000);
     double total = 0;
     for (int64_t b = 0; b < n; b += 256) {
         const int64_t e = n - b < 256 ? n - b : 256;
         const float *v = y + b;
-        __m256 part = zero, bad = zero;
+        __m256 p0 = _mm256_setzero_ps(), p1 = p0;
+        __m256i hi0 = _mm256_setzero_si256(), hi1 = hi0;
         int64_t i = 0;
-        for (; i + 8 <= e; i += 8) {
-            const __m256 x = _mm256_loadu_ps(v + i);
-            /* NLT/NGT are true for NaN too. */
-            bad = _mm256_or_ps(bad, _mm256_or_ps(_mm256_cmp_ps(x, zero, _CMP_NGE_UQ),
-                                                 _mm256_cmp_ps(x, one, _CMP_NLE_UQ)));
-            part = _mm256_add_ps(part, x);
+        for (; i + 16 <= e; i += 16) {
+            const __m256 x0 = _mm256_loadu_ps(v + i), x1 = _mm256_loadu_ps(v + i + 8);
+            hi0 = _mm256_max_epu32(hi0, _mm256_castps_si256(x0));
+            hi1 = _mm256_max_epu32(hi1, _mm256_castps_si256(x1));
+            p0 = _mm256_add_ps(p0, x0);
+            p1 = _mm256_add_ps(p1, x1);
         }
-        int ok = _mm256_movemask_ps(bad) == 0;
+        for (; i + 8 <= e; i += 8) {
+            const __m256 x0 = _mm256_loadu_ps(v + i);
+            hi0 = _mm256_max_epu32(hi0, _mm256_castps_si256(x0));
+            p0 = _mm256_add_ps(p0, x0);
+        }
+        const __m256i hi = _mm256_max_epu32(hi0, hi1);
+        int ok = _mm256_testz_si256(_mm256_xor_si256(_mm256_max_epu32(hi, one_bits), one_bits),
+                                    _mm256_set1_epi32(-1));
         float rest = 0;
         for (; i < e; i++) {
             ok &= (v[i] >= 0) & (v[i] <= 1);
@@ -669,7 +680,7 @@ int64_t focal_avx2_scan_dense_f32(const float *y, int64_t n, double *sum)
                 if (!(v[i] >= 0 && v[i] <= 1))
                     return b + i;
         }
-        total += focal_v_hsum_pd(part) + (double)rest;
+        total += focal_v_hsum_pd(_mm256_add_ps(p0, p1)) + (double)rest;
     }
     *sum += total;
     return -1;

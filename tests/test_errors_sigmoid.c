@@ -21,6 +21,7 @@
 #include <cmocka.h>
 
 #include <inttypes.h>
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -834,6 +835,40 @@ static void test_sigmoid_dense_target_invalid(void **state)
     finish();
 }
 
+/* The float32 pre-pass's vector scan at the edges of [0, 1]: -0 is a
+ * valid 0 (with the loss of +0), the floats just outside are not; in the
+ * vector part of a block and in its scalar tail. */
+static void test_sigmoid_dense_target_edges(void **state)
+{
+    (void)state;
+    enum { EC = 45 };
+    float x[EC], y[EC], g[EC], out_pos, out_neg;
+    for (int k = 0; k < EC; ++k) {
+        x[k] = 0.1f * (float)(k % 7) - 0.3f;
+        y[k] = k % 5 == 0 ? 1.0f : 0.0f;
+    }
+    focal_loss *loss = NULL;
+    assert_int_equal(focal_loss_create(&loss, FOCAL_MODE_SIGMOID), FOCAL_OK);
+    assert_int_equal(focal_forward_backward_dense_f32(loss, 1, EC, 1, x, y, NULL, &out_pos, g), FOCAL_OK);
+    static const int at[] = {3, 43};   /* vector part, scalar tail */
+    for (size_t i = 0; i < 2; ++i) {
+        float yy[EC];
+        memcpy(yy, y, sizeof yy);
+        yy[at[i]] = -0.0f;
+        assert_int_equal(focal_forward_backward_dense_f32(loss, 1, EC, 1, x, yy, NULL, &out_neg, g), FOCAL_OK);
+        assert_true(out_neg == out_pos);
+        const float outside[] = {nextafterf(1.0f, 2.0f), -FLT_TRUE_MIN};
+        for (size_t j = 0; j < 2; ++j) {
+            yy[at[i]] = outside[j];
+            out_neg = 42.0f;
+            assert_int_equal(focal_forward_backward_dense_f32(loss, 1, EC, 1, x, yy, NULL, &out_neg, g),
+                             FOCAL_ERROR_INVALID_TARGET);
+            assert_true(out_neg == 42.0f);
+        }
+    }
+    focal_loss_destroy(loss);
+}
+
 static void test_sigmoid_weight_invalid(void **state)
 {
     (void)state;
@@ -935,6 +970,7 @@ int main(void)
         cmocka_unit_test_setup(test_sigmoid_alpha_vector_length, reset_tally),
         cmocka_unit_test_setup(test_sigmoid_index_target_out_of_range, reset_tally),
         cmocka_unit_test_setup(test_sigmoid_dense_target_invalid, reset_tally),
+        cmocka_unit_test(test_sigmoid_dense_target_edges),
         cmocka_unit_test_setup(test_sigmoid_weight_invalid, reset_tally),
         cmocka_unit_test_setup(test_sigmoid_fl_star_incompatible, reset_tally),
     };
