@@ -379,7 +379,7 @@ def render(d, command, elapsed_s):
         "minus the resident set before them: scratch, thread stacks and anything else a call touched, "
         "including the library code pages the first calls fault in (a few hundred KiB).", "",
         memory_section(d), "",
-        "## What bounds the floors that are not met", "",
+        "## Where the time goes" if passed == total else "## Where the time goes, and what bounds the floors that are not met", "",
         analysis_section(), "",
         "## All libfocal figures", "",
         libfocal_table(d), "",
