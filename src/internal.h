@@ -182,8 +182,9 @@ void focal_tile_load_f32(const float *src, int64_t c, int64_t inner, int64_t ima
                          int64_t rows, float *tile);
 void focal_tile_store_f32(float *dst, int64_t c, int64_t inner, int64_t image, int64_t s0,
                           int64_t rows, const float *tile);
-/* Class-major float32 tiles (c runs of rows positions), for the kernels
- * vectorised across positions. */
+/* Class-major float32 tiles (c runs of rows positions) from and to the
+ * rows of an inner == 1 tensor, for the kernel vectorised across
+ * positions. */
 void focal_tile_load_planes_f32(const float *src, int64_t c, int64_t inner, int64_t image,
                                 int64_t s0, int64_t rows, float *tile);
 void focal_tile_store_planes_f32(float *dst, int64_t c, int64_t inner, int64_t image, int64_t s0,

@@ -176,7 +176,8 @@ void focal_sigmoid_chunk_f32(void *arg, int64_t chunk, int worker)
     const focal_call *call = rn->call;
     const focal_scratch *s = &rn->scratch[worker];
     const int64_t c = call->c, inner = call->inner;
-    const int zero_denominator = call->reduced && call->denominator == 0;
+    /* focal_f32_kernels_apply sends reduced calls with a zero (or tiny)
+     * denominator to the portable path: every denominator here is usable. */
     const int per_element_out = call->want_loss && !call->reduced;
     const int per_element_up = call->want_grad && !call->reduced && call->op == FOCAL_OP_BACKWARD;
     /* Per-class alphas come from the scratch copy in float; one alpha for
@@ -221,22 +222,15 @@ void focal_sigmoid_chunk_f32(void *arg, int64_t chunk, int worker)
             o = o != NULL ? ot : NULL;
         }
         if (flat) {
-            if (zero_denominator) {
-                if (g != NULL)
-                    memset(g, 0, (size_t)(rows * c) * sizeof(float));
-                if (o != NULL)
-                    memset(o, 0, (size_t)(rows * c) * sizeof(float));
-            } else {
-                const double scale = call->reduced ? call->upstream / call->denominator : 1.0;
-                acc += focal_avx2_sigmoid_row(x, y, -1, rows * c, NULL, call->has_alpha, alpha_s, ls, gamma,
-                                              1.0f, (float)scale, up, g, o);
-            }
+            const double scale = call->reduced ? call->upstream / call->denominator : 1.0;
+            acc += focal_avx2_sigmoid_row(x, y, -1, rows * c, NULL, call->has_alpha, alpha_s, ls, gamma, 1.0f,
+                                          (float)scale, up, g, o);
         }
         for (int64_t r = 0; r < (flat ? 0 : rows); r++) {
             const int64_t row = r * c;
             focal_position p;
             focal_gather_position(call, pos0 + r, &p);
-            if (p.ignored || zero_denominator) {
+            if (p.ignored) {
                 if (g != NULL)
                     memset(g + row, 0, (size_t)c * sizeof(float));
                 if (o != NULL)

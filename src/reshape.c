@@ -96,21 +96,17 @@ void focal_tile_store_f32(float *dst, int64_t c, int64_t inner, int64_t image, i
             dst[inner == 1 ? base + r * c + j : base + j * inner + r] = tile[r * c + j];
 }
 
-/* Class-major float32 tiles: c runs of `rows` positions each. Rows of an
- * inner == 1 tensor are transposed by OpenBLAS; planes of an inner > 1
- * tensor are already class-major and are copied run by run. */
+/* Class-major float32 tiles (c runs of `rows` positions each) from the
+ * rows of an inner == 1 tensor, transposed by OpenBLAS. (Planes of an
+ * inner > 1 tensor are class-major already: the kernel reads them in
+ * place.) */
 void focal_tile_load_planes_f32(const float *src, int64_t c, int64_t inner, int64_t image,
                                 int64_t s0, int64_t rows, float *tile)
 {
     const int64_t base = focal_element(c, inner, image, s0, 0);
-    if (inner == 1 && blas_fits(c, rows)) {
+    if (blas_fits(c, rows)) {
         cblas_somatcopy(CblasRowMajor, CblasTrans, (blasint)rows, (blasint)c, 1.0f, src + base,
                         (blasint)c, tile, (blasint)rows);
-        return;
-    }
-    if (inner > 1) {
-        for (int64_t k = 0; k < c; k++)
-            memcpy(tile + k * rows, src + base + k * inner, (size_t)rows * sizeof(float));
         return;
     }
     for (int64_t k = 0; k < c; k++)
@@ -122,14 +118,9 @@ void focal_tile_store_planes_f32(float *dst, int64_t c, int64_t inner, int64_t i
                                  int64_t rows, const float *tile)
 {
     const int64_t base = focal_element(c, inner, image, s0, 0);
-    if (inner == 1 && blas_fits(c, rows)) {
+    if (blas_fits(c, rows)) {
         cblas_somatcopy(CblasRowMajor, CblasTrans, (blasint)c, (blasint)rows, 1.0f, tile,
                         (blasint)rows, dst + base, (blasint)c);
-        return;
-    }
-    if (inner > 1) {
-        for (int64_t k = 0; k < c; k++)
-            memcpy(dst + base + k * inner, tile + k * rows, (size_t)rows * sizeof(float));
         return;
     }
     for (int64_t k = 0; k < c; k++)

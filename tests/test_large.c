@@ -113,8 +113,9 @@ static void check_planes(int weighted)
 {
     const size_t elements = (size_t)PN * PC * PI, positions = (size_t)PN * PI;
     /* One float past a 64-byte boundary: the kernel's first step is short. */
-    float *xb = aligned_alloc(64, (elements + 16) * sizeof(float));
-    float *gb = aligned_alloc(64, (elements + 16) * sizeof(float));
+    const size_t bytes = (elements + 16) * sizeof(float) / 64 * 64 + 64;   /* a multiple of 64, as C11 asks */
+    float *xb = aligned_alloc(64, bytes);
+    float *gb = aligned_alloc(64, bytes);
     float *w = malloc(positions * sizeof *w);
     int64_t *t = malloc(positions * sizeof *t);
     assert_non_null(xb);

@@ -1478,7 +1478,7 @@ static void test_masked_logits(void **state)
  * ------------------------------------------------------------------------ */
 
 static size_t zero_case(const char *what, prec p, focal_reduction red, const int64_t *target,
-                        const double *weight, int alpha_one)
+                        const double *dense, const double *weight, int alpha_one)
 {
     enum { N = 2, C = 3, INNER = 2, ELEMS = N * C * INNER, POS = N * INNER };
     static const double x_src[ELEMS] = {0.5, -1.0, 2.0, 0.25, -0.75, 1.5,
@@ -1497,7 +1497,7 @@ static size_t zero_case(const char *what, prec p, focal_reduction red, const int
     char label[200];
     snprintf(label, sizeof label, "zero denominator: %s [%s %s]", what, prec_name(p),
              reduction_name(red));
-    job j = {loss, p, N, C, INNER, x, target, NULL, weight};
+    job j = {loss, p, N, C, INNER, x, target, dense, weight};
     const size_t out_len = red == FOCAL_REDUCTION_NONE ? ELEMS : 1;
     double out_f[ELEMS], out_fb[ELEMS], grad_fb[ELEMS], grad_b[ELEMS], up[ELEMS];
     for (size_t i = 0; i < ELEMS; i++) {
@@ -1538,6 +1538,7 @@ static void test_zero_denominator(void **state)
     static const int64_t background[4] = {3, 3, 3, 3};
     static const int64_t some_targets[4] = {0, 3, 1, 2};
     static const double zero_weights[4] = {0.0, 0.0, 0.0, 0.0};
+    static const double dense_zero[12] = {0.0};
     static const focal_reduction all_reds[] = {
         FOCAL_REDUCTION_NONE, FOCAL_REDUCTION_MEAN, FOCAL_REDUCTION_SUM,
         FOCAL_REDUCTION_WEIGHTED_MEAN, FOCAL_REDUCTION_SUM_OVER_POSITIVES};
@@ -1545,16 +1546,19 @@ static void test_zero_denominator(void **state)
     for (size_t pi = 0; pi < 2; pi++) {
         prec p = both_precs[pi];
         for (size_t ri = 0; ri < 5; ri++) {
-            bad += zero_case("all positions ignored", p, all_reds[ri], all_ignored, NULL, 0);
+            bad += zero_case("all positions ignored", p, all_reds[ri], all_ignored, NULL, NULL, 0);
         }
-        bad += zero_case("all weights zero", p, FOCAL_REDUCTION_WEIGHTED_MEAN, some_targets,
+        bad += zero_case("all weights zero", p, FOCAL_REDUCTION_WEIGHTED_MEAN, some_targets, NULL,
                          zero_weights, 0);
-        bad += zero_case("all weights zero", p, FOCAL_REDUCTION_MEAN, some_targets, zero_weights,
-                         0);
+        bad += zero_case("all weights zero", p, FOCAL_REDUCTION_MEAN, some_targets, NULL,
+                         zero_weights, 0);
         /* alpha 1 weighs negatives by 1 - alpha = 0: with background only
-         * every alpha_t is 0. */
+         * every alpha_t is 0; the same with dense targets all 0 (no
+         * weights: the float32 kernel's one-stretch form). */
         bad += zero_case("alpha 1, background only", p, FOCAL_REDUCTION_WEIGHTED_MEAN, background,
-                         NULL, 1);
+                         NULL, NULL, 1);
+        bad += zero_case("alpha 1, dense targets all 0", p, FOCAL_REDUCTION_WEIGHTED_MEAN, NULL,
+                         dense_zero, NULL, 1);
     }
     assert_int_equal(bad, 0);
 }
