@@ -105,9 +105,9 @@ static void test_large_rows(void **state)
     free(t);
 }
 
-/* NCHW planes: (2, 19, 131075), ignore_index 3 (a class), alpha 0.25;
+/* NCHW planes: (2, 19, 131088), ignore_index 3 (a class), alpha 0.25;
  * once in the common form (mean, no weights) and once with weights. */
-enum { PN = 2, PC = 19, PI = 131075 };
+enum { PN = 2, PC = 19, PI = 131088 };
 
 static void check_planes(int weighted)
 {
