@@ -88,6 +88,7 @@ typedef struct focal_call {
     double upstream;           /* grad_out[0] for reduced backward, 1 for fused */
     double gradient_factor;    /* upstream / denominator, where that is safe */
     int tiny_denominator;      /* |denominator| so small that 1 / it may overflow */
+    int partials_divided;      /* the chunks' partial sums are already divided by it */
 } focal_call;
 
 /* ---- validate.c -------------------------------------------------------- */

@@ -126,10 +126,15 @@ void focal_parallel_chunks(int64_t chunks, int workers, focal_chunk_fn fn, void 
 /* ---- the computation --------------------------------------------------- */
 
 /* Per-class loss and backward coefficients of one softmax row with a
- * target distribution y (dense targets, or an index target smoothed). */
+ * target distribution y (dense targets, or an index target smoothed). The
+ * gradient is scale times the derivative with each class's
+ * y_j alpha_j / alpha_scale divided by mass. mass is 1 but under a tiny
+ * denominator, where the chunk moves the row's mass into its multipliers;
+ * the loss returned is then sum_j (y_j alpha_j / alpha_scale / mass)
+ * times the focal term. */
 static double softmax_row_dense(const focal_call *call, const double *x, const double *y,
                                 const focal_scratch *s, const focal_softmax_row *st, double *grad,
-                                double scale)
+                                double scale, double mass)
 {
     const int64_t c = call->c;
     const double gamma = call->loss->gamma;
@@ -145,8 +150,14 @@ static double softmax_row_dense(const focal_call *call, const double *x, const d
             double term, k;
             focal_modulate(p, q, l, gamma, &term, &k);
             const double alpha = focal_gather_alpha(call, j);
-            loss += y[j] * alpha * term;
-            s->k[j] = y[j] * (alpha / call->alpha_scale) * k;
+            const double ya = y[j] * (alpha / call->alpha_scale);
+            if (mass == 1) {
+                loss += y[j] * alpha * term;
+                s->k[j] = ya * k;
+            } else {
+                loss += ya / mass * term;
+                s->k[j] = ya / mass * k;
+            }
         }
         if (grad != NULL)
             focal_log_softmax_backward_dense(s->e, st, c, s->k, scale, grad);
@@ -163,10 +174,12 @@ static double softmax_row_dense(const focal_call *call, const double *x, const d
         const double alpha = focal_gather_alpha(call, j);
         double term, k;
         focal_modulate(p, q, l, gamma, &term, &k);
-        loss += y[j] * alpha * term;
+        loss += mass == 1 ? y[j] * alpha * term : y[j] * (alpha / call->alpha_scale) / mass * term;
         /* The clip passes the gradient inside [lo, hi] (bounds included). */
         if (grad != NULL && v >= call->clip_lo && v <= call->clip_hi)
-            grad[j] = scale * y[j] * (alpha / call->alpha_scale) * focal_modulate_dprob(p, q, l, gamma);
+            grad[j] = mass == 1 ? scale * y[j] * (alpha / call->alpha_scale) * focal_modulate_dprob(p, q, l, gamma)
+                                : scale * (y[j] * (alpha / call->alpha_scale) / mass) *
+                                      focal_modulate_dprob(p, q, l, gamma);
         else if (grad != NULL && isnan(v))
             grad[j] = v;
     }
@@ -255,7 +268,27 @@ static void softmax_chunk(void *arg, int64_t chunk, int worker)
             double loss;
             if (call->dense || smoothed) {
                 focal_gather_softmax_targets(call, p.target, call->dense ? s->y + r * c : NULL, s->t);
-                loss = softmax_row_dense(call, x, s->t, s, &st, grad, scale);
+                /* Under a tiny denominator, alpha_scale / denominator can
+                 * overflow; the row's own mass sum(y_j |alpha_j|) /
+                 * alpha_scale, which the denominator holds, is moved from
+                 * the coefficients into the multiplier to keep it bounded
+                 * (a row of zero mass has a zero multiplier). */
+                double mass = 1, share = 0;
+                if (call->partials_divided) {
+                    double m = 0;
+                    for (int64_t j = 0; j < c; j++)
+                        m += fabs(s->t[j] * (focal_gather_alpha(call, j) / call->alpha_scale));
+                    /* The row's share of the reduced loss per unit of its
+                     * normalised loss: w alpha_scale m / denominator. */
+                    share = m > 0 ? p.weight * call->alpha_scale * m / call->denominator : 0.0;
+                    scale = share * call->upstream;
+                    mass = m > 0 ? m : 1;
+                }
+                loss = softmax_row_dense(call, x, s->t, s, &st, grad, scale, mass);
+                if (call->partials_divided) {
+                    acc += share * loss;
+                    continue;
+                }
             } else {
                 loss = softmax_row_index(call, x, p.target, p.alpha_t, s, &st, grad, scale);
             }
@@ -414,6 +447,11 @@ focal_status focal_pipeline_run(focal_call *call)
      * denominator below 2^-900 is divided per position instead, after the
      * weights and alphas that make the quotient bounded. */
     call->tiny_denominator = call->reduced && fabs(call->denominator) < 0x1p-900;
+    /* Softmax rows with a target distribution then add their share of the
+     * reduced loss already divided, because w * loss itself can be
+     * subnormal (see softmax_chunk). */
+    call->partials_divided = call->tiny_denominator && !call->sigmoid &&
+                             (call->dense || call->loss->label_smoothing > 0);
     call->gradient_factor = call->reduced && !call->tiny_denominator && call->denominator != 0
                                 ? call->upstream / call->denominator
                                 : 0.0;

@@ -29,5 +29,7 @@ double focal_reduce_partials(const double *partials, int64_t chunks)
 double focal_reduce_finish(const focal_call *call, double sum)
 {
     /* A zero denominator (nothing counted, or zero total weight) gives 0. */
+    if (call->partials_divided)
+        return sum;
     return call->denominator != 0 ? sum / call->denominator : 0.0;
 }

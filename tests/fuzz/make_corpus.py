@@ -607,6 +607,11 @@ def finding_seeds():
     c.input = [1e30, -1e4]
     c.targets = ["bg"]
     s["5_fl_star_gamma_1e300_f32"] = c.encode()
+    for f64, tiny in ((True, 5e-324), (False, 1.401298464324817e-45)):
+        c = Compute(False, FUSED, True, f64).set(SET_REDUCTION, WMEAN).with_shape(2, 2, 1)
+        c.input = [1.125, -2.875, 2.875, 0.625]
+        c.targets = [0.0, 0.0, -0.0, tiny]
+        s["6_dense_weighted_mean_subnormal_targets_" + ("f64" if f64 else "f32")] = c.encode()
     return s
 
 
