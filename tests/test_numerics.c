@@ -1473,7 +1473,8 @@ static void test_range_switches(void **state)
  * Rows (0, 0) and (0, tiny): sum(y alpha_t) is the subnormal tiny, the
  * reduced loss is the second row's focal term for class 1, and the
  * gradient is that row's index-target gradient (the first row's is 0).
- * Checked against the same row with index target 1 and MEAN. w * loss of
+ * Checked, with logits and with probabilities input, against the same row
+ * with index target 1 and MEAN. w * loss of
  * that row is itself subnormal: the rows add their shares of the reduced
  * loss already divided.
  * ------------------------------------------------------------------------ */
@@ -1481,41 +1482,54 @@ static void test_range_switches(void **state)
 static void test_dense_subnormal_denominator(void **state)
 {
     (void)state;
-    focal_loss *dense = NULL, *index = NULL;
-    assert_int_equal(focal_loss_create(&dense, FOCAL_MODE_SOFTMAX), FOCAL_OK);
-    assert_int_equal(focal_loss_set_reduction(dense, FOCAL_REDUCTION_WEIGHTED_MEAN), FOCAL_OK);
-    assert_int_equal(focal_loss_create(&index, FOCAL_MODE_SOFTMAX), FOCAL_OK);
     const int64_t target = 1;
     size_t bad = 0;
-    for (int gi = 0; gi < 2; gi++) {
-        const double gamma = gi ? 0.5 : 2.0;
-        assert_int_equal(focal_loss_set_gamma(dense, gamma), FOCAL_OK);
-        assert_int_equal(focal_loss_set_gamma(index, gamma), FOCAL_OK);
-        {
-            const double x[4] = {1.125, -2.875, 2.875, 0.625}, y[4] = {0.0, 0.0, -0.0, 0x1p-1074};
-            double out, grad[4], want_out, want_grad[2];
-            assert_int_equal(focal_forward_backward_dense_f64(dense, 2, 2, 1, x, y, NULL, &out, grad), FOCAL_OK);
-            assert_int_equal(focal_forward_backward_f64(index, 1, 2, 1, x + 2, &target, NULL, &want_out, want_grad),
-                             FOCAL_OK);
-            bad += !(fabs(out - want_out) <= 1e-12 * fabs(want_out));
-            bad += !(grad[0] == 0 && grad[1] == 0);
-            for (int j = 0; j < 2; j++)
-                bad += !(fabs(grad[2 + j] - want_grad[j]) <= 1e-12 * fabs(want_grad[j]));
-        }
-        {
-            const float x[4] = {1.125f, -2.875f, 2.875f, 0.625f}, y[4] = {0.0f, 0.0f, -0.0f, 0x1p-149f};
-            float out, grad[4], want_out, want_grad[2];
-            assert_int_equal(focal_forward_backward_dense_f32(dense, 2, 2, 1, x, y, NULL, &out, grad), FOCAL_OK);
-            assert_int_equal(focal_forward_backward_f32(index, 1, 2, 1, x + 2, &target, NULL, &want_out, want_grad),
-                             FOCAL_OK);
-            bad += !(fabsf(out - want_out) <= 1e-5f * fabsf(want_out));
-            bad += !(grad[0] == 0 && grad[1] == 0);
-            for (int j = 0; j < 2; j++)
-                bad += !(fabsf(grad[2 + j] - want_grad[j]) <= 1e-5f * fabsf(want_grad[j]));
+    for (int probs = 0; probs < 2; probs++) {
+        for (int gi = 0; gi < 2; gi++) {
+            focal_loss *dense = NULL, *index = NULL;
+            assert_int_equal(focal_loss_create(&dense, FOCAL_MODE_SOFTMAX), FOCAL_OK);
+            assert_int_equal(focal_loss_set_reduction(dense, FOCAL_REDUCTION_WEIGHTED_MEAN), FOCAL_OK);
+            assert_int_equal(focal_loss_create(&index, FOCAL_MODE_SOFTMAX), FOCAL_OK);
+            const double gamma = gi ? 0.5 : 2.0;
+            assert_int_equal(focal_loss_set_gamma(dense, gamma), FOCAL_OK);
+            assert_int_equal(focal_loss_set_gamma(index, gamma), FOCAL_OK);
+            if (probs) {
+                assert_int_equal(focal_loss_set_input(dense, FOCAL_INPUT_PROBABILITIES), FOCAL_OK);
+                assert_int_equal(focal_loss_set_input(index, FOCAL_INPUT_PROBABILITIES), FOCAL_OK);
+            }
+            /* Logits, or probabilities (rows of two classes). */
+            const double x64[4] = {probs ? 0.25 : 1.125, probs ? 0.75 : -2.875, probs ? 0.375 : 2.875,
+                                   probs ? 0.625 : 0.625};
+            {
+                const double y[4] = {0.0, 0.0, -0.0, 0x1p-1074};
+                double out, grad[4], want_out, want_grad[2];
+                assert_int_equal(focal_forward_backward_dense_f64(dense, 2, 2, 1, x64, y, NULL, &out, grad),
+                                 FOCAL_OK);
+                assert_int_equal(
+                    focal_forward_backward_f64(index, 1, 2, 1, x64 + 2, &target, NULL, &want_out, want_grad),
+                    FOCAL_OK);
+                bad += !(fabs(out - want_out) <= 1e-12 * fabs(want_out));
+                bad += !(grad[0] == 0 && grad[1] == 0);
+                for (int j = 0; j < 2; j++)
+                    bad += !(fabs(grad[2 + j] - want_grad[j]) <= 1e-12 * fabs(want_grad[j]));
+            }
+            {
+                const float x[4] = {(float)x64[0], (float)x64[1], (float)x64[2], (float)x64[3]};
+                const float y[4] = {0.0f, 0.0f, -0.0f, 0x1p-149f};
+                float out, grad[4], want_out, want_grad[2];
+                assert_int_equal(focal_forward_backward_dense_f32(dense, 2, 2, 1, x, y, NULL, &out, grad), FOCAL_OK);
+                assert_int_equal(
+                    focal_forward_backward_f32(index, 1, 2, 1, x + 2, &target, NULL, &want_out, want_grad),
+                    FOCAL_OK);
+                bad += !(fabsf(out - want_out) <= 1e-5f * fabsf(want_out));
+                bad += !(grad[0] == 0 && grad[1] == 0);
+                for (int j = 0; j < 2; j++)
+                    bad += !(fabsf(grad[2 + j] - want_grad[j]) <= 1e-5f * fabsf(want_grad[j]));
+            }
+            focal_loss_destroy(dense);
+            focal_loss_destroy(index);
         }
     }
-    focal_loss_destroy(dense);
-    focal_loss_destroy(index);
     assert_int_equal(bad, 0);
 }
 
