@@ -148,7 +148,7 @@ typedef struct focal_scratch {
     double *row_term;
     double *row_weight;
     float *ef;       /* c + 8 */
-    float *alpha;    /* c + 8: per-class alpha in float, when one is set */
+    float *alpha;    /* c + 8: per-class alpha in float, when a vector is set */
 } focal_scratch;
 
 typedef struct focal_run {

@@ -423,7 +423,7 @@ static focal_scratch *alloc_scratch(const focal_call *call, const focal_tiling *
         s[i].row_weight = rowbuf + 3 * rows;
         s[i].ef = (float *)(rowbuf + 4 * rows);
         s[i].alpha = s[i].ef + c + 8;
-        if (call->alpha_c != NULL || call->loss->alpha_kind == FOCAL_ALPHA_SCALAR)
+        if (call->alpha_c != NULL)   /* one alpha for every class is passed as a number */
             for (size_t j = 0; j < c; j++)
                 s[i].alpha[j] = (float)focal_gather_alpha(call, (int64_t)j);
     }

@@ -177,7 +177,9 @@ void focal_sigmoid_chunk_f32(void *arg, int64_t chunk, int worker)
     const focal_scratch *s = &rn->scratch[worker];
     const int64_t c = call->c, inner = call->inner;
     /* focal_f32_kernels_apply sends reduced calls with a zero (or tiny)
-     * denominator to the portable path: every denominator here is usable. */
+     * denominator to the portable path: here the gradient factor
+     * upstream / denominator is always set. */
+    const double factor = call->reduced ? call->gradient_factor : 1.0;
     const int per_element_out = call->want_loss && !call->reduced;
     const int per_element_up = call->want_grad && !call->reduced && call->op == FOCAL_OP_BACKWARD;
     /* Per-class alphas come from the scratch copy in float; one alpha for
@@ -222,28 +224,25 @@ void focal_sigmoid_chunk_f32(void *arg, int64_t chunk, int worker)
             o = o != NULL ? ot : NULL;
         }
         if (flat) {
-            const double scale = call->reduced ? call->upstream / call->denominator : 1.0;
             acc += focal_avx2_sigmoid_row(x, y, -1, rows * c, NULL, call->has_alpha, alpha_s, ls, gamma, 1.0f,
-                                          (float)scale, up, g, o);
-        }
-        for (int64_t r = 0; r < (flat ? 0 : rows); r++) {
-            const int64_t row = r * c;
-            focal_position p;
-            focal_gather_position(call, pos0 + r, &p);
-            if (p.ignored) {
-                if (g != NULL)
-                    memset(g + row, 0, (size_t)c * sizeof(float));
-                if (o != NULL)
-                    memset(o + row, 0, (size_t)c * sizeof(float));
-                continue;
+                                          (float)factor, up, g, o);
+        } else {
+            for (int64_t r = 0; r < rows; r++) {
+                const int64_t row = r * c;
+                focal_position p;
+                focal_gather_position(call, pos0 + r, &p);
+                if (p.ignored) {
+                    if (g != NULL)
+                        memset(g + row, 0, (size_t)c * sizeof(float));
+                    if (o != NULL)
+                        memset(o + row, 0, (size_t)c * sizeof(float));
+                    continue;
+                }
+                acc += focal_avx2_sigmoid_row(x + row, y != NULL ? y + row : NULL, p.target, c, alpha,
+                                              call->has_alpha, alpha_s, ls, gamma, (float)p.weight,
+                                              (float)(p.weight * factor), up != NULL ? up + row : NULL,
+                                              g != NULL ? g + row : NULL, o != NULL ? o + row : NULL);
             }
-            double scale = p.weight;
-            if (call->reduced)
-                scale *= call->upstream / call->denominator;
-            acc += focal_avx2_sigmoid_row(x + row, y != NULL ? y + row : NULL, p.target, c, alpha,
-                                          call->has_alpha, alpha_s, ls, gamma, (float)p.weight, (float)scale,
-                                          up != NULL ? up + row : NULL, g != NULL ? g + row : NULL,
-                                          o != NULL ? o + row : NULL);
         }
         if (!in_place && g != NULL)
             focal_tile_store_f32(call->grad_input, c, inner, image, s0, rows, gt);

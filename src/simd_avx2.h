@@ -4,8 +4,8 @@
  * Accuracy (measured against glibc's double-precision exp and log over
  * their whole float range by tests/test_simd_math.c): exp within 2 ulp,
  * log and log1p within 2 ulp. Special values follow C99: exp(-inf) = 0,
- * exp(+inf) = +inf, results below FLT_MIN flush to 0 (exp of x <= 0: are 0
- * or a positive value below FLT_MIN); log(0) = -inf,
+ * exp(+inf) = +inf, results below FLT_MIN flush to 0 (focal_v_exp_neg's
+ * are 0 or a positive value below FLT_MIN); log(0) = -inf,
  * log(x < 0) = NaN, log(+inf) = +inf; NaN propagates through both. */
 #ifndef FOCAL_SIMD_AVX2_H
 #define FOCAL_SIMD_AVX2_H
@@ -72,12 +72,12 @@ static inline __m256 focal_v_log_reduced(__m256 f, __m256 e)
     return _mm256_fmadd_ps(e, focal_v_set(0.693359375f), y);
 }
 
-/* exp(x) for x <= 88 (or NaN), as in exp(x - max) and exp(-|x|): no
- * overflow to handle (2^n with n <= 127 fits the exponent field). n = round(x / ln 2) comes from adding and
- * subtracting 1.5 * 2^23; 2^n is applied by adding n to the exponent field
- * of e^r. For x just above ln(FLT_MIN) the result may
- * fall below FLT_MIN (then it is a positive value below FLT_MIN); below
- * ln(FLT_MIN), and for -inf, it is 0. */
+/* exp(x) for x <= 88 (or NaN), as in exp(x - max), exp(x_j) capped at 88
+ * and exp(-|x|): no overflow to handle, 2^n with n <= 127 fitting the
+ * exponent field. n = round(x / ln 2) comes from adding and subtracting
+ * 1.5 * 2^23; 2^n is applied by adding n to the exponent field of e^r. For
+ * x just above ln(FLT_MIN) the result may be a positive value below
+ * FLT_MIN; below ln(FLT_MIN), and for -inf, it is 0. */
 static inline __m256 focal_v_exp_neg(__m256 x)
 {
     const __m256 lo = focal_v_set(-87.33654022216796875f);
