@@ -32,39 +32,8 @@
 #include "errcheck.h"
 
 /* ------------------------------------------------------------------------
- * Problem tally
+ * Status names
  * ------------------------------------------------------------------------ */
-
-static int g_problems;
-
-#if defined(__GNUC__)
-__attribute__((format(printf, 1, 2)))
-#endif
-static void problem(const char *fmt, ...)
-{
-    char buf[1536];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
-    print_error("  PROBLEM: %s\n", buf);
-    ++g_problems;
-}
-
-static int reset_tally(void **state)
-{
-    (void)state;
-    g_problems = 0;
-    return 0;
-}
-
-static void finish(void)
-{
-    if (g_problems != 0) {
-        print_error("  %d problem(s) in this test\n", g_problems);
-    }
-    assert_int_equal(g_problems, 0);
-}
 
 static const char *status_name(focal_status s)
 {
@@ -107,28 +76,28 @@ static void check_failure(const char *label, focal_status got, focal_status expe
                           const char *msg, const char *marker, const char *const *needles)
 {
     if (got != expected) {
-        problem("%s: returned %d %s, expected %d %s; message \"%s\"", label, (int)got,
-                status_name(got), (int)expected, status_name(expected),
-                got == FOCAL_OK ? "(none: call succeeded)" : msg);
+        errcheck_problem("%s: returned %d %s, expected %d %s; message \"%s\"", label, (int)got,
+                         status_name(got), (int)expected, status_name(expected),
+                         got == FOCAL_OK ? "(none: call succeeded)" : msg);
     }
     if (got == FOCAL_OK) {
         return;
     }
     if (msg[0] == '\0') {
-        problem("%s: focal_last_error() is empty after the failing call", label);
+        errcheck_problem("%s: focal_last_error() is empty after the failing call", label);
         return;
     }
     if (strcmp(msg, "<NULL>") == 0) {
-        problem("%s: focal_last_error() returned NULL", label);
+        errcheck_problem("%s: focal_last_error() returned NULL", label);
         return;
     }
     if (marker != NULL && strcmp(msg, marker) == 0) {
-        problem("%s: focal_last_error() was not set by this call (still \"%s\")", label, msg);
+        errcheck_problem("%s: focal_last_error() was not set by this call (still \"%s\")", label, msg);
         return;
     }
     for (const char *const *n = needles; n && *n; ++n) {
         if (!errcheck_contains(msg, *n)) {
-            problem("%s: message \"%s\" does not mention \"%s\"", label, msg, *n);
+            errcheck_problem("%s: message \"%s\" does not mention \"%s\"", label, msg, *n);
         }
     }
 }
@@ -164,7 +133,7 @@ static void pending_end(struct pending *p, focal_status got, focal_status expect
         char what[256];
         errcheck_snapshot_take(p->loss, &after);
         if (!errcheck_snapshot_equal(&p->before, &after, what, sizeof what)) {
-            problem("%s: the failing call changed the context (%s)", label, what);
+            errcheck_problem("%s: the failing call changed the context (%s)", label, what);
         }
     }
 }
@@ -187,15 +156,15 @@ static void pending_end(struct pending *p, focal_status got, focal_status expect
         if (status_ != FOCAL_OK) {                                                        \
             char msg_[MSG_SIZE];                                                          \
             errcheck_copy_last_error(msg_, sizeof msg_);                                  \
-            problem("%s: %s returned %d %s, expected FOCAL_OK; message \"%s\"", (prefix), \
-                    #call, (int)status_, status_name(status_), msg_);                     \
+            errcheck_problem("%s: %s returned %d %s, expected FOCAL_OK; message \"%s\"", (prefix), \
+                             #call, (int)status_, status_name(status_), msg_);                     \
         }                                                                                 \
     } while (0)
 
 static void expect_untouched(const void *buf, size_t size, const char *label)
 {
     if (!errcheck_all_bytes(buf, size, SENTINEL)) {
-        problem("%s: an output was written by a failing call", label);
+        errcheck_problem("%s: an output was written by a failing call", label);
     }
 }
 
@@ -492,17 +461,17 @@ static void expect_compute_failure(const struct fn_entry *f, const struct call *
 
     check_failure(label, got, expected, msg, marker, needles);
     if (!errcheck_all_bytes(d->out, sizeof d->out, SENTINEL)) {
-        problem("%s: out was written by a failing call", label);
+        errcheck_problem("%s: out was written by a failing call", label);
     }
     if (!errcheck_all_bytes(d->gin, sizeof d->gin, SENTINEL)) {
-        problem("%s: grad_input was written by a failing call", label);
+        errcheck_problem("%s: grad_input was written by a failing call", label);
     }
     if (a->loss != NULL) {
         errcheck_snapshot after;
         char what[256];
         errcheck_snapshot_take(a->loss, &after);
         if (!errcheck_snapshot_equal(&before, &after, what, sizeof what)) {
-            problem("%s: the failing call changed the context (%s)", label, what);
+            errcheck_problem("%s: the failing call changed the context (%s)", label, what);
         }
     }
 }
@@ -555,8 +524,8 @@ static int expect_compute_success(const struct fn_entry *f, const struct call *a
     if (got != FOCAL_OK) {
         char msg[MSG_SIZE];
         errcheck_copy_last_error(msg, sizeof msg);
-        problem("%s: returned %d %s, expected FOCAL_OK; message \"%s\"", label, (int)got,
-                status_name(got), msg);
+        errcheck_problem("%s: returned %d %s, expected FOCAL_OK; message \"%s\"", label, (int)got,
+                         status_name(got), msg);
         return 0;
     }
 
@@ -571,33 +540,33 @@ static int expect_compute_success(const struct fn_entry *f, const struct call *a
     if (writes_out) {
         for (size_t i = 0; i < out_count; ++i) {
             if (value_is_sentinel(d->out, f->f64, i) || !isfinite(read_value(d->out, f->f64, i))) {
-                problem("%s: out[%zu] was not written or is not finite", label, i);
+                errcheck_problem("%s: out[%zu] was not written or is not finite", label, i);
                 ok = 0;
             }
         }
         if (!errcheck_all_bytes(d->out + out_count * value_size,
                                 sizeof d->out - out_count * value_size, SENTINEL)) {
-            problem("%s: wrote past the end of out", label);
+            errcheck_problem("%s: wrote past the end of out", label);
             ok = 0;
         }
     } else if (!errcheck_all_bytes(d->out, sizeof d->out, SENTINEL)) {
-        problem("%s: out was written although it is not an output of this call", label);
+        errcheck_problem("%s: out was written although it is not an output of this call", label);
         ok = 0;
     }
     if (writes_gin) {
         for (size_t i = 0; i < ELEM; ++i) {
             if (value_is_sentinel(d->gin, f->f64, i) || !isfinite(read_value(d->gin, f->f64, i))) {
-                problem("%s: grad_input[%zu] was not written or is not finite", label, i);
+                errcheck_problem("%s: grad_input[%zu] was not written or is not finite", label, i);
                 ok = 0;
             }
         }
         if (!errcheck_all_bytes(d->gin + ELEM * value_size, sizeof d->gin - ELEM * value_size,
                                 SENTINEL)) {
-            problem("%s: wrote past the end of grad_input", label);
+            errcheck_problem("%s: wrote past the end of grad_input", label);
             ok = 0;
         }
     } else if (!errcheck_all_bytes(d->gin, sizeof d->gin, SENTINEL)) {
-        problem("%s: grad_input was written although it is not an output of this call", label);
+        errcheck_problem("%s: grad_input was written although it is not an output of this call", label);
         ok = 0;
     }
     return ok;
@@ -627,37 +596,37 @@ static void test_status_strings(void **state)
     for (size_t i = 0; i < n_known; ++i) {
         const char *s = focal_status_string(known[i]);
         if (s == NULL || s[0] == '\0') {
-            problem("focal_status_string(%s) is %s", status_name(known[i]),
-                    s == NULL ? "NULL" : "empty");
+            errcheck_problem("focal_status_string(%s) is %s", status_name(known[i]),
+                             s == NULL ? "NULL" : "empty");
             continue;
         }
         for (size_t j = 0; j < i; ++j) {
             const char *t = focal_status_string(known[j]);
             if (t != NULL && strcmp(s, t) == 0) {
-                problem("focal_status_string(%s) and focal_status_string(%s) are both \"%s\"",
-                        status_name(known[i]), status_name(known[j]), s);
+                errcheck_problem("focal_status_string(%s) and focal_status_string(%s) are both \"%s\"",
+                                 status_name(known[i]), status_name(known[j]), s);
             }
         }
     }
     for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; ++i) {
         const char *s = focal_status_string((focal_status)unknown[i]);
         if (s == NULL || s[0] == '\0') {
-            problem("focal_status_string(%d) is %s", unknown[i], s == NULL ? "NULL" : "empty");
+            errcheck_problem("focal_status_string(%d) is %s", unknown[i], s == NULL ? "NULL" : "empty");
             continue;
         }
         if (!errcheck_contains(s, "unknown")) {
-            problem("focal_status_string(%d) = \"%s\" does not say the status is unknown",
-                    unknown[i], s);
+            errcheck_problem("focal_status_string(%d) = \"%s\" does not say the status is unknown",
+                             unknown[i], s);
         }
         for (size_t j = 0; j < n_known; ++j) {
             const char *t = focal_status_string(known[j]);
             if (t != NULL && strcmp(s, t) == 0) {
-                problem("focal_status_string(%d) = \"%s\", the string of %s", unknown[i], s,
-                        status_name(known[j]));
+                errcheck_problem("focal_status_string(%d) = \"%s\", the string of %s", unknown[i], s,
+                                 status_name(known[j]));
             }
         }
     }
-    finish();
+    errcheck_finish();
 }
 
 struct fresh_result {
@@ -709,25 +678,25 @@ static void test_last_error_fresh_thread(void **state)
     assert_int_equal(pthread_join(th, NULL), 0);
 
     if (r.initial_null) {
-        problem("focal_last_error() in a fresh thread returned NULL, expected \"\"");
+        errcheck_problem("focal_last_error() in a fresh thread returned NULL, expected \"\"");
     } else if (r.initial[0] != '\0') {
-        problem("focal_last_error() in a fresh thread returned \"%s\", expected \"\"", r.initial);
+        errcheck_problem("focal_last_error() in a fresh thread returned \"%s\", expected \"\"", r.initial);
     }
     if (r.create_status != FOCAL_OK) {
-        problem("focal_loss_create in a new thread returned %d", (int)r.create_status);
+        errcheck_problem("focal_loss_create in a new thread returned %d", (int)r.create_status);
     }
     if (strcmp(r.after_success, "") != 0) {
-        problem("after only successful calls a new thread's focal_last_error() is \"%s\", "
-                "expected \"\"",
-                r.after_success);
+        errcheck_problem("after only successful calls a new thread's focal_last_error() is \"%s\", "
+                         "expected \"\"",
+                         r.after_success);
     }
     char now[MSG_SIZE];
     errcheck_copy_last_error(now, sizeof now);
     if (strcmp(now, mine) != 0) {
-        problem("this thread's message changed from \"%s\" to \"%s\" while another thread ran",
-                mine, now);
+        errcheck_problem("this thread's message changed from \"%s\" to \"%s\" while another thread ran",
+                         mine, now);
     }
-    finish();
+    errcheck_finish();
 }
 
 struct peer {
@@ -780,8 +749,8 @@ static void test_last_error_per_thread(void **state)
     char now[MSG_SIZE];
     errcheck_copy_last_error(now, sizeof now);
     if (strcmp(now, m0) != 0) {
-        problem("a failure in another thread changed this thread's message from \"%s\" to \"%s\"",
-                m0, now);
+        errcheck_problem("a failure in another thread changed this thread's message from \"%s\" to \"%s\"",
+                         m0, now);
     }
     focal_status st = focal_loss_set_epsilon(loss, 0.75);
     char m1[MSG_SIZE];
@@ -792,31 +761,31 @@ static void test_last_error_per_thread(void **state)
     pthread_barrier_destroy(&second);
 
     if (st != FOCAL_ERROR_INVALID_PARAMETER) {
-        problem("focal_loss_set_epsilon(loss, 0.75) returned %d", (int)st);
+        errcheck_problem("focal_loss_set_epsilon(loss, 0.75) returned %d", (int)st);
     }
     if (p.initial[0] != '\0') {
-        problem("a new thread starts with message \"%s\" (this thread's?), expected \"\"",
-                p.initial);
+        errcheck_problem("a new thread starts with message \"%s\" (this thread's?), expected \"\"",
+                         p.initial);
     }
     if (p.status != FOCAL_ERROR_INVALID_PARAMETER) {
-        problem("focal_loss_set_gamma(loss, -5.0) in a thread returned %d", (int)p.status);
+        errcheck_problem("focal_loss_set_gamma(loss, -5.0) in a thread returned %d", (int)p.status);
     }
     if (!errcheck_contains(p.own, "gamma") || !errcheck_contains(p.own, "-5")) {
-        problem("the thread's own message \"%s\" does not mention gamma and -5", p.own);
+        errcheck_problem("the thread's own message \"%s\" does not mention gamma and -5", p.own);
     }
     if (strcmp(p.own, p.later) != 0) {
-        problem("a failure in the main thread changed another thread's message from \"%s\" to "
-                "\"%s\"",
-                p.own, p.later);
+        errcheck_problem("a failure in the main thread changed another thread's message from \"%s\" to "
+                         "\"%s\"",
+                         p.own, p.later);
     }
     errcheck_copy_last_error(now, sizeof now);
     if (strcmp(now, m1) != 0) {
-        problem("this thread's message changed from \"%s\" to \"%s\" after the other thread "
-                "finished",
-                m1, now);
+        errcheck_problem("this thread's message changed from \"%s\" to \"%s\" after the other thread "
+                         "finished",
+                         m1, now);
     }
     focal_loss_destroy(loss);
-    finish();
+    errcheck_finish();
 }
 
 static void test_last_error_kept_by_success(void **state)
@@ -838,10 +807,10 @@ static void test_last_error_kept_by_success(void **state)
     char after[MSG_SIZE];
     errcheck_copy_last_error(after, sizeof after);
     if (strcmp(before, after) != 0) {
-        problem("successful calls changed the message from \"%s\" to \"%s\"", before, after);
+        errcheck_problem("successful calls changed the message from \"%s\" to \"%s\"", before, after);
     }
     focal_loss_destroy(loss);
-    finish();
+    errcheck_finish();
 }
 
 /* ------------------------------------------------------------------------
@@ -870,13 +839,13 @@ static void test_create_errors(void **state)
         EXPECT_FAILS(prefix, NULL, FOCAL_ERROR_INVALID_PARAMETER,
                      focal_loss_create(&loss, (focal_mode)bad[i].mode), "mode", bad[i].text);
         if (loss != SENTINEL_LOSS) {
-            problem("focal_loss_create(&loss, %d) wrote *out on failure", bad[i].mode);
+            errcheck_problem("focal_loss_create(&loss, %d) wrote *out on failure", bad[i].mode);
             if (loss != NULL) {
                 focal_loss_destroy(loss);
             }
         }
     }
-    finish();
+    errcheck_finish();
 }
 
 static void test_clone_errors(void **state)
@@ -886,7 +855,7 @@ static void test_clone_errors(void **state)
     EXPECT_FAILS("", NULL, FOCAL_ERROR_NULL_POINTER, focal_loss_clone(NULL, &copy),
                  "src|source|loss|context");
     if (copy != SENTINEL_LOSS) {
-        problem("focal_loss_clone(NULL, &out) wrote *out on failure");
+        errcheck_problem("focal_loss_clone(NULL, &out) wrote *out on failure");
     }
     for (size_t m = 0; m < 2; ++m) {
         for (int cfg = 0; cfg < CFG_COUNT; ++cfg) {
@@ -899,7 +868,7 @@ static void test_clone_errors(void **state)
         }
     }
     focal_loss_destroy(NULL);
-    finish();
+    errcheck_finish();
 }
 
 /* ------------------------------------------------------------------------
@@ -935,7 +904,7 @@ static void test_setters_null_context(void **state)
                  "loss|context");
     EXPECT_FAILS("", NULL, FOCAL_ERROR_NULL_POINTER, focal_loss_set_threads(NULL, 2),
                  "loss|context");
-    finish();
+    errcheck_finish();
 }
 
 struct dcase {
@@ -1056,7 +1025,7 @@ static void test_setter_domains(void **state)
             focal_loss_destroy(loss);
         }
     }
-    finish();
+    errcheck_finish();
 }
 
 /* The edges of each domain are accepted, so the rejections above are the
@@ -1084,18 +1053,18 @@ static void test_setter_domain_edges_accepted(void **state)
         EXPECT_OK("", focal_loss_set_reduction(loss, FOCAL_REDUCTION_SUM_OVER_POSITIVES));
         EXPECT_OK("", focal_loss_set_variant(loss, FOCAL_VARIANT_FL_STAR));
         EXPECT_OK("", focal_loss_get_gamma(loss, &d));
-        if (d != 0.0) problem("gamma 0 read back as %g", d);
+        if (d != 0.0) errcheck_problem("gamma 0 read back as %g", d);
         EXPECT_OK("", focal_loss_get_epsilon(loss, &d));
-        if (d != 0.4999) problem("epsilon 0.4999 read back as %g", d);
+        if (d != 0.4999) errcheck_problem("epsilon 0.4999 read back as %g", d);
         EXPECT_OK("", focal_loss_get_label_smoothing(loss, &d));
-        if (d != 0.999) problem("label smoothing 0.999 read back as %g", d);
+        if (d != 0.999) errcheck_problem("label smoothing 0.999 read back as %g", d);
         EXPECT_OK("", focal_loss_get_threads(loss, &t));
-        if (t != 0) problem("threads 0 read back as %d", t);
+        if (t != 0) errcheck_problem("threads 0 read back as %d", t);
         EXPECT_OK("", focal_loss_get_ignore_index(loss, &i64));
-        if (i64 != INT64_MIN) problem("ignore_index INT64_MIN read back as %" PRId64, i64);
+        if (i64 != INT64_MIN) errcheck_problem("ignore_index INT64_MIN read back as %" PRId64, i64);
         focal_loss_destroy(loss);
     }
-    finish();
+    errcheck_finish();
 }
 
 /* ------------------------------------------------------------------------
@@ -1143,7 +1112,7 @@ static void test_getters_null(void **state)
                      focal_loss_get_alpha_vector(loss, NULL, 5), "out");
         focal_loss_destroy(loss);
     }
-    finish();
+    errcheck_finish();
 }
 
 static void test_getters_incompatible(void **state)
@@ -1167,9 +1136,9 @@ static void test_getters_incompatible(void **state)
         expect_untouched(v, sizeof v, "focal_loss_get_alpha_vector, no alpha set");
         EXPECT_OK(prefix, focal_loss_get_alpha_count(loss, &i64));
         if (i64 != 0) {
-            problem("%s: focal_loss_get_alpha_count without a vector gave %" PRId64
-                    ", expected 0",
-                    prefix, i64);
+            errcheck_problem("%s: focal_loss_get_alpha_count without a vector gave %" PRId64
+                             ", expected 0",
+                             prefix, i64);
         }
 
         /* No ignore index, before and after clearing one. */
@@ -1219,7 +1188,7 @@ static void test_getters_incompatible(void **state)
         expect_untouched(&a, sizeof a, "focal_loss_get_alpha, alpha cleared");
         focal_loss_destroy(loss);
     }
-    finish();
+    errcheck_finish();
 }
 
 /* ------------------------------------------------------------------------
@@ -1246,9 +1215,9 @@ static void test_prior_bias_errors(void **state)
     double bias = 0.0;
     EXPECT_OK("", focal_prior_bias(0.01, &bias));
     if (fabs(bias - log(0.01 / 0.99)) > 1e-12) {
-        problem("focal_prior_bias(0.01) = %.17g, expected %.17g", bias, log(0.01 / 0.99));
+        errcheck_problem("focal_prior_bias(0.01) = %.17g, expected %.17g", bias, log(0.01 / 0.99));
     }
-    finish();
+    errcheck_finish();
 }
 
 /* ------------------------------------------------------------------------
@@ -1285,7 +1254,7 @@ static void test_compute_null_pointers(void **state)
         }
         focal_loss_destroy(loss);
     }
-    finish();
+    errcheck_finish();
 }
 
 static void compare_outputs(const char *label, const unsigned char *got,
@@ -1296,7 +1265,7 @@ static void compare_outputs(const char *label, const unsigned char *got,
         double g = read_value(got, f64, i);
         double w = read_value(want, f64, i);
         if (!(fabs(g - w) <= tol * (1.0 + fabs(w)))) {
-            problem("%s: value %zu is %.17g, the complete call gives %.17g", label, i, g, w);
+            errcheck_problem("%s: value %zu is %.17g, the complete call gives %.17g", label, i, g, w);
             return;
         }
     }
@@ -1370,7 +1339,7 @@ static void test_compute_fused_optional_outputs(void **state)
         }
         focal_loss_destroy(loss);
     }
-    finish();
+    errcheck_finish();
 }
 
 /* ------------------------------------------------------------------------
@@ -1414,7 +1383,7 @@ static void test_compute_invalid_shape(void **state)
         }
         focal_loss_destroy(loss);
     }
-    finish();
+    errcheck_finish();
 }
 
 /* The buffers are tiny: the call must reject the shape before reading or
@@ -1457,7 +1426,7 @@ static void test_compute_shape_overflow(void **state)
         }
         focal_loss_destroy(loss);
     }
-    finish();
+    errcheck_finish();
 }
 
 static void test_compute_alpha_vector_length(void **state)
@@ -1482,7 +1451,7 @@ static void test_compute_alpha_vector_length(void **state)
             focal_loss_destroy(loss);
         }
     }
-    finish();
+    errcheck_finish();
 }
 
 /* ------------------------------------------------------------------------
@@ -1530,7 +1499,7 @@ static void test_compute_index_target_out_of_range(void **state)
         }
         focal_loss_destroy(loss);
     }
-    finish();
+    errcheck_finish();
 }
 
 static void test_compute_index_target_ignored(void **state)
@@ -1565,16 +1534,16 @@ static void test_compute_index_target_ignored(void **state)
                     /* Position 3 is (n = 1, s = 0). */
                     if (reductions[ri] == FOCAL_REDUCTION_NONE && (f->flags & (K_FWD | K_FUSED)) &&
                         read_value(d.out, f->f64, 3) != 0.0) {
-                        problem("%s: out[3] of the ignored position is %g, expected 0", label,
-                                read_value(d.out, f->f64, 3));
+                        errcheck_problem("%s: out[3] of the ignored position is %g, expected 0", label,
+                                         read_value(d.out, f->f64, 3));
                     }
                     if (f->flags & (K_BWD | K_FUSED)) {
                         for (int64_t k = 0; k < C; ++k) {
                             size_t e = elem_index(1, k, 0);
                             if (read_value(d.gin, f->f64, e) != 0.0) {
-                                problem("%s: grad_input[%zu] of the ignored position is %g, "
-                                        "expected 0",
-                                        label, e, read_value(d.gin, f->f64, e));
+                                errcheck_problem("%s: grad_input[%zu] of the ignored position is %g, "
+                                                 "expected 0",
+                                                 label, e, read_value(d.gin, f->f64, e));
                             }
                         }
                     }
@@ -1583,7 +1552,7 @@ static void test_compute_index_target_ignored(void **state)
             focal_loss_destroy(loss);
         }
     }
-    finish();
+    errcheck_finish();
 }
 
 static void test_compute_dense_target_invalid(void **state)
@@ -1616,7 +1585,7 @@ static void test_compute_dense_target_invalid(void **state)
         }
         focal_loss_destroy(loss);
     }
-    finish();
+    errcheck_finish();
 }
 
 static void test_compute_weight_invalid(void **state)
@@ -1646,7 +1615,7 @@ static void test_compute_weight_invalid(void **state)
         }
         focal_loss_destroy(loss);
     }
-    finish();
+    errcheck_finish();
 }
 
 /* ------------------------------------------------------------------------
@@ -1687,34 +1656,34 @@ static void test_compute_incompatible_softmax(void **state)
             focal_loss_destroy(loss);
         }
     }
-    finish();
+    errcheck_finish();
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup(test_status_strings, reset_tally),
-        cmocka_unit_test_setup(test_last_error_fresh_thread, reset_tally),
-        cmocka_unit_test_setup(test_last_error_per_thread, reset_tally),
-        cmocka_unit_test_setup(test_last_error_kept_by_success, reset_tally),
-        cmocka_unit_test_setup(test_create_errors, reset_tally),
-        cmocka_unit_test_setup(test_clone_errors, reset_tally),
-        cmocka_unit_test_setup(test_setters_null_context, reset_tally),
-        cmocka_unit_test_setup(test_setter_domains, reset_tally),
-        cmocka_unit_test_setup(test_setter_domain_edges_accepted, reset_tally),
-        cmocka_unit_test_setup(test_getters_null, reset_tally),
-        cmocka_unit_test_setup(test_getters_incompatible, reset_tally),
-        cmocka_unit_test_setup(test_prior_bias_errors, reset_tally),
-        cmocka_unit_test_setup(test_compute_null_pointers, reset_tally),
-        cmocka_unit_test_setup(test_compute_fused_optional_outputs, reset_tally),
-        cmocka_unit_test_setup(test_compute_invalid_shape, reset_tally),
-        cmocka_unit_test_setup(test_compute_shape_overflow, reset_tally),
-        cmocka_unit_test_setup(test_compute_alpha_vector_length, reset_tally),
-        cmocka_unit_test_setup(test_compute_index_target_out_of_range, reset_tally),
-        cmocka_unit_test_setup(test_compute_index_target_ignored, reset_tally),
-        cmocka_unit_test_setup(test_compute_dense_target_invalid, reset_tally),
-        cmocka_unit_test_setup(test_compute_weight_invalid, reset_tally),
-        cmocka_unit_test_setup(test_compute_incompatible_softmax, reset_tally),
+        cmocka_unit_test_setup(test_status_strings, errcheck_reset_tally),
+        cmocka_unit_test_setup(test_last_error_fresh_thread, errcheck_reset_tally),
+        cmocka_unit_test_setup(test_last_error_per_thread, errcheck_reset_tally),
+        cmocka_unit_test_setup(test_last_error_kept_by_success, errcheck_reset_tally),
+        cmocka_unit_test_setup(test_create_errors, errcheck_reset_tally),
+        cmocka_unit_test_setup(test_clone_errors, errcheck_reset_tally),
+        cmocka_unit_test_setup(test_setters_null_context, errcheck_reset_tally),
+        cmocka_unit_test_setup(test_setter_domains, errcheck_reset_tally),
+        cmocka_unit_test_setup(test_setter_domain_edges_accepted, errcheck_reset_tally),
+        cmocka_unit_test_setup(test_getters_null, errcheck_reset_tally),
+        cmocka_unit_test_setup(test_getters_incompatible, errcheck_reset_tally),
+        cmocka_unit_test_setup(test_prior_bias_errors, errcheck_reset_tally),
+        cmocka_unit_test_setup(test_compute_null_pointers, errcheck_reset_tally),
+        cmocka_unit_test_setup(test_compute_fused_optional_outputs, errcheck_reset_tally),
+        cmocka_unit_test_setup(test_compute_invalid_shape, errcheck_reset_tally),
+        cmocka_unit_test_setup(test_compute_shape_overflow, errcheck_reset_tally),
+        cmocka_unit_test_setup(test_compute_alpha_vector_length, errcheck_reset_tally),
+        cmocka_unit_test_setup(test_compute_index_target_out_of_range, errcheck_reset_tally),
+        cmocka_unit_test_setup(test_compute_index_target_ignored, errcheck_reset_tally),
+        cmocka_unit_test_setup(test_compute_dense_target_invalid, errcheck_reset_tally),
+        cmocka_unit_test_setup(test_compute_weight_invalid, errcheck_reset_tally),
+        cmocka_unit_test_setup(test_compute_incompatible_softmax, errcheck_reset_tally),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -31,39 +31,8 @@
 #include "errcheck.h"
 
 /* ------------------------------------------------------------------------
- * Tally
+ * Status labels
  * ------------------------------------------------------------------------ */
-
-static int g_problems;
-
-#if defined(__GNUC__)
-__attribute__((format(printf, 1, 2)))
-#endif
-static void problem(const char *fmt, ...)
-{
-    char buf[1536];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
-    print_error("  PROBLEM: %s\n", buf);
-    ++g_problems;
-}
-
-static int reset_tally(void **state)
-{
-    (void)state;
-    g_problems = 0;
-    return 0;
-}
-
-static void finish(void)
-{
-    if (g_problems != 0) {
-        print_error("  %d problem(s) in this test\n", g_problems);
-    }
-    assert_int_equal(g_problems, 0);
-}
 
 static const char *status_label(focal_status s)
 {
@@ -380,36 +349,36 @@ static void expect_failure(const fn *f, const args *a, data *d, focal_status exp
     errcheck_copy_last_error(msg, sizeof msg);
 
     if (got != expected) {
-        problem("%s: returned %d %s, expected %d %s; message \"%s\"", label, (int)got,
-                status_label(got), (int)expected, status_label(expected),
-                got == FOCAL_OK ? "(the call succeeded)" : msg);
+        errcheck_problem("%s: returned %d %s, expected %d %s; message \"%s\"", label, (int)got,
+                         status_label(got), (int)expected, status_label(expected),
+                         got == FOCAL_OK ? "(the call succeeded)" : msg);
     }
     if (got != FOCAL_OK) {
         if (strcmp(msg, "<NULL>") == 0 || msg[0] == '\0') {
-            problem("%s: focal_last_error() is %s after the failing call", label,
-                    msg[0] == '\0' ? "empty" : "NULL");
+            errcheck_problem("%s: focal_last_error() is %s after the failing call", label,
+                             msg[0] == '\0' ? "empty" : "NULL");
         } else if (strcmp(msg, marker) == 0) {
-            problem("%s: the failing call did not set its message (still \"%s\")", label, msg);
+            errcheck_problem("%s: the failing call did not set its message (still \"%s\")", label, msg);
         } else {
             for (const char *const *nd = needles; nd != NULL && *nd != NULL; ++nd) {
                 if (!errcheck_contains(msg, *nd)) {
-                    problem("%s: message \"%s\" does not mention \"%s\"", label, msg, *nd);
+                    errcheck_problem("%s: message \"%s\" does not mention \"%s\"", label, msg, *nd);
                 }
             }
         }
     }
     if (!errcheck_all_bytes(d->out, sizeof d->out, SENTINEL)) {
-        problem("%s: out was written by a failing call", label);
+        errcheck_problem("%s: out was written by a failing call", label);
     }
     if (!errcheck_all_bytes(d->gin, sizeof d->gin, SENTINEL)) {
-        problem("%s: grad_input was written by a failing call", label);
+        errcheck_problem("%s: grad_input was written by a failing call", label);
     }
     if (a->loss != NULL) {
         errcheck_snapshot after;
         char what[256];
         errcheck_snapshot_take(a->loss, &after);
         if (!errcheck_snapshot_equal(&before, &after, what, sizeof what)) {
-            problem("%s: the failing call changed the context (%s)", label, what);
+            errcheck_problem("%s: the failing call changed the context (%s)", label, what);
         }
     }
 }
@@ -460,8 +429,8 @@ static int expect_success(const fn *f, const args *a, data *d)
     if (got != FOCAL_OK) {
         char msg[MSG_SIZE];
         errcheck_copy_last_error(msg, sizeof msg);
-        problem("%s: returned %d %s, expected OK; message \"%s\"", label, (int)got,
-                status_label(got), msg);
+        errcheck_problem("%s: returned %d %s, expected OK; message \"%s\"", label, (int)got,
+                         status_label(got), msg);
         return 0;
     }
     focal_reduction r = FOCAL_REDUCTION_MEAN;
@@ -475,34 +444,34 @@ static int expect_success(const fn *f, const args *a, data *d)
     if (writes_out) {
         for (size_t i = 0; i < out_count; ++i) {
             if (untouched_value(d->out, f->f64, i) || !isfinite(value_at(d->out, f->f64, i))) {
-                problem("%s: out[%zu] was not written or is not finite", label, i);
+                errcheck_problem("%s: out[%zu] was not written or is not finite", label, i);
                 ok = 0;
                 break;
             }
         }
         if (!errcheck_all_bytes(d->out + out_count * vsize, sizeof d->out - out_count * vsize,
                                 SENTINEL)) {
-            problem("%s: wrote past the end of out (%zu values)", label, out_count);
+            errcheck_problem("%s: wrote past the end of out (%zu values)", label, out_count);
             ok = 0;
         }
     } else if (!errcheck_all_bytes(d->out, sizeof d->out, SENTINEL)) {
-        problem("%s: out was written although this call does not output it", label);
+        errcheck_problem("%s: out was written although this call does not output it", label);
         ok = 0;
     }
     if (writes_gin) {
         for (size_t i = 0; i < ELEM; ++i) {
             if (untouched_value(d->gin, f->f64, i) || !isfinite(value_at(d->gin, f->f64, i))) {
-                problem("%s: grad_input[%zu] was not written or is not finite", label, i);
+                errcheck_problem("%s: grad_input[%zu] was not written or is not finite", label, i);
                 ok = 0;
                 break;
             }
         }
         if (!errcheck_all_bytes(d->gin + ELEM * vsize, sizeof d->gin - ELEM * vsize, SENTINEL)) {
-            problem("%s: wrote past the end of grad_input", label);
+            errcheck_problem("%s: wrote past the end of grad_input", label);
             ok = 0;
         }
     } else if (!errcheck_all_bytes(d->gin, sizeof d->gin, SENTINEL)) {
-        problem("%s: grad_input was written although this call does not output it", label);
+        errcheck_problem("%s: grad_input was written although this call does not output it", label);
         ok = 0;
     }
     return ok;
@@ -527,7 +496,7 @@ static void test_sigmoid_valid_calls(void **state)
         }
         focal_loss_destroy(loss);
     }
-    finish();
+    errcheck_finish();
 }
 
 /* SUM_OVER_POSITIVES and FL* are errors in softmax mode only; c itself is
@@ -563,7 +532,7 @@ static void test_sigmoid_softmax_restrictions_lifted(void **state)
             focal_loss_destroy(loss);
         }
     }
-    finish();
+    errcheck_finish();
 }
 
 /* ------------------------------------------------------------------------
@@ -597,7 +566,7 @@ static void test_sigmoid_null_pointers(void **state)
         }
         focal_loss_destroy(loss);
     }
-    finish();
+    errcheck_finish();
 }
 
 /* "out or grad_input may be NULL to skip it": each alone and both; with
@@ -644,7 +613,7 @@ static void test_sigmoid_fused_optional_outputs(void **state)
         }
         focal_loss_destroy(loss);
     }
-    finish();
+    errcheck_finish();
 }
 
 /* ------------------------------------------------------------------------
@@ -685,7 +654,7 @@ static void test_sigmoid_invalid_shape(void **state)
         }
         focal_loss_destroy(loss);
     }
-    finish();
+    errcheck_finish();
 }
 
 /* The buffers are tiny: the shape must be rejected before any is read. */
@@ -719,7 +688,7 @@ static void test_sigmoid_shape_overflow(void **state)
         }
         focal_loss_destroy(loss);
     }
-    finish();
+    errcheck_finish();
 }
 
 static void test_sigmoid_alpha_vector_length(void **state)
@@ -747,7 +716,7 @@ static void test_sigmoid_alpha_vector_length(void **state)
             focal_loss_destroy(loss);
         }
     }
-    finish();
+    errcheck_finish();
 }
 
 /* ------------------------------------------------------------------------
@@ -797,7 +766,7 @@ static void test_sigmoid_index_target_out_of_range(void **state)
         }
         focal_loss_destroy(loss);
     }
-    finish();
+    errcheck_finish();
 }
 
 static void test_sigmoid_dense_target_invalid(void **state)
@@ -832,7 +801,7 @@ static void test_sigmoid_dense_target_invalid(void **state)
         }
         focal_loss_destroy(loss);
     }
-    finish();
+    errcheck_finish();
 }
 
 /* The float32 pre-pass's vector scan at the edges of [0, 1]: -0 is a
@@ -897,7 +866,7 @@ static void test_sigmoid_weight_invalid(void **state)
         }
         focal_loss_destroy(loss);
     }
-    finish();
+    errcheck_finish();
 }
 
 /* ------------------------------------------------------------------------
@@ -955,24 +924,24 @@ static void test_sigmoid_fl_star_incompatible(void **state)
             focal_loss_destroy(loss);
         }
     }
-    finish();
+    errcheck_finish();
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup(test_sigmoid_valid_calls, reset_tally),
-        cmocka_unit_test_setup(test_sigmoid_softmax_restrictions_lifted, reset_tally),
-        cmocka_unit_test_setup(test_sigmoid_null_pointers, reset_tally),
-        cmocka_unit_test_setup(test_sigmoid_fused_optional_outputs, reset_tally),
-        cmocka_unit_test_setup(test_sigmoid_invalid_shape, reset_tally),
-        cmocka_unit_test_setup(test_sigmoid_shape_overflow, reset_tally),
-        cmocka_unit_test_setup(test_sigmoid_alpha_vector_length, reset_tally),
-        cmocka_unit_test_setup(test_sigmoid_index_target_out_of_range, reset_tally),
-        cmocka_unit_test_setup(test_sigmoid_dense_target_invalid, reset_tally),
+        cmocka_unit_test_setup(test_sigmoid_valid_calls, errcheck_reset_tally),
+        cmocka_unit_test_setup(test_sigmoid_softmax_restrictions_lifted, errcheck_reset_tally),
+        cmocka_unit_test_setup(test_sigmoid_null_pointers, errcheck_reset_tally),
+        cmocka_unit_test_setup(test_sigmoid_fused_optional_outputs, errcheck_reset_tally),
+        cmocka_unit_test_setup(test_sigmoid_invalid_shape, errcheck_reset_tally),
+        cmocka_unit_test_setup(test_sigmoid_shape_overflow, errcheck_reset_tally),
+        cmocka_unit_test_setup(test_sigmoid_alpha_vector_length, errcheck_reset_tally),
+        cmocka_unit_test_setup(test_sigmoid_index_target_out_of_range, errcheck_reset_tally),
+        cmocka_unit_test_setup(test_sigmoid_dense_target_invalid, errcheck_reset_tally),
         cmocka_unit_test(test_sigmoid_dense_target_edges),
-        cmocka_unit_test_setup(test_sigmoid_weight_invalid, reset_tally),
-        cmocka_unit_test_setup(test_sigmoid_fl_star_incompatible, reset_tally),
+        cmocka_unit_test_setup(test_sigmoid_weight_invalid, errcheck_reset_tally),
+        cmocka_unit_test_setup(test_sigmoid_fl_star_incompatible, errcheck_reset_tally),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

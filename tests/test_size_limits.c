@@ -110,36 +110,6 @@ static focal_status call_func(int f, const focal_loss *loss, int64_t n, int64_t 
     }
 }
 
-static int g_problems;
-
-#if defined(__GNUC__)
-__attribute__((format(printf, 1, 2)))
-#endif
-static void problem(const char *fmt, ...)
-{
-    char buf[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
-    print_error("  PROBLEM: %s\n", buf);
-    g_problems++;
-}
-
-static int reset_tally(void **state)
-{
-    (void)state;
-    g_problems = 0;
-    return 0;
-}
-
-static void finish(void)
-{
-    if (g_problems != 0)
-        print_error("  %d problem(s) in this test\n", g_problems);
-    assert_int_equal(g_problems, 0);
-}
-
 /* Every compute function with this shape must return `expected` and, when
  * pattern is not NULL, a message containing it; no output may be written
  * and the context must not change. */
@@ -155,19 +125,19 @@ static void expect_all(focal_loss *loss, int64_t n, int64_t c, int64_t inner, fo
         char msg[512];
         errcheck_copy_last_error(msg, sizeof msg);
         if (s != expected)
-            problem("%s(n=%" PRId64 ", c=%" PRId64 ", inner=%" PRId64 ") returned %d (%s), expected %d",
-                    func_names[f], n, c, inner, (int)s, msg, (int)expected);
+            errcheck_problem("%s(n=%" PRId64 ", c=%" PRId64 ", inner=%" PRId64 ") returned %d (%s), expected %d",
+                             func_names[f], n, c, inner, (int)s, msg, (int)expected);
         else if (pattern != NULL && !errcheck_contains(msg, pattern))
-            problem("%s(n=%" PRId64 ", c=%" PRId64 ", inner=%" PRId64 "): message \"%s\" lacks \"%s\"",
-                    func_names[f], n, c, inner, msg, pattern);
+            errcheck_problem("%s(n=%" PRId64 ", c=%" PRId64 ", inner=%" PRId64 "): message \"%s\" lacks \"%s\"",
+                             func_names[f], n, c, inner, msg, pattern);
         if (!tiny_outputs_untouched(&b))
-            problem("%s(n=%" PRId64 ", c=%" PRId64 ", inner=%" PRId64 ") wrote to an output",
-                    func_names[f], n, c, inner);
+            errcheck_problem("%s(n=%" PRId64 ", c=%" PRId64 ", inner=%" PRId64 ") wrote to an output",
+                             func_names[f], n, c, inner);
     }
     errcheck_snapshot_take(loss, &after);
     char diff[256];
     if (!errcheck_snapshot_equal(&before, &after, diff, sizeof diff))
-        problem("the context changed: %s", diff);
+        errcheck_problem("the context changed: %s", diff);
 }
 
 /* A context whose settings do not fit together, so that a call with an
@@ -232,7 +202,7 @@ static void test_overflowing_products_rejected(void **state)
             expect_permutations(loss, overflowing[i], FOCAL_ERROR_INVALID_SHAPE, "overflow");
         focal_loss_destroy(loss);
     }
-    finish();
+    errcheck_finish();
 }
 
 /* The shape is checked before the settings: an overflowing shape is
@@ -247,7 +217,7 @@ static void test_overflow_reported_before_settings(void **state)
                        FOCAL_ERROR_INVALID_SHAPE, "overflow");
         focal_loss_destroy(loss);
     }
-    finish();
+    errcheck_finish();
 }
 
 static void test_nonpositive_dimensions_rejected(void **state)
@@ -262,7 +232,7 @@ static void test_nonpositive_dimensions_rejected(void **state)
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         expect_permutations(loss, bad[i], FOCAL_ERROR_INVALID_SHAPE, "less than 1");
     focal_loss_destroy(loss);
-    finish();
+    errcheck_finish();
 }
 
 /* Large shapes that fit: 2^60 - 1 elements exactly (the largest count
@@ -288,7 +258,7 @@ static void test_large_shapes_accepted(void **state)
             expect_permutations(loss, fits[i], FOCAL_ERROR_INCOMPATIBLE, NULL);
         focal_loss_destroy(loss);
     }
-    finish();
+    errcheck_finish();
 }
 
 /* c above INT_MAX and above 2^32 with index targets: the class range check
@@ -322,16 +292,16 @@ static void test_large_c_class_range(void **state)
                     snprintf(want, sizeof want, "target[1] = %" PRId64 " is outside [0, %" PRId64 ")",
                              limit, limit);
                     if (s != FOCAL_ERROR_INVALID_TARGET || strstr(msg, want) == NULL)
-                        problem("%s(2, %" PRId64 ", 1) with targets {%" PRId64 ", %" PRId64
-                                "}: status %d, message \"%s\"; expected INVALID_TARGET and \"%s\"",
-                                func_names[f], c, b.t[0], b.t[1], (int)s, msg, want);
+                        errcheck_problem("%s(2, %" PRId64 ", 1) with targets {%" PRId64 ", %" PRId64
+                                         "}: status %d, message \"%s\"; expected INVALID_TARGET and \"%s\"",
+                                         func_names[f], c, b.t[0], b.t[1], (int)s, msg, want);
                     if (!tiny_outputs_untouched(&b))
-                        problem("%s(2, %" PRId64 ", 1) wrote to an output", func_names[f], c);
+                        errcheck_problem("%s(2, %" PRId64 ", 1) wrote to an output", func_names[f], c);
                 }
         }
         focal_loss_destroy(loss);
     }
-    finish();
+    errcheck_finish();
 }
 
 /* An alpha vector of length 3 does not fit c = 2^32 + 3 (which is 3 in
@@ -349,7 +319,26 @@ static void test_alpha_length_against_large_c(void **state)
         expect_all(loss, 2, 3 - (INT64_C(1) << 32), 1, FOCAL_ERROR_INVALID_SHAPE, NULL);
         focal_loss_destroy(loss);
     }
-    finish();
+    errcheck_finish();
+}
+
+/* Compute function f on (2, 3, 1) with targets (first, bad): it must
+ * return INVALID_TARGET naming target[1] and write no output. */
+static void expect_bad_target(int f, const focal_loss *loss, int64_t first, int64_t bad, const char *what)
+{
+    tiny b;
+    tiny_init(&b);
+    b.t[0] = first;
+    b.t[1] = bad;
+    const focal_status s = call_func(f, loss, 2, 3, 1, &b);
+    char msg[512], want[64];
+    errcheck_copy_last_error(msg, sizeof msg);
+    snprintf(want, sizeof want, "target[1] = %" PRId64, bad);
+    if (s != FOCAL_ERROR_INVALID_TARGET || strstr(msg, want) == NULL)
+        errcheck_problem("%s with target %" PRId64 "%s: status %d, message \"%s\"", func_names[f], bad, what, (int)s,
+                         msg);
+    if (!tiny_outputs_untouched(&b))
+        errcheck_problem("%s with target %" PRId64 "%s wrote to an output", func_names[f], bad, what);
 }
 
 /* Class indices equal to a valid class modulo 2^32 are invalid. */
@@ -367,23 +356,11 @@ static void test_class_index_not_truncated(void **state)
             for (int f = 0; f < NFUNCS; f++) {
                 if (f % 6 >= 3)
                     continue;
-                tiny b;
-                tiny_init(&b);
-                b.t[0] = 2;
-                b.t[1] = bad[i];
-                const focal_status s = call_func(f, loss, 2, 3, 1, &b);
-                char msg[512], want[64];
-                errcheck_copy_last_error(msg, sizeof msg);
-                snprintf(want, sizeof want, "target[1] = %" PRId64, bad[i]);
-                if (s != FOCAL_ERROR_INVALID_TARGET || strstr(msg, want) == NULL)
-                    problem("%s with target %" PRId64 ": status %d, message \"%s\"", func_names[f], bad[i],
-                            (int)s, msg);
-                if (!tiny_outputs_untouched(&b))
-                    problem("%s with target %" PRId64 " wrote to an output", func_names[f], bad[i]);
+                expect_bad_target(f, loss, 2, bad[i], "");
             }
         focal_loss_destroy(loss);
     }
-    finish();
+    errcheck_finish();
 }
 
 /* With a per-class alpha vector the target's alpha is looked up per
@@ -409,25 +386,14 @@ static void test_far_class_index_with_alpha_vector(void **state)
                         continue;
                     if (mode == FOCAL_MODE_SIGMOID && bad[i] == 3)
                         continue;   /* c is the background class in sigmoid mode */
-                    tiny b;
-                    tiny_init(&b);
-                    b.t[0] = 1;
-                    b.t[1] = bad[i];
-                    const focal_status s = call_func(f, loss, 2, 3, 1, &b);
-                    char msg[512], want[64];
-                    errcheck_copy_last_error(msg, sizeof msg);
-                    snprintf(want, sizeof want, "target[1] = %" PRId64, bad[i]);
-                    if (s != FOCAL_ERROR_INVALID_TARGET || strstr(msg, want) == NULL)
-                        problem("mode %d, %s with target %" PRId64 " and an alpha vector: status %d, "
-                                "message \"%s\"",
-                                mode, func_names[f], bad[i], (int)s, msg);
-                    if (!tiny_outputs_untouched(&b))
-                        problem("%s with target %" PRId64 " wrote to an output", func_names[f], bad[i]);
+                    expect_bad_target(f, loss, 1, bad[i],
+                                      mode == FOCAL_MODE_SIGMOID ? ", sigmoid, alpha vector"
+                                                                 : ", softmax, alpha vector");
                 }
         }
         focal_loss_destroy(loss);
     }
-    finish();
+    errcheck_finish();
 }
 
 /* One position of c classes needs a scratch of about 10 c doubles. With
@@ -451,15 +417,15 @@ static void test_scratch_size_not_wrapped(void **state)
                 tiny_init(&b);
                 const focal_status s = call_func(f, loss, 1, cs[i], 1, &b);
                 if (s != FOCAL_ERROR_OUT_OF_MEMORY && s != FOCAL_ERROR_INVALID_SHAPE)
-                    problem("mode %d, %s(1, %" PRId64 ", 1): status %d (%s), expected OUT_OF_MEMORY "
-                            "or INVALID_SHAPE",
-                            mode, func_names[f], cs[i], (int)s, focal_last_error());
+                    errcheck_problem("mode %d, %s(1, %" PRId64 ", 1): status %d (%s), expected OUT_OF_MEMORY "
+                                     "or INVALID_SHAPE",
+                                     mode, func_names[f], cs[i], (int)s, focal_last_error());
                 if (!tiny_outputs_untouched(&b))
-                    problem("mode %d, %s(1, %" PRId64 ", 1) wrote to an output", mode, func_names[f], cs[i]);
+                    errcheck_problem("mode %d, %s(1, %" PRId64 ", 1) wrote to an output", mode, func_names[f], cs[i]);
             }
         focal_loss_destroy(loss);
     }
-    finish();
+    errcheck_finish();
 }
 
 /* An ignore_index equal to a real class modulo 2^32 ignores nothing: the
@@ -487,11 +453,11 @@ static void test_ignore_index_not_truncated(void **state)
             assert_int_equal(focal_forward_f32(loss, 1, 3, 1, xf, t, NULL, &of), FOCAL_OK);
             assert_int_equal(focal_forward_f64(loss, 1, 3, 1, xd, t, NULL, &od), FOCAL_OK);
             if (fabs(od - want[mode]) > 1e-14 * want[mode])
-                problem("mode %d, ignore_index %" PRId64 ": f64 loss %.17g, expected %.17g", mode,
-                        ignores[i], od, want[mode]);
+                errcheck_problem("mode %d, ignore_index %" PRId64 ": f64 loss %.17g, expected %.17g", mode,
+                                 ignores[i], od, want[mode]);
             if (fabs((double)of - want[mode]) > 1e-6 * want[mode])
-                problem("mode %d, ignore_index %" PRId64 ": f32 loss %.9g, expected %.9g", mode,
-                        ignores[i], (double)of, want[mode]);
+                errcheck_problem("mode %d, ignore_index %" PRId64 ": f32 loss %.9g, expected %.9g", mode,
+                                 ignores[i], (double)of, want[mode]);
         }
         /* And the real one does ignore it. */
         assert_int_equal(focal_loss_set_ignore_index(loss, 1), FOCAL_OK);
@@ -500,10 +466,10 @@ static void test_ignore_index_not_truncated(void **state)
         double od = -1;
         assert_int_equal(focal_forward_f64(loss, 1, 3, 1, xd, t, NULL, &od), FOCAL_OK);
         if (od != 0.0)
-            problem("mode %d: the ignored position gave %.17g, expected 0", mode, od);
+            errcheck_problem("mode %d: the ignored position gave %.17g, expected 0", mode, od);
         focal_loss_destroy(loss);
     }
-    finish();
+    errcheck_finish();
 }
 
 /* Alpha vector counts: refused before the array is read when the byte
@@ -531,7 +497,7 @@ static void test_alpha_vector_counts(void **state)
         char msg[256];
         errcheck_copy_last_error(msg, sizeof msg);
         if (s != FOCAL_ERROR_INVALID_SHAPE)
-            problem("set_alpha_vector(count = %" PRId64 ") returned %d (%s)", counts[i], (int)s, msg);
+            errcheck_problem("set_alpha_vector(count = %" PRId64 ") returned %d (%s)", counts[i], (int)s, msg);
     }
     /* The largest count that fits reads element 0 first: a NaN there is
      * reported, nothing beyond it is read. */
@@ -540,40 +506,40 @@ static void test_alpha_vector_counts(void **state)
     char msg[256];
     errcheck_copy_last_error(msg, sizeof msg);
     if (s != FOCAL_ERROR_INVALID_PARAMETER || strstr(msg, "alpha[0]") == NULL)
-        problem("set_alpha_vector(NaN, count = %" PRId64 ") returned %d (%s), expected "
-                "INVALID_PARAMETER naming alpha[0]", max_count, (int)s, msg);
+        errcheck_problem("set_alpha_vector(NaN, count = %" PRId64 ") returned %d (%s), expected "
+                         "INVALID_PARAMETER naming alpha[0]", max_count, (int)s, msg);
 
     /* get_alpha_vector with a count equal to the length modulo 2^32. */
     double outbuf[4] = {-1, -1, -1, -1};
     s = focal_loss_get_alpha_vector(loss, outbuf, (INT64_C(1) << 32) + 2);
     if (s != FOCAL_ERROR_INVALID_SHAPE)
-        problem("get_alpha_vector(count = 2^32 + 2) returned %d", (int)s);
+        errcheck_problem("get_alpha_vector(count = 2^32 + 2) returned %d", (int)s);
     for (int i = 0; i < 4; i++)
         if (outbuf[i] != -1)
-            problem("get_alpha_vector with a wrong count wrote element %d", i);
+            errcheck_problem("get_alpha_vector with a wrong count wrote element %d", i);
 
     errcheck_snapshot_take(loss, &after);
     char diff[256];
     if (!errcheck_snapshot_equal(&before, &after, diff, sizeof diff))
-        problem("the context changed: %s", diff);
+        errcheck_problem("the context changed: %s", diff);
     focal_loss_destroy(loss);
-    finish();
+    errcheck_finish();
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup(test_overflowing_products_rejected, reset_tally),
-        cmocka_unit_test_setup(test_overflow_reported_before_settings, reset_tally),
-        cmocka_unit_test_setup(test_nonpositive_dimensions_rejected, reset_tally),
-        cmocka_unit_test_setup(test_large_shapes_accepted, reset_tally),
-        cmocka_unit_test_setup(test_large_c_class_range, reset_tally),
-        cmocka_unit_test_setup(test_alpha_length_against_large_c, reset_tally),
-        cmocka_unit_test_setup(test_class_index_not_truncated, reset_tally),
-        cmocka_unit_test_setup(test_far_class_index_with_alpha_vector, reset_tally),
-        cmocka_unit_test_setup(test_scratch_size_not_wrapped, reset_tally),
-        cmocka_unit_test_setup(test_ignore_index_not_truncated, reset_tally),
-        cmocka_unit_test_setup(test_alpha_vector_counts, reset_tally),
+        cmocka_unit_test_setup(test_overflowing_products_rejected, errcheck_reset_tally),
+        cmocka_unit_test_setup(test_overflow_reported_before_settings, errcheck_reset_tally),
+        cmocka_unit_test_setup(test_nonpositive_dimensions_rejected, errcheck_reset_tally),
+        cmocka_unit_test_setup(test_large_shapes_accepted, errcheck_reset_tally),
+        cmocka_unit_test_setup(test_large_c_class_range, errcheck_reset_tally),
+        cmocka_unit_test_setup(test_alpha_length_against_large_c, errcheck_reset_tally),
+        cmocka_unit_test_setup(test_class_index_not_truncated, errcheck_reset_tally),
+        cmocka_unit_test_setup(test_far_class_index_with_alpha_vector, errcheck_reset_tally),
+        cmocka_unit_test_setup(test_scratch_size_not_wrapped, errcheck_reset_tally),
+        cmocka_unit_test_setup(test_ignore_index_not_truncated, errcheck_reset_tally),
+        cmocka_unit_test_setup(test_alpha_vector_counts, errcheck_reset_tally),
     };
     return cmocka_run_group_tests_name("size_limits", tests, NULL, NULL);
 }

@@ -275,46 +275,15 @@ static int live_now(void)
 }
 
 /* ------------------------------------------------------------------------
- * Problem tally
+ * Checks after a failed call
  * ------------------------------------------------------------------------ */
-
-static int g_problems;
-
-#if defined(__GNUC__)
-__attribute__((format(printf, 1, 2)))
-#endif
-static void problem(const char *fmt, ...)
-{
-    char buf[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
-    if (g_problems < 40)
-        print_error("  PROBLEM: %s\n", buf);
-    g_problems++;
-}
-
-static int reset_tally(void **state)
-{
-    (void)state;
-    g_problems = 0;
-    return 0;
-}
-
-static void finish(void)
-{
-    if (g_problems != 0)
-        print_error("  %d problem(s) in this test\n", g_problems);
-    assert_int_equal(g_problems, 0);
-}
 
 static void check_oom_message(const char *what)
 {
     char msg[512];
     errcheck_copy_last_error(msg, sizeof msg);
     if (!errcheck_contains(msg, "memory"))
-        problem("%s: the message \"%s\" does not mention memory", what, msg);
+        errcheck_problem("%s: the message \"%s\" does not mention memory", what, msg);
 }
 
 static void check_same_context(const char *what, const focal_loss *loss, const errcheck_snapshot *before)
@@ -323,7 +292,7 @@ static void check_same_context(const char *what, const focal_loss *loss, const e
     errcheck_snapshot_take(loss, &now);
     char diff[512];
     if (!errcheck_snapshot_equal(before, &now, diff, sizeof diff))
-        problem("%s: the context changed: %s", what, diff);
+        errcheck_problem("%s: the context changed: %s", what, diff);
 }
 
 /* ------------------------------------------------------------------------
@@ -340,11 +309,11 @@ static void test_create(void **state)
         tally t = disarm();
         assert_int_equal(s, FOCAL_OK);
         if (t.allocs < 1)
-            problem("create made no allocation: nothing to inject");
+            errcheck_problem("create made no allocation: nothing to inject");
         arm(no_faults);
         focal_loss_destroy(loss);
         if (disarm().live != 0 || live_now() != 0)
-            problem("create + destroy left %d allocation(s)", live_now());
+            errcheck_problem("create + destroy left %d allocation(s)", live_now());
 
         for (long k = 1; k <= t.allocs; k++)
             for (int persist = 0; persist < (quick ? 1 : 2); persist++) {
@@ -357,22 +326,22 @@ static void test_create(void **state)
                 s = focal_loss_create(&loss, (focal_mode)mode);
                 const tally f = disarm();
                 if (s != FOCAL_ERROR_OUT_OF_MEMORY) {
-                    problem("%s: status %d, expected OUT_OF_MEMORY", what, (int)s);
+                    errcheck_problem("%s: status %d, expected OUT_OF_MEMORY", what, (int)s);
                     if (s == FOCAL_OK)
                         focal_loss_destroy(loss);
                     continue;
                 }
                 check_oom_message(what);
                 if (loss != sentinel)
-                    problem("%s: *out was written", what);
+                    errcheck_problem("%s: *out was written", what);
                 if (f.injected_allocs < 1)
-                    problem("%s: no failure was injected", what);
+                    errcheck_problem("%s: no failure was injected", what);
                 if (f.live != 0)
-                    problem("%s: %d allocation(s) leaked", what, f.live);
+                    errcheck_problem("%s: %d allocation(s) leaked", what, f.live);
             }
         total_configs++;
     }
-    finish();
+    errcheck_finish();
 }
 
 /* A context with every setting away from its default. */
@@ -410,13 +379,13 @@ static void test_clone(void **state)
             assert_int_equal(s, FOCAL_OK);
             /* The context, and its own copy of an alpha vector. */
             if (t.allocs < (vec ? 2 : 1))
-                problem("clone (vector %d) made %ld allocation(s), expected at least %d", vec, t.allocs,
-                        vec ? 2 : 1);
+                errcheck_problem("clone (vector %d) made %ld allocation(s), expected at least %d", vec, t.allocs,
+                                 vec ? 2 : 1);
             check_same_context("a clone", copy, &before);
             arm(no_faults);
             focal_loss_destroy(copy);
             if (disarm().live != 0 || live_now() != 0)
-                problem("clone + destroy left %d allocation(s)", live_now());
+                errcheck_problem("clone + destroy left %d allocation(s)", live_now());
 
             for (long k = 1; k <= t.allocs; k++)
                 for (int persist = 0; persist < (quick ? 1 : 2); persist++) {
@@ -429,22 +398,22 @@ static void test_clone(void **state)
                     s = focal_loss_clone(src, &copy);
                     const tally f = disarm();
                     if (s != FOCAL_ERROR_OUT_OF_MEMORY) {
-                        problem("%s: status %d, expected OUT_OF_MEMORY", what, (int)s);
+                        errcheck_problem("%s: status %d, expected OUT_OF_MEMORY", what, (int)s);
                         if (s == FOCAL_OK)
                             focal_loss_destroy(copy);
                         continue;
                     }
                     check_oom_message(what);
                     if (copy != sentinel)
-                        problem("%s: *out was written", what);
+                        errcheck_problem("%s: *out was written", what);
                     if (f.live != 0)
-                        problem("%s: %d allocation(s) leaked", what, f.live);
+                        errcheck_problem("%s: %d allocation(s) leaked", what, f.live);
                     check_same_context(what, src, &before);
                 }
             focal_loss_destroy(src);
             total_configs++;
         }
-    finish();
+    errcheck_finish();
 }
 
 static void test_set_alpha_vector(void **state)
@@ -474,11 +443,11 @@ static void test_set_alpha_vector(void **state)
             const tally t = disarm();
             assert_int_equal(s, FOCAL_OK);
             if (t.live != 1)
-                problem("set_alpha_vector (prior %d) kept %d allocations, expected 1", prior, t.live);
+                errcheck_problem("set_alpha_vector (prior %d) kept %d allocations, expected 1", prior, t.live);
             arm(no_faults);
             focal_loss_destroy(probe);
             if (disarm().live != 0 || live_now() != 0)
-                problem("set_alpha_vector + destroy left %d allocation(s)", live_now());
+                errcheck_problem("set_alpha_vector + destroy left %d allocation(s)", live_now());
 
             for (long k = 1; k <= t.allocs; k++)
                 for (int persist = 0; persist < (quick ? 1 : 2); persist++) {
@@ -490,18 +459,18 @@ static void test_set_alpha_vector(void **state)
                     s = focal_loss_set_alpha_vector(loss, a, 3);
                     const tally f = disarm();
                     if (s != FOCAL_ERROR_OUT_OF_MEMORY) {
-                        problem("%s: status %d, expected OUT_OF_MEMORY", what, (int)s);
+                        errcheck_problem("%s: status %d, expected OUT_OF_MEMORY", what, (int)s);
                         continue;
                     }
                     check_oom_message(what);
                     if (f.live != 0)
-                        problem("%s: %d allocation(s) leaked", what, f.live);
+                        errcheck_problem("%s: %d allocation(s) leaked", what, f.live);
                     check_same_context(what, loss, &before);
                 }
             focal_loss_destroy(loss);
             total_configs++;
         }
-    finish();
+    errcheck_finish();
 }
 
 /* ------------------------------------------------------------------------
@@ -695,15 +664,15 @@ static void fault_config(const config *cf, uint64_t seed)
     focal_status s = run_config(cf, loss, &b);
     const tally t = disarm();
     if (s != FOCAL_OK) {
-        problem("%s: the clean run returned %d (%s)", name, (int)s, focal_last_error());
+        errcheck_problem("%s: the clean run returned %d (%s)", name, (int)s, focal_last_error());
         goto done;
     }
     if (t.live != 0)
-        problem("%s: the clean run leaked %d allocation(s)", name, t.live);
+        errcheck_problem("%s: the clean run leaked %d allocation(s)", name, t.live);
     if (t.allocs < 1)
-        problem("%s: the clean run made no allocation", name);
+        errcheck_problem("%s: the clean run made no allocation", name);
     if (cf->threads > 1 && b.elems > (1 << 16) && t.threads < 1)
-        problem("%s: threads = %d but no worker was started", name, cf->threads);
+        errcheck_problem("%s: threads = %d but no worker was started", name, cf->threads);
     memcpy(b.ref_out, b.out, b.out_bytes);
     memcpy(b.ref_grad, b.grad, b.grad_bytes);
 
@@ -716,16 +685,16 @@ static void fault_config(const config *cf, uint64_t seed)
             char what[200];
             snprintf(what, sizeof what, "%s, allocation %ld%s failing", name, k, persist ? " and later" : "");
             if (s != FOCAL_ERROR_OUT_OF_MEMORY) {
-                problem("%s: status %d, expected OUT_OF_MEMORY", what, (int)s);
+                errcheck_problem("%s: status %d, expected OUT_OF_MEMORY", what, (int)s);
                 continue;
             }
             check_oom_message(what);
             if (f.injected_allocs < 1)
-                problem("%s: no failure was injected", what);
+                errcheck_problem("%s: no failure was injected", what);
             if (!all_sentinel(&b))
-                problem("%s: an output was written", what);
+                errcheck_problem("%s: an output was written", what);
             if (f.live != 0)
-                problem("%s: %d allocation(s) leaked", what, f.live);
+                errcheck_problem("%s: %d allocation(s) leaked", what, f.live);
             check_same_context(what, loss, &before);
         }
 
@@ -739,16 +708,16 @@ static void fault_config(const config *cf, uint64_t seed)
             snprintf(what, sizeof what, "%s, thread creation %ld%s failing", name, k,
                      persist ? " and later" : "");
             if (s != FOCAL_OK) {
-                problem("%s: status %d (%s), expected the call to run on fewer threads", what, (int)s,
-                        focal_last_error());
+                errcheck_problem("%s: status %d (%s), expected the call to run on fewer threads", what, (int)s,
+                                 focal_last_error());
                 continue;
             }
             if (f.injected_threads < 1)
-                problem("%s: no failure was injected", what);
+                errcheck_problem("%s: no failure was injected", what);
             if (!same_as_reference(&b))
-                problem("%s: the results differ from the clean run's", what);
+                errcheck_problem("%s: the results differ from the clean run's", what);
             if (f.live != 0)
-                problem("%s: %d allocation(s) leaked", what, f.live);
+                errcheck_problem("%s: %d allocation(s) leaked", what, f.live);
         }
     check_same_context(name, loss, &before);
     total_configs++;
@@ -776,7 +745,7 @@ static void compute_all_ops(focal_mode mode)
                                        shapes[sh][0], shapes[sh][1], shapes[sh][2]};
                     fault_config(&cf, ++seed);
                 }
-    finish();
+    errcheck_finish();
 }
 
 static void test_compute_softmax(void **state) { (void)state; compute_all_ops(FOCAL_MODE_SOFTMAX); }
@@ -800,7 +769,7 @@ static void test_compute_thread_counts(void **state)
                                            shapes[sh][0], shapes[sh][1], shapes[sh][2]};
                         fault_config(&cf, ++seed);
                     }
-    finish();
+    errcheck_finish();
 }
 
 /* A small call runs on the calling thread: still one scratch allocation,
@@ -815,7 +784,7 @@ static void test_compute_small(void **state)
                 const config cf = {(focal_mode)mode, 2, f64, op == OP_BACKWARD, (op_kind)op, 3, 5, 7};
                 fault_config(&cf, ++seed);
             }
-    finish();
+    errcheck_finish();
 }
 
 static int print_summary(void **state)
@@ -845,13 +814,13 @@ int main(void)
     const char *q = getenv("FOCAL_TEST_QUICK");
     quick = q != NULL && strcmp(q, "1") == 0;
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup(test_create, reset_tally),
-        cmocka_unit_test_setup(test_clone, reset_tally),
-        cmocka_unit_test_setup(test_set_alpha_vector, reset_tally),
-        cmocka_unit_test_setup(test_compute_softmax, reset_tally),
-        cmocka_unit_test_setup(test_compute_sigmoid, reset_tally),
-        cmocka_unit_test_setup(test_compute_thread_counts, reset_tally),
-        cmocka_unit_test_setup(test_compute_small, reset_tally),
+        cmocka_unit_test_setup(test_create, errcheck_reset_tally),
+        cmocka_unit_test_setup(test_clone, errcheck_reset_tally),
+        cmocka_unit_test_setup(test_set_alpha_vector, errcheck_reset_tally),
+        cmocka_unit_test_setup(test_compute_softmax, errcheck_reset_tally),
+        cmocka_unit_test_setup(test_compute_sigmoid, errcheck_reset_tally),
+        cmocka_unit_test_setup(test_compute_thread_counts, errcheck_reset_tally),
+        cmocka_unit_test_setup(test_compute_small, errcheck_reset_tally),
     };
     return cmocka_run_group_tests_name("fault_injection", tests, NULL, print_summary);
 }

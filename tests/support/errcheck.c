@@ -3,8 +3,12 @@
  */
 #include "errcheck.h"
 
+#include <setjmp.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+
+#include <cmocka.h>
 
 void errcheck_snapshot_take(const focal_loss *loss, errcheck_snapshot *snap)
 {
@@ -142,4 +146,32 @@ int errcheck_all_bytes(const void *buf, size_t size, unsigned char byte)
         }
     }
     return 1;
+}
+
+static int g_problems;
+
+void errcheck_problem(const char *fmt, ...)
+{
+    char buf[1536];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    if (g_problems < 40)
+        print_error("  PROBLEM: %s\n", buf);
+    g_problems++;
+}
+
+int errcheck_reset_tally(void **state)
+{
+    (void)state;
+    g_problems = 0;
+    return 0;
+}
+
+void errcheck_finish(void)
+{
+    if (g_problems != 0)
+        print_error("  %d problem(s) in this test\n", g_problems);
+    assert_int_equal(g_problems, 0);
 }

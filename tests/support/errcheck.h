@@ -67,4 +67,14 @@ int errcheck_contains(const char *text, const char *pattern);
 /* 1 when every byte of buf[0..size) equals byte. */
 int errcheck_all_bytes(const void *buf, size_t size, unsigned char byte);
 
+/* A test's tally of problems: errcheck_problem reports one (the first 40
+ * of a test are printed), errcheck_finish fails the test if there was any,
+ * and errcheck_reset_tally (a cmocka setup function) starts a test at 0. */
+#if defined(__GNUC__)
+__attribute__((format(printf, 1, 2)))
+#endif
+void errcheck_problem(const char *fmt, ...);
+int errcheck_reset_tally(void **state);
+void errcheck_finish(void);
+
 #endif /* FOCAL_TEST_ERRCHECK_H */
