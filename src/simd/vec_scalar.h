@@ -1,0 +1,141 @@
+/* The vector vocabulary the stages are written in, with one lane: the
+ * portable table. Every simd/vec_<isa>.h defines exactly the names below
+ * with the same meaning, for its own lane count; the stage code
+ * (src/stages/) and the kernel bodies (src/kernels/kernels_body.h) use
+ * nothing else, so they compile unchanged for every instruction set.
+ *
+ * All arithmetic is in double, whatever the storage type: loads widen and
+ * stores round once, to nearest even.
+ *
+ * Types
+ *   vd         V_LANES doubles            vm   a mask of V_LANES lanes
+ *   vi         V_LANES int64 lanes        V_LANES, V_ISA ("scalar", ...)
+ *
+ * Construction, loads, stores (pointers need no alignment; a _part
+ * function touches only the first n lanes' memory, 0 <= n <= V_LANES, and
+ * fills the other lanes with `fill`):
+ *   v_set(d) v_zero() v_iota()                  lanes 0, 1, 2, ...
+ *   v_load(p) v_store(p, v) v_load_part(p, n, fill) v_store_part(p, n, v)
+ *   v_load_f32(p) v_store_f32(p, v) v_load_f32_part(p, n, fill)
+ *   v_store_f32_part(p, n, v)                   float storage, widened /
+ *                                               rounded to nearest even
+ *   vi_set(i) vi_iota() vi_load(p) vi_load_part(p, n, fill) vi_add(a, b)
+ *   vi_eq(a, b) -> vm                           int64 lanes
+ *   vi_ltu(a, b) -> vm                          a < b as unsigned 64-bit
+ *   v_gather(base, idx, m)                      base[idx] in the lanes of
+ *                                               m, 0 elsewhere (idx of the
+ *                                               other lanes is not read)
+ *
+ * Arithmetic (IEEE double, one rounding each; fma rounds once):
+ *   v_add v_sub v_mul v_div v_sqrt v_neg v_abs
+ *   v_fma(a, b, c)  = a*b + c      v_fnma(a, b, c) = c - a*b
+ *   v_min(a, b)     = a < b ? a : b   v_max(a, b) = a > b ? a : b
+ *                     (so a NaN in a yields b, as x86 minpd / maxpd)
+ *
+ * Comparisons (false where either lane is NaN, but v_ne and v_isnan):
+ *   v_lt v_le v_gt v_ge v_eq v_ne v_isnan
+ * Masks: m_and m_or m_andnot(a, b) = a & ~b  m_not  m_true() m_first(n)
+ *   m_any(m) m_all(m) -> int
+ * Selection: v_sel(m, a, b) = m ? a : b    v_keep(m, a) = m ? a : 0
+ * Reductions: v_hsum(v) (a fixed order of additions, so results never
+ *   depend on anything but the lanes) v_hmax(v) (ignores no NaN: a NaN
+ *   lane may or may not win; callers test NaN separately)
+ *
+ * Math, over the whole double range (C99 special values: exp(-inf) = 0,
+ * exp(+inf) = +inf, overflow to +inf, underflow to 0 or a subnormal;
+ * log(0) = -inf, log(x < 0) = NaN, log(+inf) = +inf; log1p(-1) = -inf,
+ * log1p(x < -1) = NaN; NaN in, NaN out):
+ *   v_exp v_log v_log1p        within 2 ulp of the exact result
+ *   v_exp_lo v_log_lo v_log1p_lo   relative error below 2^-40 (for
+ *                              results stored in float, bfloat16 or
+ *                              float16, where it is far below the
+ *                              final rounding); same special values
+ * The portable table takes them from the C library.
+ */
+#ifndef FOCAL_VEC_SCALAR_H
+#define FOCAL_VEC_SCALAR_H
+
+#include <math.h>
+#include <stdint.h>
+
+#define V_LANES 1
+#define V_ISA "scalar"
+
+typedef double vd;
+typedef int vm;
+typedef int64_t vi;
+
+#define V_INLINE static inline __attribute__((always_inline))
+
+V_INLINE vd v_set(double d) { return d; }
+V_INLINE vd v_zero(void) { return 0.0; }
+V_INLINE vd v_iota(void) { return 0.0; }
+V_INLINE vd v_load(const double *p) { return *p; }
+V_INLINE void v_store(double *p, vd v) { *p = v; }
+V_INLINE vd v_load_part(const double *p, int n, double fill) { return n > 0 ? *p : fill; }
+V_INLINE void v_store_part(double *p, int n, vd v)
+{
+    if (n > 0)
+        *p = v;
+}
+V_INLINE vd v_load_f32(const float *p) { return (double)*p; }
+V_INLINE void v_store_f32(float *p, vd v) { *p = (float)v; }
+V_INLINE vd v_load_f32_part(const float *p, int n, double fill) { return n > 0 ? (double)*p : fill; }
+V_INLINE void v_store_f32_part(float *p, int n, vd v)
+{
+    if (n > 0)
+        *p = (float)v;
+}
+
+V_INLINE vi vi_set(int64_t i) { return i; }
+V_INLINE vi vi_iota(void) { return 0; }
+V_INLINE vi vi_load(const int64_t *p) { return *p; }
+V_INLINE vi vi_load_part(const int64_t *p, int n, int64_t fill) { return n > 0 ? *p : fill; }
+V_INLINE vi vi_add(vi a, vi b) { return (vi)((uint64_t)a + (uint64_t)b); }
+V_INLINE vm vi_eq(vi a, vi b) { return a == b; }
+V_INLINE vm vi_ltu(vi a, vi b) { return (uint64_t)a < (uint64_t)b; }
+V_INLINE vd v_gather(const double *base, vi idx, vm m) { return m ? base[idx] : 0.0; }
+
+V_INLINE vd v_add(vd a, vd b) { return a + b; }
+V_INLINE vd v_sub(vd a, vd b) { return a - b; }
+V_INLINE vd v_mul(vd a, vd b) { return a * b; }
+V_INLINE vd v_div(vd a, vd b) { return a / b; }
+V_INLINE vd v_sqrt(vd a) { return sqrt(a); }
+V_INLINE vd v_neg(vd a) { return -a; }
+V_INLINE vd v_abs(vd a) { return fabs(a); }
+V_INLINE vd v_fma(vd a, vd b, vd c) { return fma(a, b, c); }
+V_INLINE vd v_fnma(vd a, vd b, vd c) { return fma(-a, b, c); }
+V_INLINE vd v_min(vd a, vd b) { return a < b ? a : b; }
+V_INLINE vd v_max(vd a, vd b) { return a > b ? a : b; }
+
+V_INLINE vm v_lt(vd a, vd b) { return a < b; }
+V_INLINE vm v_le(vd a, vd b) { return a <= b; }
+V_INLINE vm v_gt(vd a, vd b) { return a > b; }
+V_INLINE vm v_ge(vd a, vd b) { return a >= b; }
+V_INLINE vm v_eq(vd a, vd b) { return a == b; }
+V_INLINE vm v_ne(vd a, vd b) { return a != b; }
+V_INLINE vm v_isnan(vd a) { return a != a; }
+
+V_INLINE vm m_and(vm a, vm b) { return a & b; }
+V_INLINE vm m_or(vm a, vm b) { return a | b; }
+V_INLINE vm m_andnot(vm a, vm b) { return a & !b; }
+V_INLINE vm m_not(vm a) { return !a; }
+V_INLINE vm m_true(void) { return 1; }
+V_INLINE vm m_first(int n) { return n > 0; }
+V_INLINE int m_any(vm m) { return m; }
+V_INLINE int m_all(vm m) { return m; }
+
+V_INLINE vd v_sel(vm m, vd a, vd b) { return m ? a : b; }
+V_INLINE vd v_keep(vm m, vd a) { return m ? a : 0.0; }
+
+V_INLINE double v_hsum(vd v) { return v; }
+V_INLINE double v_hmax(vd v) { return v; }
+
+V_INLINE vd v_exp(vd x) { return exp(x); }
+V_INLINE vd v_log(vd x) { return log(x); }
+V_INLINE vd v_log1p(vd x) { return log1p(x); }
+V_INLINE vd v_exp_lo(vd x) { return exp(x); }
+V_INLINE vd v_log_lo(vd x) { return log(x); }
+V_INLINE vd v_log1p_lo(vd x) { return log1p(x); }
+
+#endif /* FOCAL_VEC_SCALAR_H */
