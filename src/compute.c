@@ -1,55 +1,72 @@
-/* The twelve compute entry points: each describes its call and hands it to
- * validation and the pipeline. */
-#include "internal.h"
+/* The twelve compute entry points: each describes its call, has it
+ * planned (validation and the pre-pass), and runs the plan's main pass
+ * through the driver. */
+#include <string.h>
 
-static focal_status compute(focal_call *call)
+#include "exec/driver.h"
+#include "kernels/kernels.h"
+#include "plan.h"
+
+static focal_status run(const focal_plan *p)
 {
-    focal_status s = focal_validate_call(call);
+    const focal_args *a = &p->a;
+    const size_t elements = (size_t)(a->n * a->c * a->inner);
+    if (p->zero) {
+        /* A zero denominator makes the reduced loss 0 and its gradient 0,
+         * whatever the inputs hold (all-zero bits are 0 in every storage
+         * type). */
+        if (p->want_grad)
+            memset(a->grad_input, 0, elements * (size_t)p->k->element_size);
+        if (p->want_loss)
+            p->k->store1(a->out, 0, 0.0);
+        return FOCAL_OK;
+    }
+    focal_sums sums;
+    const focal_status s =
+        focal_drive(p, p->sigmoid ? p->k->sigmoid : p->k->softmax, p->workers, p->scratch_bytes, &sums);
     if (s != FOCAL_OK)
         return s;
-    s = focal_validate_data(call);
-    if (s != FOCAL_OK)
-        return s;
-    return focal_pipeline_run(call);
+    if (p->want_loss && p->reduced)
+        p->k->store1(a->out, 0, p->divided ? sums.loss : sums.loss / p->denominator);
+    return FOCAL_OK;
 }
 
-#define FOCAL_CALL(loss_, dtype_, op_, n_, c_, inner_, input_, weight_)                  \
-    {.loss = (loss_), .dtype = (dtype_), .op = (op_), .n = (n_), .c = (c_),                \
-     .inner = (inner_), .input = (input_), .weight = (weight_)}
+static focal_status compute(const focal_args *args)
+{
+    focal_plan plan;
+    const focal_status s = focal_plan_build(args, &plan);
+    return s != FOCAL_OK ? s : run(&plan);
+}
 
 /* One definition per element type and target kind for the three ops. */
-#define FOCAL_DEFINE(SUFFIX, REAL, DTYPE, KIND, TARGET_T, TARGET_FIELD, DENSE)                       \
-    focal_status focal_forward##KIND##_##SUFFIX(                                                    \
-        const focal_loss *loss, int64_t n, int64_t c, int64_t inner, const REAL *input,             \
-        const TARGET_T *target, const REAL *weight, REAL *out)                                      \
-    {                                                                                               \
-        focal_call call = FOCAL_CALL(loss, DTYPE, FOCAL_OP_FORWARD, n, c, inner, input, weight);    \
-        call.TARGET_FIELD = target;                                                                 \
-        call.dense = DENSE;                                                                         \
-        call.out = out;                                                                             \
-        return compute(&call);                                                                      \
-    }                                                                                               \
-    focal_status focal_backward##KIND##_##SUFFIX(                                                   \
-        const focal_loss *loss, int64_t n, int64_t c, int64_t inner, const REAL *input,             \
-        const TARGET_T *target, const REAL *weight, const REAL *grad_out, REAL *grad_input)         \
-    {                                                                                               \
-        focal_call call = FOCAL_CALL(loss, DTYPE, FOCAL_OP_BACKWARD, n, c, inner, input, weight);   \
-        call.TARGET_FIELD = target;                                                                 \
-        call.dense = DENSE;                                                                         \
-        call.grad_out = grad_out;                                                                   \
-        call.grad_input = grad_input;                                                               \
-        return compute(&call);                                                                      \
-    }                                                                                               \
-    focal_status focal_forward_backward##KIND##_##SUFFIX(                                           \
-        const focal_loss *loss, int64_t n, int64_t c, int64_t inner, const REAL *input,             \
-        const TARGET_T *target, const REAL *weight, REAL *out, REAL *grad_input)                    \
-    {                                                                                               \
-        focal_call call = FOCAL_CALL(loss, DTYPE, FOCAL_OP_FUSED, n, c, inner, input, weight);      \
-        call.TARGET_FIELD = target;                                                                 \
-        call.dense = DENSE;                                                                         \
-        call.out = out;                                                                             \
-        call.grad_input = grad_input;                                                               \
-        return compute(&call);                                                                      \
+#define FOCAL_DEFINE(SUFFIX, REAL, DTYPE, KIND, TARGET_T, TARGET_FIELD, DENSE)                                   \
+    focal_status focal_forward##KIND##_##SUFFIX(const focal_loss *loss, int64_t n, int64_t c, int64_t inner,      \
+                                                const REAL *input, const TARGET_T *target, const REAL *weight,    \
+                                                REAL *out)                                                        \
+    {                                                                                                             \
+        focal_args a = {.loss = loss, .dtype = DTYPE, .op = FOCAL_OP_FORWARD, .dense = DENSE, .n = n, .c = c,     \
+                        .inner = inner, .input = input, .weight = weight, .out = out};                           \
+        a.TARGET_FIELD = target;                                                                                  \
+        return compute(&a);                                                                                       \
+    }                                                                                                             \
+    focal_status focal_backward##KIND##_##SUFFIX(const focal_loss *loss, int64_t n, int64_t c, int64_t inner,     \
+                                                 const REAL *input, const TARGET_T *target, const REAL *weight,   \
+                                                 const REAL *grad_out, REAL *grad_input)                          \
+    {                                                                                                             \
+        focal_args a = {.loss = loss, .dtype = DTYPE, .op = FOCAL_OP_BACKWARD, .dense = DENSE, .n = n, .c = c,    \
+                        .inner = inner, .input = input, .weight = weight, .grad_out = grad_out,                  \
+                        .grad_input = grad_input};                                                               \
+        a.TARGET_FIELD = target;                                                                                  \
+        return compute(&a);                                                                                       \
+    }                                                                                                             \
+    focal_status focal_forward_backward##KIND##_##SUFFIX(const focal_loss *loss, int64_t n, int64_t c,            \
+                                                         int64_t inner, const REAL *input, const TARGET_T *target, \
+                                                         const REAL *weight, REAL *out, REAL *grad_input)         \
+    {                                                                                                             \
+        focal_args a = {.loss = loss, .dtype = DTYPE, .op = FOCAL_OP_FUSED, .dense = DENSE, .n = n, .c = c,       \
+                        .inner = inner, .input = input, .weight = weight, .out = out, .grad_input = grad_input}; \
+        a.TARGET_FIELD = target;                                                                                  \
+        return compute(&a);                                                                                       \
     }
 
 FOCAL_DEFINE(f32, float, FOCAL_F32, , int64_t, target_index, 0)

@@ -1,66 +1,117 @@
-/* Instruction-set dispatch: the CPU is probed once, and the kernels of the
- * widest path it supports (capped by FOCAL_MAX_ISA) are used from then on.
- * This file is compiled for the baseline CPU, so probing itself never
- * executes an instruction the CPU may lack. */
+/* Instruction-set dispatch: the CPU and the OS are probed once, and the
+ * tables of the widest level both support (capped by FOCAL_MAX_ISA) serve
+ * every call of the process. This file is compiled for the baseline CPU,
+ * so probing never executes an instruction the CPU may lack. */
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "kernels/kernels.h"
 
-#if defined(__AVX__) || defined(__AVX2__)
+#if defined(__AVX__) || defined(__AVX2__) || defined(__AVX512F__)
 #  error "dispatch.c must be compiled for the baseline instruction set"
 #endif
 
-#if defined(FOCAL_HAVE_AVX2_KERNELS) && (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
+#if (defined(FOCAL_HAVE_AVX2) || defined(FOCAL_HAVE_AVX512)) && defined(__x86_64__) && defined(__GNUC__)
 #  include <cpuid.h>
 #  define FOCAL_X86 1
 #endif
 
-static focal_isa_level isa_level = FOCAL_ISA_SCALAR;
-static pthread_once_t isa_once = PTHREAD_ONCE_INIT;
+#ifndef FOCAL_HAVE_AVX2
+const focal_kernels *const focal_kernels_avx2[FOCAL_DTYPES] = {NULL, NULL};
+#endif
+#ifndef FOCAL_HAVE_AVX512
+const focal_kernels *const focal_kernels_avx512[FOCAL_DTYPES] = {NULL, NULL};
+#endif
+
+static focal_isa_level supported = FOCAL_ISA_SCALAR, chosen = FOCAL_ISA_SCALAR;
+static pthread_once_t once = PTHREAD_ONCE_INIT;
 
 #ifdef FOCAL_X86
-static int cpu_has_avx2_fma(void)
+static unsigned long long xcr0(void)
+{
+    unsigned lo, hi;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    return ((unsigned long long)hi << 32) | lo;
+}
+
+static focal_isa_level cpu_level(void)
 {
     unsigned a, b, c, d;
     if (!__get_cpuid(1, &a, &b, &c, &d))
-        return 0;
+        return FOCAL_ISA_SCALAR;
     const int fma = (c >> 12) & 1, osxsave = (c >> 27) & 1, avx = (c >> 28) & 1;
-    if (!fma || !osxsave || !avx)
-        return 0;
-    /* The OS must save the YMM registers: XCR0 bits 1 (SSE) and 2 (AVX). */
-    unsigned xcr0_lo, xcr0_hi;
-    __asm__ volatile("xgetbv" : "=a"(xcr0_lo), "=d"(xcr0_hi) : "c"(0));
-    (void)xcr0_hi;
-    if ((xcr0_lo & 6u) != 6u)
-        return 0;
-    if (__get_cpuid_max(0, NULL) < 7)
-        return 0;
+    if (!fma || !osxsave || !avx || __get_cpuid_max(0, NULL) < 7)
+        return FOCAL_ISA_SCALAR;
+    /* The OS must save what the kernels use: XMM and YMM (XCR0 bits 1,
+     * 2), and for AVX-512 the mask and ZMM registers (bits 5, 6, 7). */
+    const unsigned long long x = xcr0();
+    if ((x & 0x6) != 0x6)
+        return FOCAL_ISA_SCALAR;
     __cpuid_count(7, 0, a, b, c, d);
-    return (b >> 5) & 1;
+    if (!((b >> 5) & 1))
+        return FOCAL_ISA_SCALAR;
+    const int f = (b >> 16) & 1, dq = (b >> 17) & 1, bw = (b >> 30) & 1, vl = (b >> 31) & 1;
+    if (f && dq && bw && vl && (x & 0xe0) == 0xe0)
+        return FOCAL_ISA_AVX512;
+    return FOCAL_ISA_AVX2;
 }
 #endif
 
-static void isa_detect(void)
+static void detect(void)
 {
-    const char *cap = getenv("FOCAL_MAX_ISA");
-    const int scalar_only = cap != NULL && strcmp(cap, "scalar") == 0;
 #ifdef FOCAL_X86
-    if (!scalar_only && cpu_has_avx2_fma())
-        isa_level = FOCAL_ISA_AVX2;
-#else
-    (void)scalar_only;
+    supported = cpu_level();
 #endif
+    /* Only what this build compiled in. */
+    while (supported > FOCAL_ISA_SCALAR && focal_kernels_of(supported, FOCAL_F32) == NULL)
+        supported = (focal_isa_level)(supported - 1);
+    chosen = supported;
+    /* FOCAL_MAX_ISA caps the level; any other value is ignored. */
+    const char *cap = getenv("FOCAL_MAX_ISA");
+    static const char *const names[] = {"scalar", "avx2", "avx512"};
+    for (int level = 0; cap != NULL && level < 3; level++)
+        if (strcmp(cap, names[level]) == 0 && (focal_isa_level)level < chosen)
+            chosen = (focal_isa_level)level;
+}
+
+const focal_kernels *focal_kernels_of(focal_isa_level level, focal_dtype dtype)
+{
+    switch (level) {
+    case FOCAL_ISA_AVX512:
+        return focal_kernels_avx512[dtype];
+    case FOCAL_ISA_AVX2:
+        return focal_kernels_avx2[dtype];
+    case FOCAL_ISA_SCALAR:
+    default:
+        return focal_kernels_scalar[dtype];
+    }
 }
 
 focal_isa_level focal_isa_current(void)
 {
-    pthread_once(&isa_once, isa_detect);
-    return isa_level;
+    pthread_once(&once, detect);
+    return chosen;
+}
+
+focal_isa_level focal_isa_supported(void)
+{
+    pthread_once(&once, detect);
+    return supported;
+}
+
+const focal_kernels *focal_kernels_for(focal_dtype dtype)
+{
+    return focal_kernels_of(focal_isa_current(), dtype);
 }
 
 const char *focal_isa(void)
 {
-    return focal_isa_current() == FOCAL_ISA_AVX2 ? "avx2" : "scalar";
+    return focal_kernels_for(FOCAL_F32)->isa;
+}
+
+void focal_isa_override(focal_isa_level level)
+{
+    pthread_once(&once, detect);
+    chosen = level;
 }

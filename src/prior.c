@@ -1,21 +1,8 @@
-/* Log-sigmoid for sigmoid mode, and its inverse for the prior bias. */
+/* focal_prior_bias: the classifier bias that starts every anchor at a
+ * given foreground probability (the paper's initialisation). */
 #include <math.h>
 
 #include "internal.h"
-
-double focal_log_sigmoid(double x)
-{
-    /* -softplus(-x) = min(x, 0) - log1p(exp(-|x|)): no overflow for any x. */
-    return fmin(x, 0.0) - log1p(exp(-fabs(x)));
-}
-
-double focal_sigmoid(double x)
-{
-    if (x >= 0)
-        return 1.0 / (1.0 + exp(-x));
-    const double e = exp(x);
-    return e / (1.0 + e);
-}
 
 focal_status focal_prior_bias(double prior, double *bias)
 {

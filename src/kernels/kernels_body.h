@@ -1,0 +1,1082 @@
+/* The kernels, written once over the vector vocabulary and the stages.
+ * A kernels_<isa>.c file includes its simd/vec_<isa>.h, then
+ * kernels/kernels_isa.h, which includes this body once per storage type
+ * with these macros defined:
+ *
+ *   STYPE        the storage type (float, double)
+ *   SFX          the suffix of the instantiated names (f32, f64)
+ *   SDTYPE       its focal_dtype
+ *   LO           1 where results are stored narrower than double
+ *   S_LOAD(p) S_LOAD_PART(p, n, fill) S_STORE(p, v) S_STORE_PART(p, n, v)
+ *                the vocabulary's loads and stores of STYPE
+ *
+ * Each kernel is a tile function of the driver (kernels.h). The loops here
+ * only walk the layouts; every formula is a stage's. Gamma is a constant
+ * of the specialised copies (KS_GAMMA), so that the common exponents are
+ * products. */
+
+#define KS_CAT2(a, b) a##_##b
+#define KS_CAT(a, b) KS_CAT2(a, b)
+#define K(name) KS_CAT(name, SFX)
+
+/* A vector of n <= V_LANES values of the storage type. */
+#define LD(p, n) ((n) == V_LANES ? S_LOAD(p) : S_LOAD_PART((p), (n), 0.0))
+#define SV(p, n, v)                                                                                                \
+    do {                                                                                                           \
+        if ((n) == V_LANES)                                                                                        \
+            S_STORE((p), (v));                                                                                     \
+        else                                                                                                       \
+            S_STORE_PART((p), (n), (v));                                                                           \
+    } while (0)
+/* A vector of doubles (scratch, alpha vectors). */
+#define LDD(p, n) ((n) == V_LANES ? v_load(p) : v_load_part((p), (n), 0.0))
+
+/* Calls BODY(gamma) with gamma a constant for the common exponents. */
+#define KS_GAMMA(g, BODY)                                                                                          \
+    do {                                                                                                           \
+        if ((g) == 2.0)                                                                                            \
+            BODY(2.0);                                                                                             \
+        else if ((g) == 0.0)                                                                                       \
+            BODY(0.0);                                                                                             \
+        else if ((g) == 1.0)                                                                                       \
+            BODY(1.0);                                                                                             \
+        else                                                                                                       \
+            BODY(g);                                                                                               \
+    } while (0)
+
+/* Where a tile's data is: class j of in-tile position s of the input at
+ * x[j * stride + s] (class-major: planes in place, stride inner, or a
+ * transposed tile, stride rows) or x[s * stride + j] (rows); the same
+ * for the dense target y, the per-element upstream u, the gradient g and
+ * the per-element loss o (sigmoid, NONE). pos0 is the flat index of the
+ * tile's first position. */
+typedef struct K(view) {
+    const STYPE *x, *y, *u;
+    STYPE *g, *o;
+    int64_t stride;
+    int64_t pos0;
+} K(view);
+
+/* Per-position data of the step at in-tile position s (n lanes): which
+ * lanes count, their weights, and for index targets the targets. */
+typedef struct K(step) {
+    int64_t pos;
+    int n;
+    vm valid;
+    vi t;
+    vd w;
+} K(step);
+
+ST_INLINE void K(step_init)(const focal_plan *P, int64_t pos, int n, K(step) *st)
+{
+    st->pos = pos;
+    st->n = n;
+    const vm lanes = m_first(n);
+    if (P->dense) {
+        st->t = vi_set(-1);
+        st->valid = lanes;
+    } else {
+        st->t = vi_load_part(P->a.target_index + pos, n, -1);
+        st->valid = st_kept(P, lanes, st->t);
+    }
+    st->w = P->a.weight != NULL ? LD((const STYPE *)P->a.weight + pos, n) : v_set(1.0);
+}
+
+/* The upstream of a NONE backward at per-position index pos (softmax). */
+ST_INLINE vd K(upstream_at)(const focal_plan *P, int64_t pos, int n)
+{
+    return P->up_each ? LD((const STYPE *)P->a.grad_out + pos, n) : v_set(1.0);
+}
+
+/* ======================================================================
+ * Softmax, class-major: lanes across positions (c <= FOCAL_PLANES_MAX_C)
+ * ====================================================================== */
+
+/* The exponentials of one step into ev, with the other classes' mass R
+ * and the target's e_t and logit: e_j = exp(x_j) directly, and for the
+ * lanes of `redo` exp(x_j - max) (*shift = max there, 0 elsewhere). */
+ST_INLINE void K(planes_exps)(const K(view) *V, int64_t c, int64_t s, int n, vi t, vd *ev, vd *R, vd *et,
+                              vd *xt)
+{
+    vd r = v_zero(), e_t = v_zero(), x_t = v_zero();
+    const STYPE *x = V->x + s;
+    for (int64_t j = 0; j < c; j++, x += V->stride) {
+        const vd xj = LD(x, n);
+        const vd e = ST_EXP(xj, LO);
+        const vm mj = vi_eq(t, vi_set(j));
+        ev[j] = e;
+        r = v_add(r, v_sel(mj, v_zero(), e));
+        e_t = v_sel(mj, e, e_t);
+        x_t = v_sel(mj, xj, x_t);
+    }
+    *R = r;
+    *et = e_t;
+    *xt = x_t;
+}
+
+/* The largest logit of each lane of a step. */
+ST_INLINE vd K(planes_max)(const K(view) *V, int64_t c, int64_t s, int n)
+{
+    vd mx = v_set(-__builtin_inf());
+    const STYPE *x = V->x + s;
+    for (int64_t j = 0; j < c; j++, x += V->stride)
+        mx = v_max(mx, LD(x, n));
+    return mx;
+}
+
+ST_INLINE vd K(planes_redo)(const K(view) *V, int64_t c, int64_t s, int n, vi t, vm redo, vd *ev, vd *R,
+                            vd *et)
+{
+    const vd mx = K(planes_max)(V, c, s, n);
+    vd r = v_zero(), e_t = v_zero();
+    const STYPE *x = V->x + s;
+    for (int64_t j = 0; j < c; j++, x += V->stride) {
+        const vd e = v_sel(redo, ST_EXP(v_sub(LD(x, n), mx), LO), ev[j]);
+        const vm mj = vi_eq(t, vi_set(j));
+        ev[j] = e;
+        r = v_add(r, v_sel(mj, v_zero(), e));
+        e_t = v_sel(mj, e, e_t);
+    }
+    *R = v_sel(redo, r, *R);
+    *et = v_sel(redo, e_t, *et);
+    return v_keep(redo, mx);
+}
+
+/* Index targets, logits: the paper's FL. */
+ST_INLINE void K(planes_index)(const focal_plan *P, const K(view) *V, const K(step) *st, int64_t s, vd *ev,
+                               double gamma, vd *acc)
+{
+    const int64_t c = P->a.c;
+    const int n = st->n;
+    vd R, et, xt;
+    K(planes_exps)(V, c, s, n, st->t, ev, &R, &et, &xt);
+    vd l, p, q;
+    const vm redo = m_andnot(st->valid, st_softmax_direct_ok(et, v_add(et, R)));
+    if (m_any(redo)) {
+        const vd shift = K(planes_redo)(V, c, s, n, st->t, redo, ev, &R, &et);
+        st_softmax_scaled(et, R, v_sub(xt, shift), LO, &l, &p, &q);
+    } else {
+        st_softmax_ratio(et, R, LO, &l, &p, &q);
+    }
+    vd term, k;
+    st_focal(p, q, l, gamma, LO, &term, &k);
+    const vd lw = v_mul(st->w, st_alpha_target(P, st->t, st->valid));
+    const vd lt = v_keep(st->valid, v_mul(lw, term));
+    *acc = v_add(*acc, lt);
+    if (P->out_each)
+        SV((STYPE *)P->a.out + st->pos, n, lt);
+    if (V->g == NULL)
+        return;
+    const vd G = v_keep(st->valid, v_mul(st_grad_mult(P, lw, K(upstream_at)(P, st->pos, n)), k));
+    const vd rho = v_keep(st->valid, st_softmax_rho(G, R)), nG = v_neg(G);
+    STYPE *g = V->g + s;
+    for (int64_t j = 0; j < c; j++, g += V->stride)
+        SV(g, n, v_keep(st->valid, v_sel(vi_eq(st->t, vi_set(j)), nG, v_mul(rho, ev[j]))));
+}
+
+/* The target distribution's weight of class j (y_j alpha_j) for this
+ * step: dense targets smoothed, or an index target smoothed. */
+ST_INLINE vd K(dist_coef)(const focal_plan *P, const K(view) *V, const K(step) *st, int64_t s, int64_t j)
+{
+    const double spread = P->ls / (double)P->a.c;
+    vd y;
+    if (P->dense)
+        y = st_smooth(P, LD(V->y + j * V->stride + s, st->n), spread);
+    else
+        y = v_sel(vi_eq(st->t, vi_set(j)), v_set(P->y_pos), v_set(P->y_neg));
+    return v_mul(y, v_set(st_alpha_class(P, j)));
+}
+
+/* Under a tiny denominator a target distribution is normalised per
+ * position by its mass m = sum_j |y_j alpha_j| / alpha_scale, so that no
+ * product of small numbers loses bits: the coefficients are divided by
+ * alpha_scale m, and the position's loss and gradient multiplier are its
+ * share w alpha_scale m / denominator (times upstream). Returns the
+ * coefficients' divisor; *share receives the share. */
+ST_INLINE vd K(dist_tiny)(const focal_plan *P, const K(view) *V, const K(step) *st, int64_t s, vd *share)
+{
+    vd m = v_zero();
+    for (int64_t j = 0; j < P->a.c; j++)
+        m = v_add(m, v_abs(v_div(K(dist_coef)(P, V, st, s, j), v_set(P->alpha_scale))));
+    const vm some = v_gt(m, v_zero());
+    *share = v_keep(some, v_div(v_mul(v_mul(st->w, v_set(P->alpha_scale)), m), v_set(P->denominator)));
+    return v_sel(some, v_mul(m, v_set(P->alpha_scale)), v_set(1.0));
+}
+
+/* Target distributions (dense targets, or label smoothing), logits:
+ * sum_j y_j alpha_j (1 - p_j)^gamma (-log p_j). The largest class a of a
+ * position keeps its own forms (its 1 - p_a is the others' mass, never
+ * 1 - p_a), every other has e_j <= S / 2. */
+ST_INLINE void K(planes_dist)(const focal_plan *P, const K(view) *V, const K(step) *st, int64_t s, vd *ev,
+                              vd *kv, vd *dv, double gamma, vd *acc)
+{
+    const int64_t c = P->a.c;
+    const int n = st->n;
+    /* Exponentials, their total and the largest (first on ties). */
+    vd S = v_zero(), emax = v_set(-1.0), amax = v_zero();
+    const STYPE *x = V->x + s;
+    for (int64_t j = 0; j < c; j++, x += V->stride) {
+        const vd e = ST_EXP(LD(x, n), LO);
+        ev[j] = e;
+        S = v_add(S, e);
+        const vm more = v_gt(e, emax);
+        emax = v_sel(more, e, emax);
+        amax = v_sel(more, v_set((double)j), amax);
+    }
+    vd shift = v_zero();
+    const vm redo = m_andnot(st->valid, st_softmax_direct_ok(emax, S));
+    if (m_any(redo)) {
+        shift = v_keep(redo, K(planes_max)(V, c, s, n));
+        vd S2 = v_zero(), emax2 = v_set(-1.0), amax2 = v_zero();
+        x = V->x + s;
+        for (int64_t j = 0; j < c; j++, x += V->stride) {
+            const vd e = v_sel(redo, ST_EXP(v_sub(LD(x, n), shift), LO), ev[j]);
+            ev[j] = e;
+            S2 = v_add(S2, e);
+            const vm more = v_gt(e, emax2);
+            emax2 = v_sel(more, e, emax2);
+            amax2 = v_sel(more, v_set((double)j), amax2);
+        }
+        S = S2;
+        emax = emax2;
+        amax = amax2;
+    }
+    /* The largest class's others, summed without it. */
+    vd Ra = v_zero();
+    for (int64_t j = 0; j < c; j++)
+        Ra = v_add(Ra, v_sel(v_eq(amax, v_set((double)j)), v_zero(), ev[j]));
+    S = v_add(Ra, emax);
+    const vd inv_s = v_div(v_set(1.0), S), log_s = ST_LOG(S, LO);
+    vd la, pa, qa;
+    st_softmax_ratio(emax, Ra, LO, &la, &pa, &qa);
+
+    vd share = v_zero(), norm = v_set(1.0);
+    if (P->tiny)
+        norm = K(dist_tiny)(P, V, st, s, &share);
+    vd loss = v_zero(), kk = v_zero(), da = v_zero();
+    x = V->x + s;
+    for (int64_t j = 0; j < c; j++, x += V->stride) {
+        const vm is_a = v_eq(amax, v_set((double)j));
+        vd l, p, q, others;
+        st_softmax_other(ev[j], S, inv_s, log_s, v_sub(LD(x, n), shift), &l, &p, &q, &others);
+        l = v_sel(is_a, la, l);
+        p = v_sel(is_a, pa, p);
+        q = v_sel(is_a, qa, q);
+        others = v_sel(is_a, Ra, others);
+        vd a = K(dist_coef)(P, V, st, s, j);
+        if (P->tiny)
+            a = v_div(a, norm);
+        vd term, k;
+        st_focal(p, q, l, gamma, LO, &term, &k);
+        /* A class of zero weight adds nothing, even where its term is
+         * infinite (a -inf logit). */
+        const vm used = v_ne(a, v_zero());
+        loss = v_add(loss, v_keep(used, v_mul(a, term)));
+        k = v_keep(used, v_mul(a, k));
+        const vd d = v_keep(v_ne(others, v_zero()), v_div(k, others));
+        kv[j] = k;
+        dv[j] = d;
+        kk = v_add(kk, v_sel(is_a, v_zero(), d));
+        da = v_sel(is_a, d, da);
+    }
+    const vd mult = P->tiny ? share : st->w;
+    const vd lt = v_keep(st->valid, v_mul(mult, loss));
+    *acc = v_add(*acc, lt);
+    if (P->out_each)
+        SV((STYPE *)P->a.out + st->pos, n, lt);
+    if (V->g == NULL)
+        return;
+    const vd gw = v_keep(st->valid, P->tiny ? v_mul(share, v_set(P->upstream))
+                                            : st_grad_mult(P, st->w, K(upstream_at)(P, st->pos, n)));
+    /* d loss / d x_j = e_j sum_{i != j} k_i / (S - e_i) - k_j, the largest
+     * class's share kept apart so that no large term cancels. */
+    STYPE *g = V->g + s;
+    for (int64_t j = 0; j < c; j++, g += V->stride) {
+        const vm is_a = v_eq(amax, v_set((double)j));
+        const vd inner = v_sel(is_a, kk, v_add(v_sub(kk, dv[j]), da));
+        SV(g, n, v_keep(st->valid, v_mul(gw, v_sub(v_mul(ev[j], inner), kv[j]))));
+    }
+}
+
+/* Probabilities input, index targets: only the target's entry is read and
+ * has a gradient. */
+ST_INLINE void K(planes_index_prob)(const focal_plan *P, const K(view) *V, const K(step) *st, int64_t s,
+                                    double gamma, vd *acc)
+{
+    const int64_t c = P->a.c;
+    const int n = st->n;
+    vd xt = v_zero();
+    const STYPE *x = V->x + s;
+    for (int64_t j = 0; j < c; j++, x += V->stride)
+        xt = v_sel(vi_eq(st->t, vi_set(j)), LD(x, n), xt);
+    vm inside;
+    const vd p = st_clip(xt, P->clip_lo, P->clip_hi, &inside);
+    const vd q = v_sub(v_set(1.0), p), l = ST_LOG(p, LO);
+    vd term, k;
+    st_focal(p, q, l, gamma, LO, &term, &k);
+    const vd lw = v_mul(st->w, st_alpha_target(P, st->t, st->valid));
+    const vd lt = v_keep(st->valid, v_mul(lw, term));
+    *acc = v_add(*acc, lt);
+    if (P->out_each)
+        SV((STYPE *)P->a.out + st->pos, n, lt);
+    if (V->g == NULL)
+        return;
+    const vd gw = st_grad_mult(P, lw, K(upstream_at)(P, st->pos, n));
+    const vd gt = v_keep(st->valid, st_clip_grad(xt, inside, v_mul(gw, st_focal_dprob(p, q, l, gamma, LO))));
+    STYPE *g = V->g + s;
+    for (int64_t j = 0; j < c; j++, g += V->stride)
+        SV(g, n, v_keep(vi_eq(st->t, vi_set(j)), gt));
+}
+
+/* Probabilities input, target distributions: every class on its own. */
+ST_INLINE void K(planes_dist_prob)(const focal_plan *P, const K(view) *V, const K(step) *st, int64_t s,
+                                   double gamma, vd *acc)
+{
+    const int64_t c = P->a.c;
+    const int n = st->n;
+    vd share = v_zero(), norm = v_set(1.0);
+    if (P->tiny)
+        norm = K(dist_tiny)(P, V, st, s, &share);
+    const vd gw = V->g == NULL ? v_zero()
+                  : P->tiny    ? v_mul(share, v_set(P->upstream))
+                               : st_grad_mult(P, st->w, K(upstream_at)(P, st->pos, n));
+    vd loss = v_zero();
+    const STYPE *x = V->x + s;
+    STYPE *g = V->g != NULL ? V->g + s : NULL;
+    for (int64_t j = 0; j < c; j++, x += V->stride) {
+        vd a = K(dist_coef)(P, V, st, s, j);
+        if (P->tiny)
+            a = v_div(a, norm);
+        const vd xj = LD(x, n);
+        vm inside;
+        const vd p = st_clip(xj, P->clip_lo, P->clip_hi, &inside);
+        const vd q = v_sub(v_set(1.0), p), l = ST_LOG(p, LO);
+        vd term, k;
+        st_focal(p, q, l, gamma, LO, &term, &k);
+        const vm used = v_ne(a, v_zero());
+        loss = v_add(loss, v_keep(used, v_mul(a, term)));
+        if (g != NULL) {
+            const vd gj = v_mul(v_mul(gw, a), st_focal_dprob(p, q, l, gamma, LO));
+            SV(g, n, v_keep(m_and(st->valid, used), st_clip_grad(xj, inside, gj)));
+            g += V->stride;
+        }
+    }
+    const vd lt = v_keep(st->valid, v_mul(P->tiny ? share : st->w, loss));
+    *acc = v_add(*acc, lt);
+    if (P->out_each)
+        SV((STYPE *)P->a.out + st->pos, n, lt);
+}
+
+ST_INLINE void K(softmax_planes_body)(const focal_plan *P, const focal_tile *T, void *scratch, focal_sums *acc,
+                                      double gamma)
+{
+    const int64_t c = P->a.c, rows = T->rows;
+    vd *ev = scratch, *kv = ev + c, *dv = kv + c;
+    STYPE *tiles = (STYPE *)(dv + c);
+    K(view) V = {.pos0 = T->pos0};
+    if (P->a.inner > 1) {
+        V.x = (const STYPE *)P->a.input + T->base;
+        V.y = P->dense ? (const STYPE *)P->a.target_dense + T->base : NULL;
+        V.g = P->want_grad ? (STYPE *)P->a.grad_input + T->base : NULL;
+        V.stride = P->a.inner;
+    } else {
+        /* Rows of an (n, c) matrix: transposed into class-major tiles. */
+        STYPE *xt = tiles, *yt = tiles + rows * c, *gt = tiles + 2 * rows * c;
+        focal_transpose(SDTYPE, (const STYPE *)P->a.input + T->base, rows, c, c, xt, rows);
+        if (P->dense)
+            focal_transpose(SDTYPE, (const STYPE *)P->a.target_dense + T->base, rows, c, c, yt, rows);
+        V.x = xt;
+        V.y = yt;
+        V.g = P->want_grad ? gt : NULL;
+        V.stride = rows;
+    }
+    const int dist = P->dense || P->smoothed;
+    vd sum = v_zero();
+    for (int64_t s = 0; s < rows; s += V_LANES) {
+        K(step) st;
+        K(step_init)(P, T->pos0 + s, rows - s < V_LANES ? (int)(rows - s) : V_LANES, &st);
+        if (P->probabilities) {
+            if (dist)
+                K(planes_dist_prob)(P, &V, &st, s, gamma, &sum);
+            else
+                K(planes_index_prob)(P, &V, &st, s, gamma, &sum);
+        } else if (dist) {
+            K(planes_dist)(P, &V, &st, s, ev, kv, dv, gamma, &sum);
+        } else {
+            K(planes_index)(P, &V, &st, s, ev, gamma, &sum);
+        }
+    }
+    if (P->a.inner == 1 && V.g != NULL)
+        focal_transpose(SDTYPE, V.g, c, rows, rows, (STYPE *)P->a.grad_input + T->base, c);
+    acc->loss += v_hsum(sum);
+}
+
+/* ======================================================================
+ * Softmax, rows of c contiguous classes: lanes across classes
+ * ====================================================================== */
+
+/* The lanes of classes j.. that are class t. */
+ST_INLINE vm K(row_is)(int64_t j, int64_t t)
+{
+    return v_eq(v_add(v_iota(), v_set((double)j)), v_set((double)t));
+}
+
+/* One row's exponentials into e[]: exp(x_j - shift). Returns the other
+ * classes' mass (all classes when t < 0), and the largest e_j and its
+ * first class in *emax, *amax when asked. */
+ST_INLINE double K(row_exps)(const STYPE *x, int64_t c, double shift, int64_t t, double *e, double *emax,
+                             int64_t *amax)
+{
+    vd r = v_zero(), mx = v_set(-1.0);
+    const vd sh = v_set(shift);
+    for (int64_t j = 0; j < c; j += V_LANES) {
+        const int n = c - j < V_LANES ? (int)(c - j) : V_LANES;
+        vd v = ST_EXP(v_sub(LD(x + j, n), sh), LO);
+        if (n < V_LANES)
+            v = v_keep(m_first(n), v);
+        if (n == V_LANES)
+            v_store(e + j, v);
+        else
+            v_store_part(e + j, n, v);
+        r = v_add(r, v_sel(K(row_is)(j, t), v_zero(), v));
+        if (emax != NULL)
+            mx = v_max(mx, v);
+    }
+    if (emax != NULL) {
+        const double m = v_hmax(mx);
+        int64_t a = 0;
+        while (a < c && !(e[a] == m))
+            a++;
+        *emax = m;
+        *amax = a < c ? a : 0;
+    }
+    return v_hsum(r);
+}
+
+ST_INLINE double K(row_max)(const STYPE *x, int64_t c)
+{
+    vd mx = v_set(-__builtin_inf());
+    for (int64_t j = 0; j < c; j += V_LANES) {
+        const int n = c - j < V_LANES ? (int)(c - j) : V_LANES;
+        mx = v_max(mx, n == V_LANES ? LD(x + j, n) : S_LOAD_PART(x + j, n, -__builtin_inf()));
+    }
+    return v_hmax(mx);
+}
+
+/* Sum of e_j over the classes other than a. */
+ST_INLINE double K(row_others)(const double *e, int64_t c, int64_t a)
+{
+    vd r = v_zero();
+    for (int64_t j = 0; j < c; j += V_LANES) {
+        const int n = c - j < V_LANES ? (int)(c - j) : V_LANES;
+        r = v_add(r, v_sel(K(row_is)(j, a), v_zero(), LDD(e + j, n)));
+    }
+    return v_hsum(r);
+}
+
+/* A row's scalars through the stages, as one-lane-wide vectors. */
+ST_INLINE double K(lane0)(vd v)
+{
+    double d[V_LANES];
+    v_store(d, v);
+    return d[0];
+}
+
+/* Per-row weight, alpha_t, kept flag, target: a one-row step. */
+ST_INLINE void K(row_step)(const focal_plan *P, int64_t pos, int64_t *t, int *kept, double *w)
+{
+    *w = P->a.weight != NULL ? K(lane0)(S_LOAD_PART((const STYPE *)P->a.weight + pos, 1, 0.0)) : 1.0;
+    *t = -1;
+    *kept = 1;
+    if (!P->dense) {
+        *t = P->a.target_index[pos];
+        *kept = !(P->has_ignore && *t == P->ignore);
+    }
+}
+
+ST_INLINE double K(row_upstream)(const focal_plan *P, int64_t pos)
+{
+    return P->up_each ? K(lane0)(S_LOAD_PART((const STYPE *)P->a.grad_out + pos, 1, 0.0)) : 1.0;
+}
+
+ST_INLINE void K(row_store_out)(const focal_plan *P, int64_t pos, double v)
+{
+    if (P->out_each)
+        S_STORE_PART((STYPE *)P->a.out + pos, 1, v_set(v));
+}
+
+ST_INLINE void K(row_zero)(STYPE *g, int64_t c)
+{
+    for (int64_t j = 0; j < c; j += V_LANES)
+        SV(g + j, c - j < V_LANES ? (int)(c - j) : V_LANES, v_zero());
+}
+
+/* Index targets, logits, one row. */
+ST_INLINE double K(row_index)(const focal_plan *P, const STYPE *x, STYPE *g, int64_t pos, double *e, double gamma)
+{
+    const int64_t c = P->a.c;
+    int64_t t;
+    int kept;
+    double w;
+    K(row_step)(P, pos, &t, &kept, &w);
+    if (!kept) {
+        K(row_store_out)(P, pos, 0.0);
+        if (g != NULL)
+            K(row_zero)(g, c);
+        return 0.0;
+    }
+    double R = K(row_exps)(x, c, 0.0, t, e, NULL, NULL);
+    double et = e[t];
+    vd l, p, q;
+    if (!m_any(st_softmax_direct_ok(v_set(et), v_set(et + R)))) {
+        const double m = K(row_max)(x, c);
+        R = K(row_exps)(x, c, m, t, e, NULL, NULL);
+        et = e[t];
+        const double xt = K(lane0)(S_LOAD_PART(x + t, 1, 0.0));
+        st_softmax_scaled(v_set(et), v_set(R), v_set(xt - m), LO, &l, &p, &q);
+    } else {
+        st_softmax_ratio(v_set(et), v_set(R), LO, &l, &p, &q);
+    }
+    vd term, k;
+    st_focal(p, q, l, gamma, LO, &term, &k);
+    const double lw = w * (P->alpha_v != NULL ? P->alpha_v[t] : P->alpha_s);
+    const double lt = lw * K(lane0)(term);
+    K(row_store_out)(P, pos, lt);
+    if (g == NULL)
+        return lt;
+    const vd G = v_mul(st_grad_mult(P, v_set(lw), v_set(K(row_upstream)(P, pos))), k);
+    const vd rho = st_softmax_rho(G, v_set(R)), nG = v_neg(G);
+    for (int64_t j = 0; j < c; j += V_LANES) {
+        const int n = c - j < V_LANES ? (int)(c - j) : V_LANES;
+        SV(g + j, n, v_sel(K(row_is)(j, t), nG, v_mul(rho, LDD(e + j, n))));
+    }
+    return lt;
+}
+
+/* The target distribution's weights of classes j.. of a row. */
+ST_INLINE vd K(row_coef)(const focal_plan *P, const STYPE *y, int64_t t, int64_t j, int n)
+{
+    const double spread = P->ls / (double)P->a.c;
+    vd yv;
+    if (P->dense)
+        yv = st_smooth(P, LD(y + j, n), spread);
+    else
+        yv = v_sel(K(row_is)(j, t), v_set(P->y_pos), v_set(P->y_neg));
+    const vd a = P->alpha_v != NULL ? LDD(P->alpha_v + j, n) : v_set(P->alpha_s);
+    return v_keep(m_first(n), v_mul(yv, a));
+}
+
+/* Tiny denominator: the row's normaliser and share (see K(dist_tiny)). */
+ST_INLINE double K(row_tiny)(const focal_plan *P, const STYPE *y, int64_t t, double w, double *share)
+{
+    vd m = v_zero();
+    for (int64_t j = 0; j < P->a.c; j += V_LANES) {
+        const int n = P->a.c - j < V_LANES ? (int)(P->a.c - j) : V_LANES;
+        m = v_add(m, v_abs(v_div(K(row_coef)(P, y, t, j, n), v_set(P->alpha_scale))));
+    }
+    const double mass = v_hsum(m);
+    *share = mass > 0 ? w * P->alpha_scale * mass / P->denominator : 0.0;
+    return mass > 0 ? mass * P->alpha_scale : 1.0;
+}
+
+/* Target distributions, logits, one row (see K(planes_dist)). */
+ST_INLINE double K(row_dist)(const focal_plan *P, const STYPE *x, const STYPE *y, STYPE *g, int64_t pos, double *e,
+                             double *kr, double *dr, double gamma)
+{
+    const int64_t c = P->a.c;
+    int64_t t;
+    int kept;
+    double w;
+    K(row_step)(P, pos, &t, &kept, &w);
+    if (!kept) {
+        K(row_store_out)(P, pos, 0.0);
+        if (g != NULL)
+            K(row_zero)(g, c);
+        return 0.0;
+    }
+    double emax, shift = 0;
+    int64_t a;
+    double S = K(row_exps)(x, c, 0.0, -1, e, &emax, &a);
+    if (!m_any(st_softmax_direct_ok(v_set(emax), v_set(S)))) {
+        shift = K(row_max)(x, c);
+        S = K(row_exps)(x, c, shift, -1, e, &emax, &a);
+    }
+    const double Ra = K(row_others)(e, c, a);
+    S = Ra + emax;
+    vd la, pa, qa;
+    st_softmax_ratio(v_set(emax), v_set(Ra), LO, &la, &pa, &qa);
+    const vd vs = v_set(S), inv_s = v_div(v_set(1.0), vs), log_s = ST_LOG(vs, LO), sh = v_set(shift);
+    double share = 0, norm = 1;
+    if (P->tiny)
+        norm = K(row_tiny)(P, y, t, w, &share);
+    vd loss = v_zero(), kk = v_zero();
+    double da = 0;
+    for (int64_t j = 0; j < c; j += V_LANES) {
+        const int n = c - j < V_LANES ? (int)(c - j) : V_LANES;
+        const vm is_a = K(row_is)(j, a);
+        const vd ej = LDD(e + j, n);
+        vd l, p, q, others;
+        st_softmax_other(ej, vs, inv_s, log_s, v_sub(LD(x + j, n), sh), &l, &p, &q, &others);
+        l = v_sel(is_a, la, l);
+        p = v_sel(is_a, pa, p);
+        q = v_sel(is_a, qa, q);
+        others = v_sel(is_a, v_set(Ra), others);
+        vd coef = K(row_coef)(P, y, t, j, n);
+        if (P->tiny)
+            coef = v_div(coef, v_set(norm));
+        vd term, k;
+        st_focal(p, q, l, gamma, LO, &term, &k);
+        const vm used = v_ne(coef, v_zero());
+        loss = v_add(loss, v_keep(used, v_mul(coef, term)));
+        k = v_keep(used, v_mul(coef, k));
+        const vd d = v_keep(v_ne(others, v_zero()), v_div(k, others));
+        if (n == V_LANES) {
+            v_store(kr + j, k);
+            v_store(dr + j, d);
+        } else {
+            v_store_part(kr + j, n, k);
+            v_store_part(dr + j, n, d);
+        }
+        kk = v_add(kk, v_sel(is_a, v_zero(), d));
+    }
+    da = dr[a];
+    const double mult = P->tiny ? share : w;
+    const double lt = mult * v_hsum(loss);
+    K(row_store_out)(P, pos, lt);
+    if (g == NULL)
+        return lt;
+    const vd gw = P->tiny ? v_set(share * P->upstream) : st_grad_mult(P, v_set(w), v_set(K(row_upstream)(P, pos)));
+    const vd vkk = v_set(v_hsum(kk)), vda = v_set(da);
+    for (int64_t j = 0; j < c; j += V_LANES) {
+        const int n = c - j < V_LANES ? (int)(c - j) : V_LANES;
+        const vd inner = v_sel(K(row_is)(j, a), vkk, v_add(v_sub(vkk, LDD(dr + j, n)), vda));
+        SV(g + j, n, v_mul(gw, v_sub(v_mul(LDD(e + j, n), inner), LDD(kr + j, n))));
+    }
+    return lt;
+}
+
+/* Probabilities input, one row, index targets or distributions. */
+ST_INLINE double K(row_prob)(const focal_plan *P, const STYPE *x, const STYPE *y, STYPE *g, int64_t pos, double gamma)
+{
+    const int64_t c = P->a.c;
+    int64_t t;
+    int kept;
+    double w;
+    K(row_step)(P, pos, &t, &kept, &w);
+    if (!kept) {
+        K(row_store_out)(P, pos, 0.0);
+        if (g != NULL)
+            K(row_zero)(g, c);
+        return 0.0;
+    }
+    const int dist = P->dense || P->smoothed;
+    if (!dist) {
+        const vd xt = v_set(K(lane0)(S_LOAD_PART(x + t, 1, 0.0)));
+        vm inside;
+        const vd p = st_clip(xt, P->clip_lo, P->clip_hi, &inside);
+        const vd q = v_sub(v_set(1.0), p), l = ST_LOG(p, LO);
+        vd term, k;
+        st_focal(p, q, l, gamma, LO, &term, &k);
+        const double lw = w * (P->alpha_v != NULL ? P->alpha_v[t] : P->alpha_s);
+        const double lt = lw * K(lane0)(term);
+        K(row_store_out)(P, pos, lt);
+        if (g != NULL) {
+            const vd gw = st_grad_mult(P, v_set(lw), v_set(K(row_upstream)(P, pos)));
+            const vd gt = st_clip_grad(xt, inside, v_mul(gw, st_focal_dprob(p, q, l, gamma, LO)));
+            for (int64_t j = 0; j < c; j += V_LANES) {
+                const int n = c - j < V_LANES ? (int)(c - j) : V_LANES;
+                SV(g + j, n, v_keep(K(row_is)(j, t), gt));
+            }
+        }
+        return lt;
+    }
+    double share = 0, norm = 1;
+    if (P->tiny)
+        norm = K(row_tiny)(P, y, t, w, &share);
+    const vd gw = g == NULL  ? v_zero()
+                  : P->tiny ? v_set(share * P->upstream)
+                            : st_grad_mult(P, v_set(w), v_set(K(row_upstream)(P, pos)));
+    vd loss = v_zero();
+    for (int64_t j = 0; j < c; j += V_LANES) {
+        const int n = c - j < V_LANES ? (int)(c - j) : V_LANES;
+        vd coef = K(row_coef)(P, y, t, j, n);
+        if (P->tiny)
+            coef = v_div(coef, v_set(norm));
+        const vd xj = LD(x + j, n);
+        vm inside;
+        const vd p = st_clip(xj, P->clip_lo, P->clip_hi, &inside);
+        const vd q = v_sub(v_set(1.0), p), l = ST_LOG(p, LO);
+        vd term, k;
+        st_focal(p, q, l, gamma, LO, &term, &k);
+        const vm used = v_ne(coef, v_zero());
+        loss = v_add(loss, v_keep(used, v_mul(coef, term)));
+        if (g != NULL)
+            SV(g + j, n,
+               v_keep(used, st_clip_grad(xj, inside, v_mul(v_mul(gw, coef), st_focal_dprob(p, q, l, gamma, LO)))));
+    }
+    const double lt = (P->tiny ? share : w) * v_hsum(loss);
+    K(row_store_out)(P, pos, lt);
+    return lt;
+}
+
+ST_INLINE void K(softmax_rows_body)(const focal_plan *P, const focal_tile *T, void *scratch, focal_sums *acc,
+                                    double gamma)
+{
+    const int64_t c = P->a.c, rows = T->rows;
+    double *e = scratch, *kr = e + c, *dr = kr + c;
+    STYPE *tiles = (STYPE *)(dr + c);
+    const STYPE *x, *y = NULL;
+    STYPE *g = NULL;
+    if (P->a.inner == 1) {
+        x = (const STYPE *)P->a.input + T->base;
+        y = P->dense ? (const STYPE *)P->a.target_dense + T->base : NULL;
+        g = P->want_grad ? (STYPE *)P->a.grad_input + T->base : NULL;
+    } else {
+        /* Planes: transposed into rows of c. */
+        STYPE *xt = tiles, *yt = tiles + rows * c, *gt = tiles + 2 * rows * c;
+        focal_transpose(SDTYPE, (const STYPE *)P->a.input + T->base, c, rows, P->a.inner, xt, c);
+        if (P->dense)
+            focal_transpose(SDTYPE, (const STYPE *)P->a.target_dense + T->base, c, rows, P->a.inner, yt, c);
+        x = xt;
+        y = P->dense ? yt : NULL;
+        g = P->want_grad ? gt : NULL;
+    }
+    const int dist = P->dense || P->smoothed;
+    double sum = 0;
+    for (int64_t r = 0; r < rows; r++) {
+        const int64_t pos = T->pos0 + r;
+        const STYPE *xr = x + r * c, *yr = y != NULL ? y + r * c : NULL;
+        STYPE *gr = g != NULL ? g + r * c : NULL;
+        if (P->probabilities)
+            sum += K(row_prob)(P, xr, yr, gr, pos, gamma);
+        else if (dist)
+            sum += K(row_dist)(P, xr, yr, gr, pos, e, kr, dr, gamma);
+        else
+            sum += K(row_index)(P, xr, gr, pos, e, gamma);
+    }
+    if (P->a.inner > 1 && g != NULL)
+        focal_transpose(SDTYPE, g, rows, c, c, (STYPE *)P->a.grad_input + T->base, P->a.inner);
+    acc->loss += sum;
+}
+
+static void K(softmax)(const focal_plan *P, const focal_tile *T, void *scratch, focal_sums *acc)
+{
+#define KS_PLANES(G) K(softmax_planes_body)(P, T, scratch, acc, (G))
+#define KS_ROWS(G) K(softmax_rows_body)(P, T, scratch, acc, (G))
+    if (P->a.c <= FOCAL_PLANES_MAX_C)
+        KS_GAMMA(P->gamma, KS_PLANES);
+    else
+        KS_GAMMA(P->gamma, KS_ROWS);
+#undef KS_PLANES
+#undef KS_ROWS
+}
+
+/* ======================================================================
+ * Sigmoid: every element its own binary problem
+ * ====================================================================== */
+
+#ifndef KS_FORMS
+#define KS_FORMS
+enum { KS_FL = 0, KS_FL_HARD = 1, KS_FL_PROB = 2, KS_FL_STAR = 3 };
+#endif
+
+/* One vector of elements: logits (or probabilities) x, targets y. Returns
+ * the loss without alpha in *loss and the derivative in *grad. */
+ST_INLINE void K(sig_elements)(const focal_plan *P, int form, vd x, vd y, double gamma, vd *loss, vd *grad)
+{
+    switch (form) {
+    case KS_FL_STAR:
+        st_fl_star(x, y, gamma, P->beta, LO, loss, grad);
+        return;
+    case KS_FL_PROB: {
+        vm inside;
+        const vd p = st_clip(x, P->clip_lo, P->clip_hi, &inside);
+        st_fl_prob(p, y, gamma, LO, loss, grad);
+        *grad = st_clip_grad(x, inside, *grad);
+        return;
+    }
+    case KS_FL_HARD:
+        st_fl_hard(x, y, gamma, LO, loss, grad);
+        return;
+    default:
+        st_fl_soft(x, y, gamma, LO, loss, grad);
+        return;
+    }
+}
+
+/* The elements of one vector, alpha and weights applied: adds w alpha_t
+ * loss to *acc, writes it to o (NONE) and the gradient to g. */
+ST_INLINE void K(sig_vector)(const focal_plan *P, int form, vd x, vd y, vd a1, vd a0, vm valid, vd w, vd gw,
+                             double gamma, STYPE *o, STYPE *g, int n, vd *acc)
+{
+    if (form == KS_FL) {
+        /* Vectors whose targets are all 0 or 1 take the shorter form. */
+        const vm hard = m_or(v_eq(y, v_zero()), v_eq(y, v_set(1.0)));
+        if (m_all(m_or(hard, m_not(valid))))
+            form = KS_FL_HARD;
+    }
+    vd loss, grad;
+    K(sig_elements)(P, form, x, y, gamma, &loss, &grad);
+    const vd at = st_sigmoid_alpha(a1, a0, y);
+    const vd lt = v_keep(valid, v_mul(w, v_mul(at, loss)));
+    *acc = v_add(*acc, lt);
+    if (o != NULL)
+        SV(o, n, lt);
+    if (g != NULL) {
+        const vd ag = P->tiny ? v_div(at, v_set(P->alpha_scale)) : at;
+        SV(g, n, v_keep(valid, v_mul(gw, v_mul(ag, grad))));
+    }
+}
+
+/* Planes (inner > 1): lanes across the positions of one class. */
+ST_INLINE void K(sig_planes)(const focal_plan *P, const focal_tile *T, int form, double gamma, vd *acc)
+{
+    const int64_t c = P->a.c, inner = P->a.inner, rows = T->rows;
+    const double spread = P->ls / 2;
+    for (int64_t j = 0; j < c; j++) {
+        double a1, a0;
+        st_sigmoid_alpha_class(P, j, &a1, &a0);
+        const int64_t e0 = T->base + j * inner;
+        for (int64_t s = 0; s < rows; s += V_LANES) {
+            const int n = rows - s < V_LANES ? (int)(rows - s) : V_LANES;
+            K(step) st;
+            K(step_init)(P, T->pos0 + s, n, &st);
+            const int64_t at = e0 + s;
+            const vd x = LD((const STYPE *)P->a.input + at, n);
+            const vd y = P->dense ? st_smooth(P, LD((const STYPE *)P->a.target_dense + at, n), spread)
+                                  : v_sel(vi_eq(st.t, vi_set(j)), v_set(P->y_pos), v_set(P->y_neg));
+            const vd up = P->up_each ? LD((const STYPE *)P->a.grad_out + at, n) : v_set(1.0);
+            const vd gw = P->want_grad ? st_grad_mult(P, P->tiny ? v_mul(st.w, v_set(P->alpha_scale)) : st.w, up)
+                                       : v_zero();
+            K(sig_vector)(P, form, x, y, v_set(a1), v_set(a0), st.valid, st.w, gw, gamma,
+                          P->out_each ? (STYPE *)P->a.out + at : NULL,
+                          P->want_grad ? (STYPE *)P->a.grad_input + at : NULL, n, acc);
+        }
+    }
+}
+
+/* Rows (inner == 1): lanes across the classes of one position. */
+ST_INLINE void K(sig_rows)(const focal_plan *P, const focal_tile *T, int form, double gamma, vd *acc)
+{
+    const int64_t c = P->a.c, rows = T->rows;
+    const double spread = P->ls / 2;
+    const int alpha_vec = P->alpha_v != NULL;
+    double a1s = 1, a0s = 1;
+    if (!alpha_vec)
+        st_sigmoid_alpha_class(P, 0, &a1s, &a0s);
+    for (int64_t r = 0; r < rows; r++) {
+        const int64_t pos = T->pos0 + r, base = T->base + r * c;
+        int64_t t;
+        int kept;
+        double w;
+        K(row_step)(P, pos, &t, &kept, &w);
+        const vm valid_row = kept ? m_true() : m_first(0);
+        const double wg = P->tiny ? w * P->alpha_scale : w;
+        for (int64_t j = 0; j < c; j += V_LANES) {
+            const int n = c - j < V_LANES ? (int)(c - j) : V_LANES;
+            const int64_t at = base + j;
+            const vm valid = m_and(valid_row, m_first(n));
+            const vd x = LD((const STYPE *)P->a.input + at, n);
+            const vd y = P->dense ? st_smooth(P, LD((const STYPE *)P->a.target_dense + at, n), spread)
+                                  : v_sel(K(row_is)(j, t), v_set(P->y_pos), v_set(P->y_neg));
+            vd a1 = v_set(a1s), a0 = v_set(a0s);
+            if (alpha_vec) {
+                a1 = LDD(P->alpha_v + j, n);
+                a0 = v_sub(v_set(1.0), a1);
+            }
+            const vd up = P->up_each ? LD((const STYPE *)P->a.grad_out + at, n) : v_set(1.0);
+            const vd gw = P->want_grad ? st_grad_mult(P, v_set(wg), up) : v_zero();
+            K(sig_vector)(P, form, x, y, a1, a0, valid, v_set(w), gw, gamma,
+                          P->out_each ? (STYPE *)P->a.out + at : NULL,
+                          P->want_grad ? (STYPE *)P->a.grad_input + at : NULL, n, acc);
+        }
+    }
+}
+
+ST_INLINE void K(sigmoid_body)(const focal_plan *P, const focal_tile *T, focal_sums *acc, int form, double gamma)
+{
+    vd sum = v_zero();
+    if (P->a.inner > 1)
+        K(sig_planes)(P, T, form, gamma, &sum);
+    else
+        K(sig_rows)(P, T, form, gamma, &sum);
+    acc->loss += v_hsum(sum);
+}
+
+static void K(sigmoid)(const focal_plan *P, const focal_tile *T, void *scratch, focal_sums *acc)
+{
+    (void)scratch;
+    const int form = P->fl_star ? KS_FL_STAR : P->probabilities ? KS_FL_PROB : KS_FL;
+#define KS_SIG(G) K(sigmoid_body)(P, T, acc, form, (G))
+    KS_GAMMA(P->gamma, KS_SIG);
+#undef KS_SIG
+}
+
+/* ======================================================================
+ * The pre-pass: targets and weights validated, the denominators' sums
+ * ====================================================================== */
+
+/* Names the first bad weight or index target among the n positions from
+ * pos (weight before target, as a position is read). */
+static void K(scan_report_positions)(const focal_plan *P, int64_t pos, int n, focal_sums *acc)
+{
+    const uint64_t limit = (uint64_t)(P->sigmoid ? P->a.c + 1 : P->a.c);
+    for (int i = 0; i < n; i++) {
+        if (P->a.weight != NULL) {
+            const double w = K(lane0)(S_LOAD_PART((const STYPE *)P->a.weight + pos + i, 1, 0.0));
+            if (!(w >= 0 && w <= 0x1.fffffffffffffp+1023)) {
+                acc->status = FOCAL_ERROR_INVALID_WEIGHT;
+                acc->bad_index = pos + i;
+                acc->bad_value = w;
+                return;
+            }
+        }
+        if (!P->dense) {
+            const int64_t t = P->a.target_index[pos + i];
+            if (!(P->has_ignore && t == P->ignore) && !((uint64_t)t < limit)) {
+                acc->status = FOCAL_ERROR_INVALID_TARGET;
+                acc->bad_index = pos + i;
+                acc->bad_class = t;
+                return;
+            }
+        }
+    }
+}
+
+/* Dense targets of one run of n elements from flat index at: checks
+ * [0, 1], adds them to *sum. Returns 0, or 1 with the first bad one named
+ * in acc. */
+static int K(scan_dense_run)(const focal_plan *P, int64_t at, int64_t len, vd *sum, focal_sums *acc)
+{
+    const STYPE *y = (const STYPE *)P->a.target_dense + at;
+    for (int64_t i = 0; i < len; i += V_LANES) {
+        const int n = len - i < V_LANES ? (int)(len - i) : V_LANES;
+        const vd v = LD(y + i, n);
+        const vm ok = m_and(v_ge(v, v_zero()), v_le(v, v_set(1.0)));
+        if (!m_all(m_or(ok, m_not(m_first(n))))) {
+            for (int64_t k = i; k < i + n; k++) {
+                const double yk = K(lane0)(S_LOAD_PART(y + k, 1, 0.0));
+                if (!(yk >= 0 && yk <= 1)) {
+                    acc->status = FOCAL_ERROR_INVALID_TARGET;
+                    acc->bad_index = at + k;
+                    acc->bad_value = yk;
+                    return 1;
+                }
+            }
+        }
+        *sum = v_add(*sum, v);
+    }
+    return 0;
+}
+
+/* sum_c alpha(y_c) of one class-vector of targets: softmax y alpha_c
+ * (smoothed y), sigmoid alpha_t(y). */
+ST_INLINE vd K(scan_alpha_of)(const focal_plan *P, vd y, vd a)
+{
+    if (P->sigmoid) {
+        const vd ys = st_smooth(P, y, P->ls / 2);
+        return P->alpha_kind == FOCAL_ALPHA_NONE ? v_set(1.0) : st_sigmoid_alpha(a, v_sub(v_set(1.0), a), ys);
+    }
+    return v_mul(st_smooth(P, y, P->ls / (double)P->a.c), a);
+}
+
+static void K(scan)(const focal_plan *P, const focal_tile *T, void *scratch, focal_sums *acc)
+{
+    (void)scratch;
+    const int64_t c = P->a.c, inner = P->a.inner, rows = T->rows;
+    const int need_wa = P->a.loss->reduction == FOCAL_REDUCTION_WEIGHTED_MEAN;
+    const double per_position = P->sigmoid ? (double)c : 1.0;
+    vd count = v_zero(), wa = v_zero(), positives = v_zero();
+    /* Positions: weights, index targets. */
+    for (int64_t s = 0; s < rows; s += V_LANES) {
+        const int n = rows - s < V_LANES ? (int)(rows - s) : V_LANES;
+        K(step) st;
+        K(step_init)(P, T->pos0 + s, n, &st);
+        const vm lanes = m_first(n);
+        vm bad = m_andnot(lanes, m_and(v_ge(st.w, v_zero()), v_le(st.w, v_set(0x1.fffffffffffffp+1023))));
+        if (!P->dense) {
+            const vi limit = vi_set(P->sigmoid ? c + 1 : c);
+            bad = m_or(bad, m_andnot(st.valid, vi_ltu(st.t, limit)));
+        }
+        if (m_any(bad)) {
+            K(scan_report_positions)(P, T->pos0 + s, n, acc);
+            return;
+        }
+        count = v_add(count, v_keep(st.valid, v_set(per_position)));
+        if (P->dense)
+            continue;
+        const vm pos_class = m_and(st.valid, vi_ltu(st.t, vi_set(c)));
+        if (P->sigmoid)
+            positives = v_add(positives, v_keep(pos_class, v_set(1.0)));
+        if (!need_wa)
+            continue;
+        vd at;
+        if (!P->sigmoid) {
+            at = st_alpha_target(P, st.t, st.valid);
+        } else {
+            /* A background row's sum, corrected for the positive class. */
+            vd a = P->alpha_v != NULL ? v_gather(P->alpha_v, st.t, pos_class) : v_set(P->alpha_s);
+            vd corr = v_mul(v_fma(v_set(2.0), a, v_set(-1.0)), v_set(P->y_pos - P->y_neg));
+            if (P->alpha_kind == FOCAL_ALPHA_NONE)
+                corr = v_zero();
+            at = v_add(v_set(P->alpha_background), v_keep(pos_class, corr));
+        }
+        wa = v_add(wa, v_keep(st.valid, v_mul(st.w, at)));
+    }
+    if (P->dense) {
+        /* Elements: one run of rows * c (inner == 1) or c runs of rows. */
+        const int64_t runs = inner == 1 ? 1 : c, len = inner == 1 ? rows * c : rows;
+        for (int64_t k = 0; k < runs; k++)
+            if (K(scan_dense_run)(P, T->base + k * inner, len, &positives, acc))
+                return;
+        if (need_wa) {
+            const STYPE *y = (const STYPE *)P->a.target_dense + T->base;
+            if (inner == 1) {
+                for (int64_t r = 0; r < rows; r++) {
+                    vd sa = v_zero();
+                    for (int64_t j = 0; j < c; j += V_LANES) {
+                        const int n = c - j < V_LANES ? (int)(c - j) : V_LANES;
+                        const vd a = P->alpha_v != NULL ? LDD(P->alpha_v + j, n) : v_set(P->alpha_s);
+                        sa = v_add(sa, v_keep(m_first(n), K(scan_alpha_of)(P, LD(y + r * c + j, n), a)));
+                    }
+                    const double w = P->a.weight != NULL
+                                         ? K(lane0)(S_LOAD_PART((const STYPE *)P->a.weight + T->pos0 + r, 1, 0.0))
+                                         : 1.0;
+                    wa = v_add(wa, v_keep(m_first(1), v_set(w * v_hsum(sa))));
+                }
+            } else {
+                for (int64_t s = 0; s < rows; s += V_LANES) {
+                    const int n = rows - s < V_LANES ? (int)(rows - s) : V_LANES;
+                    vd sa = v_zero();
+                    for (int64_t j = 0; j < c; j++)
+                        sa = v_add(sa, K(scan_alpha_of)(P, LD(y + j * inner + s, n), v_set(st_alpha_class(P, j))));
+                    const vd w = P->a.weight != NULL ? LD((const STYPE *)P->a.weight + T->pos0 + s, n) : v_set(1.0);
+                    wa = v_add(wa, v_keep(m_first(n), v_mul(w, sa)));
+                }
+            }
+        }
+    }
+    acc->count += v_hsum(count);
+    acc->weight_alpha += v_hsum(wa);
+    if (P->sigmoid)
+        acc->positives += v_hsum(positives);
+}
+
+/* One value of the storage type. */
+static double K(load1)(const void *p, int64_t i)
+{
+    return K(lane0)(S_LOAD_PART((const STYPE *)p + i, 1, 0.0));
+}
+
+static void K(store1)(void *p, int64_t i, double v)
+{
+    S_STORE_PART((STYPE *)p + i, 1, v_set(v));
+}
+
+#undef K
+#undef KS_CAT
+#undef KS_CAT2
+#undef LD
+#undef SV
+#undef LDD
+#undef KS_GAMMA

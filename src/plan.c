@@ -1,0 +1,200 @@
+/* The plan of a compute call: pointers, shape and settings checked, every
+ * setting resolved, then the pre-pass over targets and weights (through
+ * the driver and the table's scan kernel), which rejects bad values and
+ * sums what the reduction divides by. Nothing is written before all of
+ * it has passed, so a failing call leaves every output as it was; and
+ * knowing the denominator before the main pass lets the fused call write
+ * the final gradient in the pass that computes the loss. */
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "exec/driver.h"
+#include "kernels/kernels.h"
+#include "plan.h"
+#include "stages/reduce.h"
+
+static const char *const op_names[] = {"forward", "backward", "forward_backward"};
+
+static focal_status check_pointers(const focal_args *a)
+{
+    const char *op = op_names[a->op];
+    if (a->loss == NULL)
+        return focal_fail(FOCAL_ERROR_NULL_POINTER, "%s: loss is NULL", op);
+    if (a->input == NULL)
+        return focal_fail(FOCAL_ERROR_NULL_POINTER, "%s: input is NULL", op);
+    if (a->target_index == NULL && a->target_dense == NULL)
+        return focal_fail(FOCAL_ERROR_NULL_POINTER, "%s: target is NULL", op);
+    if (a->op == FOCAL_OP_FORWARD && a->out == NULL)
+        return focal_fail(FOCAL_ERROR_NULL_POINTER, "%s: out is NULL", op);
+    if (a->op == FOCAL_OP_BACKWARD && a->grad_out == NULL)
+        return focal_fail(FOCAL_ERROR_NULL_POINTER, "%s: grad_out is NULL", op);
+    if (a->op == FOCAL_OP_BACKWARD && a->grad_input == NULL)
+        return focal_fail(FOCAL_ERROR_NULL_POINTER, "%s: grad_input is NULL", op);
+    return FOCAL_OK;
+}
+
+static focal_status check_shape(const focal_args *a)
+{
+    const char *names[3] = {"n", "c", "inner"};
+    const int64_t dims[3] = {a->n, a->c, a->inner};
+    for (int i = 0; i < 3; i++)
+        if (dims[i] < 1)
+            return focal_fail(FOCAL_ERROR_INVALID_SHAPE, "%s = %lld is less than 1", names[i], (long long)dims[i]);
+    /* Every index and byte count of the tensor and of the per-position
+     * arrays (at most 8 bytes an element) must fit in int64_t and size_t. */
+    const uint64_t limit = (uint64_t)(SIZE_MAX < INT64_MAX ? SIZE_MAX : INT64_MAX) / 8;
+    const uint64_t total = (uint64_t)a->n;
+    if (total > limit / (uint64_t)a->c || total * (uint64_t)a->c > limit / (uint64_t)a->inner)
+        return focal_fail(FOCAL_ERROR_INVALID_SHAPE, "n * c * inner = %lld * %lld * %lld overflows", (long long)a->n,
+                          (long long)a->c, (long long)a->inner);
+    if (a->loss->alpha_kind == FOCAL_ALPHA_VECTOR && a->loss->alpha_count != a->c)
+        return focal_fail(FOCAL_ERROR_INVALID_SHAPE, "alpha vector length %lld differs from c = %lld",
+                          (long long)a->loss->alpha_count, (long long)a->c);
+    return FOCAL_OK;
+}
+
+static focal_status check_settings(const focal_loss *loss)
+{
+    if (loss->mode == FOCAL_MODE_SOFTMAX) {
+        if (loss->reduction == FOCAL_REDUCTION_SUM_OVER_POSITIVES)
+            return focal_fail(FOCAL_ERROR_INCOMPATIBLE, "reduction SUM_OVER_POSITIVES is for sigmoid mode only");
+        if (loss->variant == FOCAL_VARIANT_FL_STAR)
+            return focal_fail(FOCAL_ERROR_INCOMPATIBLE, "variant FL_STAR is for sigmoid mode only");
+        return FOCAL_OK;
+    }
+    if (loss->variant == FOCAL_VARIANT_FL_STAR && loss->input == FOCAL_INPUT_PROBABILITIES)
+        return focal_fail(FOCAL_ERROR_INCOMPATIBLE, "variant FL_STAR takes logits, not probabilities input");
+    if (loss->variant == FOCAL_VARIANT_FL_STAR && loss->gamma == 0)
+        return focal_fail(FOCAL_ERROR_INCOMPATIBLE, "variant FL_STAR needs gamma > 0 (gamma = 0)");
+    return FOCAL_OK;
+}
+
+/* Rounds to the nearest float. Through a volatile so that no optimiser
+ * folds the round trip away. */
+static double round_to_float(double v)
+{
+    volatile float f = (float)v;
+    return f;
+}
+
+/* Everything the kernels read, from the context and the call. */
+static void resolve(focal_plan *p)
+{
+    const focal_loss *loss = p->a.loss;
+    p->sigmoid = loss->mode == FOCAL_MODE_SIGMOID;
+    p->dense = p->a.dense;
+    p->probabilities = loss->input == FOCAL_INPUT_PROBABILITIES;
+    p->fl_star = loss->variant == FOCAL_VARIANT_FL_STAR;
+    p->ls = loss->label_smoothing;
+    p->smoothed = p->ls > 0;
+    p->reduced = loss->reduction != FOCAL_REDUCTION_NONE;
+    p->want_loss = p->a.out != NULL && p->a.op != FOCAL_OP_BACKWARD;
+    p->want_grad = p->a.grad_input != NULL && p->a.op != FOCAL_OP_FORWARD;
+    p->out_each = p->want_loss && !p->reduced;
+    p->up_each = p->want_grad && !p->reduced && p->a.op == FOCAL_OP_BACKWARD;
+    p->gamma = loss->gamma;
+    p->beta = loss->beta;
+    if (p->a.dtype == FOCAL_F32) {
+        /* Clip exactly where a float32 framework clips, but strictly
+         * inside (0, 1): an epsilon below half a float ulp of 1 would
+         * otherwise leave 1 - epsilon == 1 and log(1 - p) = -inf. */
+        p->clip_lo = fmax(round_to_float(loss->epsilon), 0x1p-149);
+        p->clip_hi = fmin(round_to_float(1.0 - loss->epsilon), 1.0 - 0x1p-24);
+    } else {
+        p->clip_lo = loss->epsilon;
+        p->clip_hi = fmin(1.0 - loss->epsilon, 1.0 - 0x1p-53);
+    }
+    p->alpha_kind = loss->alpha_kind;
+    p->alpha_v = loss->alpha_kind == FOCAL_ALPHA_VECTOR ? loss->alpha_vector : NULL;
+    p->alpha_s = loss->alpha_kind == FOCAL_ALPHA_SCALAR ? loss->alpha : 1.0;
+    p->has_ignore = loss->has_ignore_index;
+    p->ignore = loss->ignore_index;
+    const int64_t c = p->a.c;
+    if (p->sigmoid) {
+        p->y_neg = p->ls / 2;
+        p->y_pos = 1 - p->ls + p->ls / 2;
+    } else {
+        p->y_neg = p->ls / (double)c;
+        p->y_pos = 1 - p->ls + p->ls / (double)c;
+    }
+    /* The largest |alpha_t| a class can have: |alpha_c| (softmax), the
+     * larger of |a| and |1 - a| over y in [0, 1] (sigmoid). */
+    double scale = 0, background = 0;
+    for (int64_t j = 0; j < (p->alpha_v != NULL ? c : 1); j++) {
+        const double a = p->alpha_v != NULL ? p->alpha_v[j] : p->alpha_s;
+        const double m = p->sigmoid && p->alpha_kind != FOCAL_ALPHA_NONE ? fmax(fabs(a), fabs(1 - a)) : fabs(a);
+        scale = fmax(scale, m);
+    }
+    p->alpha_scale = scale > 0 ? scale : 1.0;
+    if (p->sigmoid && loss->reduction == FOCAL_REDUCTION_WEIGHTED_MEAN) {
+        for (int64_t j = 0; j < c; j++) {
+            if (p->alpha_kind == FOCAL_ALPHA_NONE) {
+                background += 1.0;
+                continue;
+            }
+            const double a = p->alpha_v != NULL ? p->alpha_v[j] : p->alpha_s;
+            background += a * p->y_neg + (1 - a) * (1 - p->y_neg);
+        }
+    }
+    p->alpha_background = background;
+}
+
+/* The gradient's multipliers, from the denominator and the upstream. */
+static void scale(focal_plan *p, const focal_sums *sums)
+{
+    const focal_loss *loss = p->a.loss;
+    p->count = sums->count;
+    p->weight_alpha = sums->weight_alpha;
+    p->positives = sums->positives;
+    p->denominator = st_denominator(loss->reduction, p->count, p->weight_alpha, p->positives);
+    p->zero = p->reduced && p->denominator == 0;
+    p->upstream = p->a.op == FOCAL_OP_BACKWARD && p->reduced ? p->k->load1(p->a.grad_out, 0) : 1.0;
+    /* One division per call; a denominator below 2^-900 is divided per
+     * position instead, after the weights and alphas that keep the
+     * quotient bounded. */
+    p->tiny = p->reduced && !p->zero && fabs(p->denominator) < 0x1p-900;
+    p->divided = p->tiny && !p->sigmoid && (p->dense || p->smoothed);
+    p->factor = p->reduced ? (p->zero || p->tiny ? 0.0 : p->upstream / p->denominator) : 1.0;
+}
+
+focal_status focal_plan_build(const focal_args *args, focal_plan *p)
+{
+    memset(p, 0, sizeof *p);
+    p->a = *args;
+    focal_status s = check_pointers(args);
+    if (s == FOCAL_OK)
+        s = check_shape(args);
+    if (s == FOCAL_OK)
+        s = check_settings(args->loss);
+    if (s != FOCAL_OK)
+        return s;
+    resolve(p);
+    p->k = focal_kernels_for(args->dtype);
+    focal_tiling_init(&p->tiling, args->n, args->c, args->inner);
+
+    /* The pre-pass. */
+    const int64_t values = args->n * args->inner * (args->dense ? args->c : 1);
+    focal_sums sums;
+    s = focal_drive(p, p->k->scan, focal_workers_for(args->loss, values, &p->tiling), 0, &sums);
+    if (s == FOCAL_ERROR_INVALID_WEIGHT)
+        return focal_fail(s, "weight[%lld] = %g is negative or not finite", (long long)sums.bad_index, sums.bad_value);
+    if (s == FOCAL_ERROR_INVALID_TARGET && args->dense)
+        return focal_fail(s, "target[%lld] = %g is outside [0, 1] or not finite", (long long)sums.bad_index,
+                          sums.bad_value);
+    if (s == FOCAL_ERROR_INVALID_TARGET)
+        return focal_fail(s, "target[%lld] = %lld is outside [0, %lld)%s", (long long)sums.bad_index,
+                          (long long)sums.bad_class, (long long)(p->sigmoid ? args->c + 1 : args->c),
+                          p->has_ignore ? " and is not ignore_index" : "");
+    if (s != FOCAL_OK)
+        return s;
+    scale(p, &sums);
+
+    /* The main pass's workers and scratch. */
+    p->workers = focal_workers_for(args->loss, args->n * args->c * args->inner, &p->tiling);
+    p->scratch_bytes = focal_kernels_scratch(p, p->tiling.rows);
+    if (p->scratch_bytes == 0 && !p->sigmoid)
+        return focal_fail(FOCAL_ERROR_OUT_OF_MEMORY, "the tile buffers for c = %lld do not fit in memory",
+                          (long long)args->c);
+    return FOCAL_OK;
+}

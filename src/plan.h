@@ -1,0 +1,119 @@
+/* The plan of one compute call: the caller's arguments, every setting
+ * resolved to what the kernels read, and the pre-pass's figures. plan.c
+ * builds it (validation, then the pre-pass through the driver); from then
+ * on it is read-only: the driver and the kernels take it as const. */
+#ifndef FOCAL_PLAN_H
+#define FOCAL_PLAN_H
+
+#include <stdint.h>
+
+#include "internal.h"
+
+/* Storage types of the tensors. Arithmetic is double whatever they are. */
+typedef enum focal_dtype { FOCAL_F32 = 0, FOCAL_F64 = 1 } focal_dtype;
+#define FOCAL_DTYPES 2
+
+typedef enum focal_op { FOCAL_OP_FORWARD = 0, FOCAL_OP_BACKWARD = 1, FOCAL_OP_FUSED = 2 } focal_op;
+
+/* What a public entry point was given. */
+typedef struct focal_args {
+    const focal_loss *loss;
+    focal_dtype dtype;
+    focal_op op;
+    int dense;                  /* dense targets (else index targets) */
+    int64_t n, c, inner;
+    const void *input;
+    const int64_t *target_index;
+    const void *target_dense;
+    const void *weight;
+    const void *grad_out;
+    void *out;
+    void *grad_input;
+} focal_args;
+
+/* Positions per tile and chunks of tiles: a function of the shape alone,
+ * so that every thread count sums in the same order. */
+typedef struct focal_tiling {
+    int64_t rows;               /* positions per tile */
+    int64_t plane;              /* positions per image: inner, or n when inner == 1 */
+    int64_t tiles_per_plane;
+    int64_t tiles;
+    int64_t chunks;             /* fixed groups of consecutive tiles */
+} focal_tiling;
+
+#define FOCAL_MAX_CHUNKS 256
+
+struct focal_kernels;
+
+typedef struct focal_plan {
+    focal_args a;
+    const struct focal_kernels *k;  /* the table of this call's storage type */
+    focal_tiling tiling;
+    int workers;
+    size_t scratch_bytes;       /* per worker, for the main pass */
+
+    /* Settings. */
+    int sigmoid;
+    int dense;
+    int probabilities;
+    int fl_star;
+    int smoothed;               /* label smoothing > 0 */
+    int reduced;                /* reduction != NONE */
+    int want_loss;              /* write out */
+    int want_grad;              /* write grad_input */
+    int out_each;               /* out holds one value per position / element */
+    int up_each;                /* grad_out holds one value per position / element */
+    double gamma, beta, ls;
+    double clip_lo, clip_hi;    /* probabilities input, rounded to the storage type */
+    int alpha_kind;             /* enum focal_alpha_kind */
+    double alpha_s;             /* the scalar alpha; 1 when none */
+    const double *alpha_v;      /* the per-class alpha, or NULL */
+    int has_ignore;
+    int64_t ignore;
+    /* Targets as the formulas see them: sigmoid index targets and softmax
+     * label smoothing become these values of y. */
+    double y_neg, y_pos;
+    /* Sigmoid: the sum over the classes of alpha_t at y_neg (WEIGHTED_MEAN
+     * with index targets: a background position's share). */
+    double alpha_background;
+
+    /* The pre-pass (plan.c fills them before the plan is handed on). */
+    double count, weight_alpha, positives;
+    double denominator;
+    double upstream;            /* grad_out[0] of a reduced backward; else 1 */
+    /* Gradient multiplier of a position: w alpha_t times factor. Under a
+     * denominator so small that upstream / denominator could overflow
+     * (tiny), the product w alpha_t upstream is divided per position
+     * instead, alpha_t enters sigmoid elements divided by alpha_scale, and
+     * softmax target distributions are normalised per row (see
+     * stages/gather.h). */
+    double factor;
+    int tiny;
+    double alpha_scale;         /* softmax: the largest |alpha_c|; sigmoid: of |a| and |1 - a|; 1 without alpha */
+    int divided;                /* tiny, softmax target distributions: the tiles' sums are already divided */
+    int zero;                   /* reduced with a zero denominator: every value 0 */
+} focal_plan;
+
+/* The per-tile pre-pass result and its combination. */
+typedef struct focal_sums {
+    double count, weight_alpha, positives;
+    double loss;
+    focal_status status;        /* first failure of the chunk, else FOCAL_OK */
+    int64_t bad_index;          /* flat index of the offending value */
+    double bad_value;           /* weights and dense targets */
+    int64_t bad_class;          /* index targets */
+} focal_sums;
+
+/* Validates the call and runs the pre-pass: on success *plan is complete
+ * and nothing has been written; on failure the status says why (with the
+ * thread's detail message set) and nothing has been written either. */
+focal_status focal_plan_build(const focal_args *args, focal_plan *plan);
+
+/* Flat index of class cls at in-plane position s of image `image`. With
+ * inner == 1 a tile spans many rows: image is 0 and s is the row. */
+static inline int64_t focal_element(int64_t c, int64_t inner, int64_t image, int64_t s, int64_t cls)
+{
+    return inner == 1 ? s * c + cls : (image * c + cls) * inner + s;
+}
+
+#endif /* FOCAL_PLAN_H */

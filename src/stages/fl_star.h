@@ -1,0 +1,24 @@
+/* FL*, the appendix variant of the paper, for one sigmoid-mode element
+ * (logits, gamma > 0), without alpha. */
+#ifndef FOCAL_STAGE_FL_STAR_H
+#define FOCAL_STAGE_FL_STAR_H
+
+#include "stages/log_sigmoid.h"
+
+/* x_t = x (2y - 1), loss = -log sigmoid(gamma x_t + beta) / gamma,
+ * d/dx = -(2y - 1) sigmoid(-(gamma x_t + beta)). With u = x_t + beta /
+ * gamma and z = gamma u, -log sigmoid(z) / gamma = max(-u, 0) +
+ * log1p(exp(-|z|)) / gamma: finite even where gamma u overflows. */
+ST_INLINE void st_fl_star(vd x, vd y, double gamma, double beta, int lo, vd *loss, vd *grad)
+{
+    const vd s = v_fma(v_set(2.0), y, v_set(-1.0));
+    const vd u = v_fma(x, s, v_set(beta / gamma));
+    const vd z = v_mul(v_set(gamma), u);
+    const vd e = ST_EXP(v_neg(v_abs(z)), lo);
+    *loss = v_add(v_max(v_neg(u), v_zero()), v_div(ST_LOG1P(e, lo), v_set(gamma)));
+    const vd big = v_div(v_set(1.0), v_add(v_set(1.0), e));
+    const vd sig_neg_z = v_sel(v_ge(z, v_zero()), v_mul(e, big), big);
+    *grad = v_neg(v_mul(s, sig_neg_z));
+}
+
+#endif /* FOCAL_STAGE_FL_STAR_H */

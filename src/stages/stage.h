@@ -1,0 +1,23 @@
+/* What every stage header shares: the vector vocabulary of the including
+ * kernels file (simd/vec_<isa>.h, included first) and the choice of the
+ * elementary functions' accuracy.
+ *
+ * Stages are static inline functions of vd lanes, written once and
+ * compiled into every kernel table. Their `lo` argument is a constant of
+ * the instantiation: 1 where results are stored in float or narrower
+ * (the cheaper functions' relative error, below 2^-40, is far below the
+ * final rounding), 0 for double. */
+#ifndef FOCAL_STAGE_H
+#define FOCAL_STAGE_H
+
+#ifndef V_LANES
+#  error "include a simd/vec_<isa>.h before the stages"
+#endif
+
+#define ST_EXP(x, lo) ((lo) ? v_exp_lo(x) : v_exp(x))
+#define ST_LOG(x, lo) ((lo) ? v_log_lo(x) : v_log(x))
+#define ST_LOG1P(x, lo) ((lo) ? v_log1p_lo(x) : v_log1p(x))
+
+#define ST_INLINE static inline __attribute__((always_inline))
+
+#endif /* FOCAL_STAGE_H */
