@@ -69,13 +69,15 @@ FOCAL_API unsigned focal_version_number(void);
  * never NULL. Thread-safe. Since 1.0. */
 FOCAL_API const char *focal_version_string(void);
 
-/* The kernel path this process computes with: "avx2" (x86-64 with AVX2
- * and FMA) or "scalar" (the portable C path, for every other CPU). Chosen
- * once, at the first call into libfocal, from the CPU's features; setting
- * the environment variable FOCAL_MAX_ISA=scalar before that forces the
- * portable path. Both paths meet the same accuracy tests; results are
- * bitwise reproducible for a given path and any thread count. Static
- * storage, never NULL. Thread-safe. Since 1.0. */
+/* The kernel table this process computes with: "avx512" (x86-64 with
+ * AVX-512 F, BW, DQ and VL; since 1.1), "avx2" (x86-64 with AVX2 and FMA)
+ * or "scalar" (the portable C table, for every other CPU). Chosen once, at
+ * the first call into libfocal, from the CPU's features and what the OS
+ * saves; the environment variable FOCAL_MAX_ISA set to exactly "scalar",
+ * "avx2" or "avx512" before that caps the choice (any other value is
+ * ignored). Every table computes in double and meets the same accuracy
+ * tests; results are bitwise reproducible for a given table and any thread
+ * count. Static storage, never NULL. Thread-safe. Since 1.0. */
 FOCAL_API const char *focal_isa(void);
 
 /* ------------------------------------------------------------------------
@@ -188,7 +190,11 @@ FOCAL_API focal_status focal_loss_set_variant(focal_loss *loss, focal_variant v)
 /* The FL* shift beta, finite; default 0. */
 FOCAL_API focal_status focal_loss_set_beta(focal_loss *loss, double beta);
 /* Threads a compute call may use: >= 0, 0 = the library's default (the
- * number of online CPUs). Results are bitwise identical for every value. */
+ * CPUs this process may run on, from its affinity mask, limited by a
+ * cgroup CPU quota where one is set). The threads belong to one pool,
+ * created at the first call that shares its work and reused after; calls
+ * too small to share run on the calling thread. Results are bitwise
+ * identical for every value. */
 FOCAL_API focal_status focal_loss_set_threads(focal_loss *loss, int threads);
 
 /* Getters: *out receives the setting. Errors: NULL_POINTER (loss or out

@@ -93,25 +93,21 @@ ST_INLINE vd K(upstream_at)(const focal_plan *P, int64_t pos, int n)
  * ====================================================================== */
 
 /* The exponentials of one step into ev, with the other classes' mass R
- * and the target's e_t and logit: e_j = exp(x_j) directly, and for the
- * lanes of `redo` exp(x_j - max) (*shift = max there, 0 elsewhere). */
-ST_INLINE void K(planes_exps)(const K(view) *V, int64_t c, int64_t s, int n, vi t, vd *ev, vd *R, vd *et,
-                              vd *xt)
+ * and the target's e_t: e_j = exp(x_j) directly. */
+ST_INLINE void K(planes_exps)(const K(view) *V, int64_t c, int64_t s, int n, vi t, vd *ev, vd *R, vd *et)
 {
-    vd r = v_zero(), e_t = v_zero(), x_t = v_zero();
+    vd r = v_zero(), e_t = v_zero();
     const STYPE *x = V->x + s;
-    for (int64_t j = 0; j < c; j++, x += V->stride) {
-        const vd xj = LD(x, n);
-        const vd e = ST_EXP(xj, LO);
-        const vm mj = vi_eq(t, vi_set(j));
+    vi cj = vi_set(0);
+    for (int64_t j = 0; j < c; j++, x += V->stride, cj = vi_add(cj, vi_set(1))) {
+        const vd e = ST_EXP(LD(x, n), LO);
+        const vm mj = vi_eq(t, cj);
         ev[j] = e;
         r = v_add(r, v_sel(mj, v_zero(), e));
         e_t = v_sel(mj, e, e_t);
-        x_t = v_sel(mj, xj, x_t);
     }
     *R = r;
     *et = e_t;
-    *xt = x_t;
 }
 
 /* The largest logit of each lane of a step. */
@@ -124,22 +120,26 @@ ST_INLINE vd K(planes_max)(const K(view) *V, int64_t c, int64_t s, int n)
     return mx;
 }
 
+/* The lanes of `redo` again, relative to their maximum: e_j = exp(x_j -
+ * max). Returns the target's logit relative to the maximum there. */
 ST_INLINE vd K(planes_redo)(const K(view) *V, int64_t c, int64_t s, int n, vi t, vm redo, vd *ev, vd *R,
                             vd *et)
 {
     const vd mx = K(planes_max)(V, c, s, n);
-    vd r = v_zero(), e_t = v_zero();
+    vd r = v_zero(), e_t = v_zero(), x_t = v_zero();
     const STYPE *x = V->x + s;
     for (int64_t j = 0; j < c; j++, x += V->stride) {
-        const vd e = v_sel(redo, ST_EXP(v_sub(LD(x, n), mx), LO), ev[j]);
+        const vd xj = v_sub(LD(x, n), mx);
+        const vd e = v_sel(redo, ST_EXP(xj, LO), ev[j]);
         const vm mj = vi_eq(t, vi_set(j));
         ev[j] = e;
         r = v_add(r, v_sel(mj, v_zero(), e));
         e_t = v_sel(mj, e, e_t);
+        x_t = v_sel(mj, xj, x_t);
     }
     *R = v_sel(redo, r, *R);
     *et = v_sel(redo, e_t, *et);
-    return v_keep(redo, mx);
+    return x_t;
 }
 
 /* Index targets, logits: the paper's FL. */
@@ -148,13 +148,13 @@ ST_INLINE void K(planes_index)(const focal_plan *P, const K(view) *V, const K(st
 {
     const int64_t c = P->a.c;
     const int n = st->n;
-    vd R, et, xt;
-    K(planes_exps)(V, c, s, n, st->t, ev, &R, &et, &xt);
+    vd R, et;
+    K(planes_exps)(V, c, s, n, st->t, ev, &R, &et);
     vd l, p, q;
-    const vm redo = m_andnot(st->valid, st_softmax_direct_ok(et, v_add(et, R)));
+    const vm redo = m_and(st->valid, m_not(st_softmax_direct_ok(et, v_add(et, R))));
     if (m_any(redo)) {
-        const vd shift = K(planes_redo)(V, c, s, n, st->t, redo, ev, &R, &et);
-        st_softmax_scaled(et, R, v_sub(xt, shift), LO, &l, &p, &q);
+        const vd xst = K(planes_redo)(V, c, s, n, st->t, redo, ev, &R, &et);
+        st_softmax_scaled(et, R, xst, LO, &l, &p, &q);
     } else {
         st_softmax_ratio(et, R, LO, &l, &p, &q);
     }
@@ -170,8 +170,9 @@ ST_INLINE void K(planes_index)(const focal_plan *P, const K(view) *V, const K(st
     const vd G = v_keep(st->valid, v_mul(st_grad_mult(P, lw, K(upstream_at)(P, st->pos, n)), k));
     const vd rho = v_keep(st->valid, st_softmax_rho(G, R)), nG = v_neg(G);
     STYPE *g = V->g + s;
-    for (int64_t j = 0; j < c; j++, g += V->stride)
-        SV(g, n, v_keep(st->valid, v_sel(vi_eq(st->t, vi_set(j)), nG, v_mul(rho, ev[j]))));
+    vi cj = vi_set(0);
+    for (int64_t j = 0; j < c; j++, g += V->stride, cj = vi_add(cj, vi_set(1)))
+        SV(g, n, v_keep(st->valid, v_sel(vi_eq(st->t, cj), nG, v_mul(rho, ev[j]))));
 }
 
 /* The target distribution's weight of class j (y_j alpha_j) for this
@@ -224,7 +225,7 @@ ST_INLINE void K(planes_dist)(const focal_plan *P, const K(view) *V, const K(ste
         amax = v_sel(more, v_set((double)j), amax);
     }
     vd shift = v_zero();
-    const vm redo = m_andnot(st->valid, st_softmax_direct_ok(emax, S));
+    const vm redo = m_and(st->valid, m_not(st_softmax_direct_ok(emax, S)));
     if (m_any(redo)) {
         shift = v_keep(redo, K(planes_max)(V, c, s, n));
         vd S2 = v_zero(), emax2 = v_set(-1.0), amax2 = v_zero();
@@ -367,6 +368,24 @@ ST_INLINE void K(planes_dist_prob)(const focal_plan *P, const K(view) *V, const 
         SV((STYPE *)P->a.out + st->pos, n, lt);
 }
 
+ST_INLINE void K(planes_step)(const focal_plan *P, const K(view) *V, int64_t s, int n, vd *ev, vd *kv, vd *dv,
+                               double gamma, vd *sum)
+{
+    K(step) st;
+    K(step_init)(P, V->pos0 + s, n, &st);
+    const int dist = P->dense || P->smoothed;
+    if (P->probabilities) {
+        if (dist)
+            K(planes_dist_prob)(P, V, &st, s, gamma, sum);
+        else
+            K(planes_index_prob)(P, V, &st, s, gamma, sum);
+    } else if (dist) {
+        K(planes_dist)(P, V, &st, s, ev, kv, dv, gamma, sum);
+    } else {
+        K(planes_index)(P, V, &st, s, ev, gamma, sum);
+    }
+}
+
 ST_INLINE void K(softmax_planes_body)(const focal_plan *P, const focal_tile *T, void *scratch, focal_sums *acc,
                                       double gamma)
 {
@@ -390,22 +409,14 @@ ST_INLINE void K(softmax_planes_body)(const focal_plan *P, const focal_tile *T, 
         V.g = P->want_grad ? gt : NULL;
         V.stride = rows;
     }
-    const int dist = P->dense || P->smoothed;
     vd sum = v_zero();
-    for (int64_t s = 0; s < rows; s += V_LANES) {
-        K(step) st;
-        K(step_init)(P, T->pos0 + s, rows - s < V_LANES ? (int)(rows - s) : V_LANES, &st);
-        if (P->probabilities) {
-            if (dist)
-                K(planes_dist_prob)(P, &V, &st, s, gamma, &sum);
-            else
-                K(planes_index_prob)(P, &V, &st, s, gamma, &sum);
-        } else if (dist) {
-            K(planes_dist)(P, &V, &st, s, ev, kv, dv, gamma, &sum);
-        } else {
-            K(planes_index)(P, &V, &st, s, ev, gamma, &sum);
-        }
-    }
+    /* Whole steps, where every load and store is a full vector, then one
+     * partial step. */
+    int64_t s = 0;
+    for (; s + V_LANES <= rows; s += V_LANES)
+        K(planes_step)(P, &V, s, V_LANES, ev, kv, dv, gamma, &sum);
+    if (s < rows)
+        K(planes_step)(P, &V, s, (int)(rows - s), ev, kv, dv, gamma, &sum);
     if (P->a.inner == 1 && V.g != NULL)
         focal_transpose(SDTYPE, V.g, c, rows, rows, (STYPE *)P->a.grad_input + T->base, c);
     acc->loss += v_hsum(sum);
@@ -421,24 +432,30 @@ ST_INLINE vm K(row_is)(int64_t j, int64_t t)
     return v_eq(v_add(v_iota(), v_set((double)j)), v_set((double)t));
 }
 
-/* One row's exponentials into e[]: exp(x_j - shift). Returns the other
- * classes' mass (all classes when t < 0), and the largest e_j and its
- * first class in *emax, *amax when asked. */
-ST_INLINE double K(row_exps)(const STYPE *x, int64_t c, double shift, int64_t t, double *e, double *emax,
-                             int64_t *amax)
+/* One row's exponentials into e[]: exp(x_j - shift); returns their sum.
+ * Whole vectors first, then one partial one (its missing lanes load -inf,
+ * whose exponential is 0). With emax, the largest e_j and its first class
+ * go to *emax, *amax. */
+ST_INLINE double K(row_exps)(const STYPE *x, int64_t c, double shift, double *e, double *emax, int64_t *amax)
 {
-    vd r = v_zero(), mx = v_set(-1.0);
+    vd s0 = v_zero(), s1 = v_zero(), mx = v_set(-1.0);
     const vd sh = v_set(shift);
-    for (int64_t j = 0; j < c; j += V_LANES) {
+    int64_t j = 0;
+    for (; j + 2 * V_LANES <= c; j += 2 * V_LANES) {
+        const vd v0 = ST_EXP(v_sub(S_LOAD(x + j), sh), LO);
+        const vd v1 = ST_EXP(v_sub(S_LOAD(x + j + V_LANES), sh), LO);
+        v_store(e + j, v0);
+        v_store(e + j + V_LANES, v1);
+        s0 = v_add(s0, v0);
+        s1 = v_add(s1, v1);
+        if (emax != NULL)
+            mx = v_max(mx, v_max(v0, v1));
+    }
+    for (; j < c; j += V_LANES) {
         const int n = c - j < V_LANES ? (int)(c - j) : V_LANES;
-        vd v = ST_EXP(v_sub(LD(x + j, n), sh), LO);
-        if (n < V_LANES)
-            v = v_keep(m_first(n), v);
-        if (n == V_LANES)
-            v_store(e + j, v);
-        else
-            v_store_part(e + j, n, v);
-        r = v_add(r, v_sel(K(row_is)(j, t), v_zero(), v));
+        const vd v = ST_EXP(v_sub(S_LOAD_PART(x + j, n, -__builtin_inf()), sh), LO);
+        v_store_part(e + j, n, v);
+        s0 = v_add(s0, v);
         if (emax != NULL)
             mx = v_max(mx, v);
     }
@@ -450,7 +467,7 @@ ST_INLINE double K(row_exps)(const STYPE *x, int64_t c, double shift, int64_t t,
         *emax = m;
         *amax = a < c ? a : 0;
     }
-    return v_hsum(r);
+    return v_hsum(v_add(s0, s1));
 }
 
 ST_INLINE double K(row_max)(const STYPE *x, int64_t c)
@@ -458,20 +475,33 @@ ST_INLINE double K(row_max)(const STYPE *x, int64_t c)
     vd mx = v_set(-__builtin_inf());
     for (int64_t j = 0; j < c; j += V_LANES) {
         const int n = c - j < V_LANES ? (int)(c - j) : V_LANES;
-        mx = v_max(mx, n == V_LANES ? LD(x + j, n) : S_LOAD_PART(x + j, n, -__builtin_inf()));
+        mx = v_max(mx, S_LOAD_PART(x + j, n, -__builtin_inf()));
     }
     return v_hmax(mx);
 }
 
-/* Sum of e_j over the classes other than a. */
-ST_INLINE double K(row_others)(const double *e, int64_t c, int64_t a)
+/* Sum of e_j over the classes other than a: where a holds more than a
+ * quarter of the total, the total minus e_a would cancel. */
+ST_INLINE double K(row_others)(const double *e, int64_t c, int64_t a, double total)
 {
+    if (e[a] <= 0.25 * total)
+        return total - e[a];
     vd r = v_zero();
     for (int64_t j = 0; j < c; j += V_LANES) {
         const int n = c - j < V_LANES ? (int)(c - j) : V_LANES;
         r = v_add(r, v_sel(K(row_is)(j, a), v_zero(), LDD(e + j, n)));
     }
     return v_hsum(r);
+}
+
+/* g_j = rho e_j for a row, then g_t = gt. */
+ST_INLINE void K(row_scaled)(STYPE *g, const double *e, int64_t c, vd rho)
+{
+    int64_t j = 0;
+    for (; j + V_LANES <= c; j += V_LANES)
+        S_STORE(g + j, v_mul(rho, v_load(e + j)));
+    if (j < c)
+        S_STORE_PART(g + j, (int)(c - j), v_mul(rho, v_load_part(e + j, (int)(c - j), 0.0)));
 }
 
 /* A row's scalars through the stages, as one-lane-wide vectors. */
@@ -525,13 +555,14 @@ ST_INLINE double K(row_index)(const focal_plan *P, const STYPE *x, STYPE *g, int
             K(row_zero)(g, c);
         return 0.0;
     }
-    double R = K(row_exps)(x, c, 0.0, t, e, NULL, NULL);
-    double et = e[t];
+    double S = K(row_exps)(x, c, 0.0, e, NULL, NULL);
+    double et = e[t], R = K(row_others)(e, c, t, S);
     vd l, p, q;
-    if (!m_any(st_softmax_direct_ok(v_set(et), v_set(et + R)))) {
+    if (!m_any(st_softmax_direct_ok(v_set(et), v_set(S)))) {
         const double m = K(row_max)(x, c);
-        R = K(row_exps)(x, c, m, t, e, NULL, NULL);
+        S = K(row_exps)(x, c, m, e, NULL, NULL);
         et = e[t];
+        R = K(row_others)(e, c, t, S);
         const double xt = K(lane0)(S_LOAD_PART(x + t, 1, 0.0));
         st_softmax_scaled(v_set(et), v_set(R), v_set(xt - m), LO, &l, &p, &q);
     } else {
@@ -545,11 +576,8 @@ ST_INLINE double K(row_index)(const focal_plan *P, const STYPE *x, STYPE *g, int
     if (g == NULL)
         return lt;
     const vd G = v_mul(st_grad_mult(P, v_set(lw), v_set(K(row_upstream)(P, pos))), k);
-    const vd rho = st_softmax_rho(G, v_set(R)), nG = v_neg(G);
-    for (int64_t j = 0; j < c; j += V_LANES) {
-        const int n = c - j < V_LANES ? (int)(c - j) : V_LANES;
-        SV(g + j, n, v_sel(K(row_is)(j, t), nG, v_mul(rho, LDD(e + j, n))));
-    }
+    K(row_scaled)(g, e, c, st_softmax_rho(G, v_set(R)));
+    S_STORE_PART(g + t, 1, v_neg(G));
     return lt;
 }
 
@@ -596,12 +624,12 @@ ST_INLINE double K(row_dist)(const focal_plan *P, const STYPE *x, const STYPE *y
     }
     double emax, shift = 0;
     int64_t a;
-    double S = K(row_exps)(x, c, 0.0, -1, e, &emax, &a);
+    double S = K(row_exps)(x, c, 0.0, e, &emax, &a);
     if (!m_any(st_softmax_direct_ok(v_set(emax), v_set(S)))) {
         shift = K(row_max)(x, c);
-        S = K(row_exps)(x, c, shift, -1, e, &emax, &a);
+        S = K(row_exps)(x, c, shift, e, &emax, &a);
     }
-    const double Ra = K(row_others)(e, c, a);
+    const double Ra = K(row_others)(e, c, a, S);
     S = Ra + emax;
     vd la, pa, qa;
     st_softmax_ratio(v_set(emax), v_set(Ra), LO, &la, &pa, &qa);
@@ -805,19 +833,22 @@ ST_INLINE void K(sig_elements)(const focal_plan *P, int form, vd x, vd y, double
 }
 
 /* The elements of one vector, alpha and weights applied: adds w alpha_t
- * loss to *acc, writes it to o (NONE) and the gradient to g. */
+ * loss to *acc, writes it to o (NONE) and the gradient to g. gw is the
+ * vector's gradient multiplier (K(sig_mult)). */
 ST_INLINE void K(sig_vector)(const focal_plan *P, int form, vd x, vd y, vd a1, vd a0, vm valid, vd w, vd gw,
                              double gamma, STYPE *o, STYPE *g, int n, vd *acc)
 {
-    if (form == KS_FL) {
+    if (form == KS_FL && !(P->y_neg == 0 && P->y_pos == 1 && !P->dense)) {
         /* Vectors whose targets are all 0 or 1 take the shorter form. */
         const vm hard = m_or(v_eq(y, v_zero()), v_eq(y, v_set(1.0)));
         if (m_all(m_or(hard, m_not(valid))))
             form = KS_FL_HARD;
+    } else if (form == KS_FL) {
+        form = KS_FL_HARD;
     }
     vd loss, grad;
     K(sig_elements)(P, form, x, y, gamma, &loss, &grad);
-    const vd at = st_sigmoid_alpha(a1, a0, y);
+    const vd at = P->alpha_kind == FOCAL_ALPHA_NONE ? v_set(1.0) : st_sigmoid_alpha(a1, a0, y);
     const vd lt = v_keep(valid, v_mul(w, v_mul(at, loss)));
     *acc = v_add(*acc, lt);
     if (o != NULL)
@@ -828,68 +859,94 @@ ST_INLINE void K(sig_vector)(const focal_plan *P, int form, vd x, vd y, vd a1, v
     }
 }
 
+/* The gradient multiplier of a position's elements, before any
+ * per-element upstream (w alpha_scale under a tiny denominator, whose
+ * elements' alpha_t are divided by alpha_scale). */
+ST_INLINE vd K(sig_mult)(const focal_plan *P, vd w)
+{
+    if (!P->want_grad)
+        return v_zero();
+    return st_grad_mult(P, P->tiny ? v_mul(w, v_set(P->alpha_scale)) : w, v_set(1.0));
+}
+
+/* Planes, one step of n positions of class j at flat index at. */
+ST_INLINE void K(sig_plane_step)(const focal_plan *P, int form, double gamma, int64_t j, vd a1, vd a0, int64_t pos,
+                                 int64_t at, int n, vd *acc)
+{
+    K(step) st;
+    K(step_init)(P, pos, n, &st);
+    const vd x = LD((const STYPE *)P->a.input + at, n);
+    const vd y = P->dense ? st_smooth(P, LD((const STYPE *)P->a.target_dense + at, n), P->ls / 2)
+                          : v_sel(vi_eq(st.t, vi_set(j)), v_set(P->y_pos), v_set(P->y_neg));
+    vd gw = K(sig_mult)(P, st.w);
+    if (P->up_each)
+        gw = v_mul(gw, LD((const STYPE *)P->a.grad_out + at, n));
+    K(sig_vector)(P, form, x, y, a1, a0, st.valid, st.w, gw, gamma, P->out_each ? (STYPE *)P->a.out + at : NULL,
+                  P->want_grad ? (STYPE *)P->a.grad_input + at : NULL, n, acc);
+}
+
 /* Planes (inner > 1): lanes across the positions of one class. */
 ST_INLINE void K(sig_planes)(const focal_plan *P, const focal_tile *T, int form, double gamma, vd *acc)
 {
     const int64_t c = P->a.c, inner = P->a.inner, rows = T->rows;
-    const double spread = P->ls / 2;
     for (int64_t j = 0; j < c; j++) {
         double a1, a0;
         st_sigmoid_alpha_class(P, j, &a1, &a0);
+        const vd va1 = v_set(a1), va0 = v_set(a0);
         const int64_t e0 = T->base + j * inner;
-        for (int64_t s = 0; s < rows; s += V_LANES) {
-            const int n = rows - s < V_LANES ? (int)(rows - s) : V_LANES;
-            K(step) st;
-            K(step_init)(P, T->pos0 + s, n, &st);
-            const int64_t at = e0 + s;
-            const vd x = LD((const STYPE *)P->a.input + at, n);
-            const vd y = P->dense ? st_smooth(P, LD((const STYPE *)P->a.target_dense + at, n), spread)
-                                  : v_sel(vi_eq(st.t, vi_set(j)), v_set(P->y_pos), v_set(P->y_neg));
-            const vd up = P->up_each ? LD((const STYPE *)P->a.grad_out + at, n) : v_set(1.0);
-            const vd gw = P->want_grad ? st_grad_mult(P, P->tiny ? v_mul(st.w, v_set(P->alpha_scale)) : st.w, up)
-                                       : v_zero();
-            K(sig_vector)(P, form, x, y, v_set(a1), v_set(a0), st.valid, st.w, gw, gamma,
-                          P->out_each ? (STYPE *)P->a.out + at : NULL,
-                          P->want_grad ? (STYPE *)P->a.grad_input + at : NULL, n, acc);
-        }
+        int64_t s = 0;
+        for (; s + V_LANES <= rows; s += V_LANES)
+            K(sig_plane_step)(P, form, gamma, j, va1, va0, T->pos0 + s, e0 + s, V_LANES, acc);
+        if (s < rows)
+            K(sig_plane_step)(P, form, gamma, j, va1, va0, T->pos0 + s, e0 + s, (int)(rows - s), acc);
     }
+}
+
+/* Rows, classes j.. (n of them) of one position, flat index at. */
+ST_INLINE void K(sig_row_step)(const focal_plan *P, int form, double gamma, int64_t t, vd w, vd gw0, vd a1s, vd a0s,
+                               int64_t j, int64_t at, int n, vd *acc)
+{
+    const vd x = LD((const STYPE *)P->a.input + at, n);
+    const vd y = P->dense ? st_smooth(P, LD((const STYPE *)P->a.target_dense + at, n), P->ls / 2)
+                          : v_sel(K(row_is)(j, t), v_set(P->y_pos), v_set(P->y_neg));
+    vd a1 = a1s, a0 = a0s;
+    if (P->alpha_v != NULL) {
+        a1 = LDD(P->alpha_v + j, n);
+        a0 = v_sub(v_set(1.0), a1);
+    }
+    const vd gw = P->up_each ? v_mul(gw0, LD((const STYPE *)P->a.grad_out + at, n)) : gw0;
+    K(sig_vector)(P, form, x, y, a1, a0, m_first(n), w, gw, gamma, P->out_each ? (STYPE *)P->a.out + at : NULL,
+                  P->want_grad ? (STYPE *)P->a.grad_input + at : NULL, n, acc);
 }
 
 /* Rows (inner == 1): lanes across the classes of one position. */
 ST_INLINE void K(sig_rows)(const focal_plan *P, const focal_tile *T, int form, double gamma, vd *acc)
 {
     const int64_t c = P->a.c, rows = T->rows;
-    const double spread = P->ls / 2;
-    const int alpha_vec = P->alpha_v != NULL;
     double a1s = 1, a0s = 1;
-    if (!alpha_vec)
+    if (P->alpha_v == NULL)
         st_sigmoid_alpha_class(P, 0, &a1s, &a0s);
+    const vd va1 = v_set(a1s), va0 = v_set(a0s);
     for (int64_t r = 0; r < rows; r++) {
         const int64_t pos = T->pos0 + r, base = T->base + r * c;
         int64_t t;
         int kept;
         double w;
         K(row_step)(P, pos, &t, &kept, &w);
-        const vm valid_row = kept ? m_true() : m_first(0);
-        const double wg = P->tiny ? w * P->alpha_scale : w;
-        for (int64_t j = 0; j < c; j += V_LANES) {
-            const int n = c - j < V_LANES ? (int)(c - j) : V_LANES;
-            const int64_t at = base + j;
-            const vm valid = m_and(valid_row, m_first(n));
-            const vd x = LD((const STYPE *)P->a.input + at, n);
-            const vd y = P->dense ? st_smooth(P, LD((const STYPE *)P->a.target_dense + at, n), spread)
-                                  : v_sel(K(row_is)(j, t), v_set(P->y_pos), v_set(P->y_neg));
-            vd a1 = v_set(a1s), a0 = v_set(a0s);
-            if (alpha_vec) {
-                a1 = LDD(P->alpha_v + j, n);
-                a0 = v_sub(v_set(1.0), a1);
-            }
-            const vd up = P->up_each ? LD((const STYPE *)P->a.grad_out + at, n) : v_set(1.0);
-            const vd gw = P->want_grad ? st_grad_mult(P, v_set(wg), up) : v_zero();
-            K(sig_vector)(P, form, x, y, a1, a0, valid, v_set(w), gw, gamma,
-                          P->out_each ? (STYPE *)P->a.out + at : NULL,
-                          P->want_grad ? (STYPE *)P->a.grad_input + at : NULL, n, acc);
+        if (!kept) {
+            /* An ignored position: 0 loss, 0 gradient. */
+            if (P->out_each)
+                K(row_zero)((STYPE *)P->a.out + base, c);
+            if (P->want_grad)
+                K(row_zero)((STYPE *)P->a.grad_input + base, c);
+            continue;
         }
+        const vd vw = v_set(w), gw0 = K(sig_mult)(P, vw);
+        int64_t j = 0;
+        for (; j + V_LANES <= c; j += V_LANES)
+            K(sig_row_step)(P, form, gamma, t, vw, gw0, va1, va0, j, base + j, V_LANES, acc);
+        if (j < c)
+            K(sig_row_step)(P, form, gamma, t, vw, gw0, va1, va0, j, base + j, (int)(c - j), acc);
     }
 }
 

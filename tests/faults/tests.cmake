@@ -2,8 +2,8 @@
 # with the library's own object files, not with libfocal.so, so that the
 # linker's --wrap can route the library's malloc, calloc, realloc, free and
 # pthread_create through the test's wrappers, which make the k-th of them
-# fail. Registered as fault_injection, and as fault_injection_scalar on the
-# portable path. --wrap is a GNU ld (and lld, gold) option: Linux only.
+# fail. Registered as fault_injection, and as fault_injection_<table> once
+# per kernel table (skipped where the CPU cannot run it). --wrap is a GNU ld (and lld, gold) option: Linux only.
 if(NOT (CMAKE_SYSTEM_NAME STREQUAL "Linux" AND CMAKE_C_COMPILER_ID MATCHES "GNU|Clang"))
   return()
 endif()
@@ -12,6 +12,7 @@ add_executable(test_faults
   "${CMAKE_CURRENT_LIST_DIR}/test_faults.c"
   "${CMAKE_CURRENT_LIST_DIR}/../support/errcheck.c"
   "${CMAKE_CURRENT_LIST_DIR}/../support/numcheck.c"
+  "${CMAKE_CURRENT_LIST_DIR}/../support/isa_guard.c"
   $<TARGET_OBJECTS:focal_objects>)
 target_include_directories(test_faults PRIVATE
   "${PROJECT_SOURCE_DIR}/include"
@@ -22,7 +23,10 @@ target_link_options(test_faults PRIVATE
 target_link_libraries(test_faults PRIVATE PkgConfig::CMOCKA PkgConfig::OPENBLAS Threads::Threads m)
 
 add_test(NAME fault_injection COMMAND test_faults)
-add_test(NAME fault_injection_scalar COMMAND test_faults)
 set_tests_properties(fault_injection PROPERTIES LABELS faults TIMEOUT 600)
-set_tests_properties(fault_injection_scalar PROPERTIES
-  ENVIRONMENT "FOCAL_MAX_ISA=scalar" LABELS "faults;scalar" TIMEOUT 600)
+foreach(_table IN LISTS FOCAL_TEST_TABLES)
+  add_test(NAME fault_injection_${_table} COMMAND test_faults)
+  set_tests_properties(fault_injection_${_table} PROPERTIES
+    ENVIRONMENT "FOCAL_MAX_ISA=${_table};FOCAL_REQUIRE_ISA=${_table}" LABELS "faults;${_table}" TIMEOUT 600
+    SKIP_RETURN_CODE 77)
+endforeach()

@@ -695,15 +695,27 @@ static void check_isa(void)
 {
     const char *cap = getenv("FOCAL_MAX_ISA");
     const char *isa = focal_isa();
-    FUZZ_CHECK(strcmp(isa, "avx2") == 0 || strcmp(isa, "scalar") == 0, "focal_isa() = \"%s\"", isa);
-    if (cap != NULL && strcmp(cap, "scalar") == 0) {
-        FUZZ_CHECK(strcmp(isa, "scalar") == 0, "FOCAL_MAX_ISA=scalar but focal_isa() = \"%s\"", isa);
-        return;
-    }
+    const int level = strcmp(isa, "avx512") == 0 ? 2 : strcmp(isa, "avx2") == 0 ? 1 : 0;
+    FUZZ_CHECK(level > 0 || strcmp(isa, "scalar") == 0, "focal_isa() = \"%s\"", isa);
+    /* The cap: exactly these names, any other value ignored. */
+    int limit = 2;
+    if (cap != NULL && strcmp(cap, "scalar") == 0)
+        limit = 0;
+    else if (cap != NULL && strcmp(cap, "avx2") == 0)
+        limit = 1;
+    FUZZ_CHECK(level <= limit, "FOCAL_MAX_ISA=%s but focal_isa() = \"%s\"", cap, isa);
 #if defined(__x86_64__) && defined(__GNUC__)
+    /* The best table the CPU has, up to the cap (x86-64 builds with gcc
+     * and clang compile every table). */
     __builtin_cpu_init();
-    if (cap == NULL && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
-        FUZZ_CHECK(strcmp(isa, "avx2") == 0, "the CPU has AVX2 and FMA but focal_isa() = \"%s\"", isa);
+    int best = 0;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+        best = 1;
+    if (best && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+        __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl"))
+        best = 2;
+    const int want = best < limit ? best : limit;
+    FUZZ_CHECK(level == want, "the CPU's best table up to the cap is level %d but focal_isa() = \"%s\"", want, isa);
 #endif
 }
 

@@ -218,7 +218,8 @@ static void op_misc(void)
     FUZZ_CHECK(strcmp(focal_version_string(), FOCAL_VERSION_STRING) == 0, "focal_version_string() = \"%s\"",
                focal_version_string());
     const char *isa = focal_isa();
-    FUZZ_CHECK(isa != NULL && (strcmp(isa, "avx2") == 0 || strcmp(isa, "scalar") == 0), "focal_isa() = \"%s\"",
+    FUZZ_CHECK(isa != NULL && (strcmp(isa, "avx512") == 0 || strcmp(isa, "avx2") == 0 || strcmp(isa, "scalar") == 0),
+               "focal_isa() = \"%s\"",
                isa ? isa : "(null)");
 }
 

@@ -2,8 +2,8 @@
 #
 # Always: a replay driver per target, built with the project's compiler and
 # linked with the library, that runs the committed seed corpus
-# tests/fuzz/corpus/<target>/ as the ctest tests fuzz_replay_<target>, on
-# the widest instruction-set path and on the portable one.
+# tests/fuzz/corpus/<target>/ as the ctest tests fuzz_replay_<target> (the
+# table the library picks) and fuzz_replay_<target>_<table> per table.
 #
 # With clang and -DFOCAL_FUZZ=ON: also the libFuzzer binaries
 # <target>_fuzzer, linked with a copy of the library compiled with the same
@@ -18,16 +18,20 @@ add_library(focal_fuzz_replay_main OBJECT "${FOCAL_FUZZ_DIR}/replay_main.c")
 target_compile_options(focal_fuzz_replay_main PRIVATE ${FOCAL_WARNINGS})
 
 foreach(_target IN LISTS FOCAL_FUZZ_TARGETS)
-  add_executable(${_target}_replay "${FOCAL_FUZZ_DIR}/${_target}.c" $<TARGET_OBJECTS:focal_fuzz_replay_main>)
+  add_executable(${_target}_replay "${FOCAL_FUZZ_DIR}/${_target}.c" $<TARGET_OBJECTS:focal_fuzz_replay_main>
+    "${FOCAL_FUZZ_DIR}/../support/isa_guard.c")
   target_link_libraries(${_target}_replay PRIVATE focal::focal m)
   target_compile_options(${_target}_replay PRIVATE ${FOCAL_WARNINGS})
   add_test(NAME fuzz_replay_${_target}
     COMMAND ${_target}_replay "${FOCAL_FUZZ_DIR}/corpus/${_target}")
-  add_test(NAME fuzz_replay_${_target}_scalar
-    COMMAND ${_target}_replay "${FOCAL_FUZZ_DIR}/corpus/${_target}")
   set_tests_properties(fuzz_replay_${_target} PROPERTIES LABELS "fuzz" TIMEOUT 300)
-  set_tests_properties(fuzz_replay_${_target}_scalar PROPERTIES
-    LABELS "fuzz;scalar" TIMEOUT 300 ENVIRONMENT "FOCAL_MAX_ISA=scalar")
+  foreach(_table IN LISTS FOCAL_TEST_TABLES)
+    add_test(NAME fuzz_replay_${_target}_${_table}
+      COMMAND ${_target}_replay "${FOCAL_FUZZ_DIR}/corpus/${_target}")
+    set_tests_properties(fuzz_replay_${_target}_${_table} PROPERTIES
+      LABELS "fuzz;${_table}" TIMEOUT 300 SKIP_RETURN_CODE 77
+      ENVIRONMENT "FOCAL_MAX_ISA=${_table};FOCAL_REQUIRE_ISA=${_table}")
+  endforeach()
 endforeach()
 
 if(FOCAL_FUZZ)
@@ -39,28 +43,18 @@ if(FOCAL_FUZZ)
 
   # The library's sources, instrumented for coverage and the sanitizers,
   # with the same per-file flags and definitions as src/CMakeLists.txt.
-  file(GLOB _focal_fuzz_lib_sources CONFIGURE_DEPENDS "${PROJECT_SOURCE_DIR}/src/*.c")
-  set(_focal_fuzz_avx2 OFF)
-  if(CMAKE_SYSTEM_PROCESSOR MATCHES "^(x86_64|AMD64|amd64)$")
-    set(_focal_fuzz_avx2 ON)
-  else()
-    list(FILTER _focal_fuzz_lib_sources EXCLUDE REGEX "/kernel_avx2\\.c$")
-  endif()
-  add_library(focal_fuzz_lib STATIC ${_focal_fuzz_lib_sources})
+  add_library(focal_fuzz_lib STATIC ${FOCAL_LIB_SOURCES})
   target_include_directories(focal_fuzz_lib
     PUBLIC "${PROJECT_SOURCE_DIR}/include"
     PRIVATE "${PROJECT_SOURCE_DIR}/src")
   target_compile_definitions(focal_fuzz_lib
     PUBLIC FOCAL_STATIC_DEFINE
-    PRIVATE FOCAL_BUILDING_LIBRARY $<$<BOOL:${_focal_fuzz_avx2}>:FOCAL_HAVE_AVX2_KERNELS>)
+    PRIVATE FOCAL_BUILDING_LIBRARY ${FOCAL_ISA_DEFINITIONS})
   # Edge coverage only: comparison tracing in the per-element loops would
   # cost more than it guides.
   target_compile_options(focal_fuzz_lib PRIVATE ${FOCAL_FUZZ_SANITIZE} -fsanitize=fuzzer-no-link
                                                 -fno-sanitize-coverage=trace-cmp)
-  if(_focal_fuzz_avx2)
-    set_source_files_properties("${PROJECT_SOURCE_DIR}/src/kernel_avx2.c"
-      TARGET_DIRECTORY focal_fuzz_lib PROPERTIES COMPILE_OPTIONS "-mavx2;-mfma")
-  endif()
+  focal_apply_isa_flags(focal_fuzz_lib)
   target_link_libraries(focal_fuzz_lib PUBLIC PkgConfig::OPENBLAS Threads::Threads m)
 
   foreach(_target IN LISTS FOCAL_FUZZ_TARGETS)

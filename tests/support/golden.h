@@ -16,7 +16,7 @@
 
 /* Tolerances used when a case has no "tol" line. */
 #define GOLDEN_DEFAULT_RTOL64 1e-10
-#define GOLDEN_DEFAULT_RTOL32 1e-4
+#define GOLDEN_DEFAULT_RTOL32 2e-6
 
 typedef enum golden_alpha_kind {
     GOLDEN_ALPHA_NONE = 0,
