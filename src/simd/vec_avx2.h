@@ -8,7 +8,10 @@
  * functions must keep that form.
  *
  * v_hsum adds ((l0 + l2) + (l1 + l3)); v_hmax takes the maxima in the same
- * order. */
+ * order.
+ *
+ * Names beginning with vx_ or vmath_ are internal (the vmath_ ones are the
+ * primitives simd/vec_math.h builds exp, log and log1p from). */
 #ifndef FOCAL_VEC_AVX2_H
 #define FOCAL_VEC_AVX2_H
 
@@ -178,9 +181,10 @@ V_INLINE vd vmath_frexp(vd x, vd *e)
     return _mm256_castsi256_pd(_mm256_add_epi64(_mm256_and_si256(t, _mm256_set1_epi64x(0x000fffffffffffffLL)), c));
 }
 
-/* One vdivpd: at four lanes its throughput (about 8 cycles) is below what
- * the rest of log takes, so the out-of-order core hides it. */
-V_INLINE vd vmath_div(vd a, vd d) { return _mm256_div_pd(a, d); }
+V_INLINE vm vmath_pos_normal(vd x)
+{
+    return m_and(v_ge(x, _mm256_set1_pd(0x1p-1022)), v_le(x, _mm256_set1_pd(0x1.fffffffffffffp+1023)));
+}
 
 #include "vec_math.h"
 

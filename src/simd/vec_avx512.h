@@ -6,7 +6,10 @@
  * with plain C operators too; all eight bits are meaningful.
  *
  * v_hsum adds (((l0 + l4) + (l2 + l6)) + ((l1 + l5) + (l3 + l7))); v_hmax
- * takes the maxima in the same order. */
+ * takes the maxima in the same order.
+ *
+ * Names beginning with vx_ or vmath_ are internal (the vmath_ ones are the
+ * primitives simd/vec_math.h builds exp, log and log1p from). */
 #ifndef FOCAL_VEC_AVX512_H
 #define FOCAL_VEC_AVX512_H
 
@@ -137,18 +140,9 @@ V_INLINE vd vmath_frexp(vd x, vd *e)
     return _mm512_mask_mul_pd(m, high, m, _mm512_set1_pd(0.5));
 }
 
-/* vdivpd zmm occupies the divider for about 16 cycles, more than the rest
- * of log takes. Instead: vrcp14pd (relative error below 2^-14), one Newton
- * step for the reciprocal y (2^-28), then the quotient q0 = a y corrected
- * by its exact residual a - q0 d: within 0.5 ulp + 2^-56 relative. Six
- * pipelined instructions. */
-V_INLINE vd vmath_div(vd a, vd d)
-{
-    const vd y0 = _mm512_rcp14_pd(d);
-    const vd y = _mm512_fmadd_pd(y0, _mm512_fnmadd_pd(d, y0, _mm512_set1_pd(1.0)), y0);
-    const vd q0 = _mm512_mul_pd(a, y);
-    return _mm512_fmadd_pd(_mm512_fnmadd_pd(q0, d, a), y, q0);
-}
+/* Lanes that are positive, normal and finite: one vfpclasspd (classes
+ * QNaN, +-0, +-inf, subnormal, negative, SNaN) and its complement. */
+V_INLINE vm vmath_pos_normal(vd x) { return (vm)~_mm512_fpclass_pd_mask(x, 0xff); }
 
 #include "vec_math.h"
 

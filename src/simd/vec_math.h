@@ -20,11 +20,13 @@
  *                          c = 0 whenever e > 1000
  *   vmath_frexp(x, &e)     m with x = m 2^e, m in [sqrt(1/2), sqrt(2)), for
  *                          a normal positive x (anything else: any value)
- *   vmath_div(a, d)        a / d within 1 ulp, for d in [1, 4], |a| <= 1
+ *   vmath_pos_normal(x)    the lanes where x is positive, normal and finite
  *
- * Accuracy, measured by tests/simd/test_vec_math.c over the whole double
- * range: see the numbers reported there and in the functions' comments.
- * The coefficients come from src/simd/fit_vec_math.py.
+ * Accuracy over the whole double range, as tests/simd/test_vec_math.c
+ * measures it (AVX2 and AVX-512 alike): exp 0.90 ulp (subnormal results
+ * too, in ulps of the subnormal), log 0.83 ulp, log1p 0.88 ulp; the _lo
+ * variants 2^-44.8 relative. The coefficients come from
+ * src/simd/fit_vec_math.py.
  *
  * The special lanes (log of a non-normal or non-positive x, log1p at or
  * below -1, infinities, NaN, exp beyond +-707 on tables without a cheap
@@ -43,13 +45,12 @@
  * and leaves that integer in the low mantissa bits. */
 #define VMATH_SHIFT 0x1.8p52
 #define VMATH_DBL_MIN 0x1p-1022
-#define VMATH_DBL_MAX 0x1.fffffffffffffp+1023
 
 /* e^r for |r| <= 0.3466, relative error 2^-56.6 (degree 11) or 2^-44.8
  * (degree 9, the _lo variant). Horner's scheme: in a throughput-bound loop
  * the out-of-order core overlaps the chain with other elements', and it
- * takes the fewest instructions. The last two steps add r, then 1, so
- * their rounding errors stay far below one ulp of the result. */
+ * takes the fewest instructions. Rounding: half an ulp in the last fma,
+ * and the step before's half ulp of 1 + r/2 + ... scaled by |r| <= 0.35. */
 V_INLINE vd vmath_exp_poly(vd r)
 {
     vd p = v_fma(v_set(0x1.af631d70a0ff7p-26), r, v_set(0x1.28b40da842fc1p-22));
@@ -118,9 +119,15 @@ V_INLINE vd vmath_exp_impl(vd x, const int lo)
 
 /* log(1 + f) = 2 atanh(s), s = f / (2 + f), = 2s + s z T(z), z = s^2,
  * |s| <= 0.1716, T of degree 6 (relative error 2^-59.3) or 4 (2^-44.9).
- * The one division (vmath_div) is the costliest step: a divider
- * instruction that other work overlaps on AVX2, reciprocal iterations on
- * AVX-512 where the divider is slower than the rest of the function. */
+ *
+ * The one division costs one instruction, but the divider takes about 8
+ * (AVX2) or 16 (AVX-512) cycles per vector while the rest of log is about
+ * 30 instructions, 10 to 15 cycles: the out-of-order core overlaps the two,
+ * and more so in a loop that does other work as well. Measured on
+ * Sapphire Rapids with bench/vec_math_bench.c, the division-free form on
+ * AVX-512 (vrcp14pd, a Newton step and a corrected quotient: 6
+ * instructions) made v_log 10% and v_log1p 25% slower; v_log_lo alone 15%
+ * faster, but exp_lo(g log_lo(q)) 20% slower. The division stays. */
 V_INLINE vd vmath_log_poly(vd z)
 {
     vd p = v_fma(v_set(0x1.2f02e5a4c4bbap-3), z, v_set(0x1.39a1fb9d939f3p-3));
@@ -144,8 +151,9 @@ V_INLINE vd vmath_log_poly_lo(vd z)
  *
  * Full: fdlibm's arrangement, f - (f^2/2 - s (f^2/2 + z T)), in which the
  * large terms f and e ln2 are added last and the polynomial only
- * corrects; flo enters as flo / (1 + f) = flo (1 - f + f^2 - f^3) (the
- * series' error, f^4 flo, is below 2^-58 of the result).
+ * corrects; flo enters as flo / (1 + f) = flo (1 - s) / (1 + s)
+ * = flo (1 - 2s + 2s^2 - ...), cut after 2s^2: the error, 2 s^3 flo, is
+ * below 2^-58 of the result.
  * _lo: s (2 + z T) + e ln2, flo simply added to f first: every rounding is
  * near 2^-53 of the result, far below the 2^-40 bound. */
 V_INLINE vd vmath_log_reduced(vd f, vd flo, vd e, const int lo, const int has_flo)
@@ -153,19 +161,19 @@ V_INLINE vd vmath_log_reduced(vd f, vd flo, vd e, const int lo, const int has_fl
     if (lo) {
         if (has_flo)
             f = v_add(f, flo);
-        const vd s = vmath_div(f, v_add(f, v_set(2.0)));
+        const vd s = v_div(f, v_add(f, v_set(2.0)));
         const vd z = v_mul(s, s);
         const vd u = v_fma(vmath_log_poly_lo(z), z, v_set(2.0));
         return v_fma(e, v_set(VMATH_LN2_HI), v_mul(s, u));
     }
-    const vd s = vmath_div(f, v_add(f, v_set(2.0)));
+    const vd s = v_div(f, v_add(f, v_set(2.0)));
     const vd z = v_mul(s, s);
     const vd hfsq = v_mul(v_mul(f, v_set(0.5)), f);
     const vd a = v_fma(z, vmath_log_poly(z), hfsq);
     vd low = v_mul(e, v_set(VMATH_LN2_LO));
     if (has_flo) {
-        /* 1 - f + f^2 - f^3 = 1 + f (f (1 - f) - 1) */
-        const vd w = v_fma(f, v_fma(f, v_sub(v_set(1.0), f), v_set(-1.0)), v_set(1.0));
+        /* 1 - 2s + 2s^2 = 1 + s (2s - 2) */
+        const vd w = v_fma(s, v_fma(s, v_set(2.0), v_set(-2.0)), v_set(1.0));
         low = v_fma(flo, w, low);
     }
     const vd b = v_fma(s, a, low);
@@ -197,8 +205,7 @@ V_INLINE vd vmath_log_special(vd x, const int lo)
 
 V_INLINE vd vmath_log_impl(vd x, const int lo)
 {
-    const vm ok = m_and(v_ge(x, v_set(VMATH_DBL_MIN)), v_le(x, v_set(VMATH_DBL_MAX)));
-    if (__builtin_expect(m_all(ok), 1))
+    if (__builtin_expect(m_all(vmath_pos_normal(x)), 1))
         return vmath_log_normal(x, v_zero(), lo, 0);
     return vmath_log_special(x, lo);
 }
@@ -219,10 +226,9 @@ V_INLINE vd vmath_log1p_impl(vd x, const int lo)
     const vd m = vmath_frexp(u, &e);
     const vd flo = vmath_scale_down(c, e);
     vd y = v_min(vmath_log_reduced(v_sub(m, v_set(1.0)), flo, e, lo, 1), x);
-    /* u is normal for every x > -1 (u >= 2^-53), so only x <= -1, +inf
-     * and NaN need fixing. */
-    const vm ok = m_and(v_gt(x, v_set(-1.0)), v_le(x, v_set(VMATH_DBL_MAX)));
-    if (__builtin_expect(!m_all(ok), 0)) {
+    /* u is positive and normal exactly for x > -1 (u >= 2^-53 there) up
+     * to DBL_MAX: only x <= -1, +inf and NaN need fixing. */
+    if (__builtin_expect(!m_all(vmath_pos_normal(u)), 0)) {
         y = v_sel(v_eq(x, v_set(-1.0)), v_set(-__builtin_inf()), y);
         y = v_sel(v_lt(x, v_set(-1.0)), v_set(__builtin_nan("")), y);
         y = v_sel(m_or(v_eq(x, v_set(__builtin_inf())), v_isnan(x)), x, y);
@@ -230,9 +236,9 @@ V_INLINE vd vmath_log1p_impl(vd x, const int lo)
     return y;
 }
 
-/* exp: within 1 ulp (0.5 from the last rounding, 1/4 from r's, the rest
- * from the polynomial's last steps); results below DBL_MIN are rounded
- * once, to within one subnormal ulp. */
+/* exp: below 1 ulp: the polynomial's last roundings, r's (1/4 ulp) and the
+ * fit's (1/16 ulp); results below DBL_MIN are rounded once more, by the
+ * scaling, to the subnormal's precision. */
 V_INLINE vd v_exp(vd x) { return vmath_exp_impl(x, 0); }
 V_INLINE vd v_exp_lo(vd x) { return vmath_exp_impl(x, 1); }
 V_INLINE vd v_log(vd x) { return vmath_log_impl(x, 0); }
