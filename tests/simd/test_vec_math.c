@@ -503,6 +503,37 @@ static void test_loads_stores(struct fenced *fz)
             ok &= m_all(vi_eq(vi_load(p), vi_load(want)));
     }
     result(ok, "vi_load, vi_load_part (every n, faulting page)");
+
+    /* The same on heap blocks of exactly n elements, for the memory
+     * checkers (valgrind, ASan) to watch. */
+    ok = 1;
+    for (int n = 0; n <= V_LANES; n++) {
+        const size_t cnt = n ? (size_t)n : 1;
+        double *d = malloc(cnt * sizeof *d);
+        float *f = malloc(cnt * sizeof *f);
+        int64_t *q = malloc(cnt * sizeof *q);
+        if (!d || !f || !q) {
+            fprintf(stderr, "out of memory\n");
+            exit(1);
+        }
+        for (int i = 0; i < n; i++) {
+            d[i] = i;
+            f[i] = (float)i;
+            q[i] = i;
+        }
+        const vm m = m_first(n);
+        ok &= m_all(v_eq(v_load_part(d, n, -1.0), v_sel(m, v_iota(), v_set(-1.0))));
+        ok &= m_all(v_eq(v_load_f32_part(f, n, -1.0), v_sel(m, v_iota(), v_set(-1.0))));
+        ok &= m_all(m_or(m_not(m), vi_eq(vi_load_part(q, n, -1), vi_iota())));
+        v_store_part(d, n, v_set(5.0));
+        v_store_f32_part(f, n, v_set(5.0));
+        for (int i = 0; i < n; i++)
+            ok &= d[i] == 5.0 && f[i] == 5.0f;
+        free(d);
+        free(f);
+        free(q);
+    }
+    result(ok, "the _part loads and stores on heap blocks of exactly n elements");
 }
 
 /* The double d rounded to float must have the bits `want`. */
