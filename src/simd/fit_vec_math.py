@@ -109,7 +109,7 @@ def exp_w(r):
     return r * r / mp.exp(r)
 
 
-for label, deg in (("exp", 11), ("exp_lo", 9)):
+for label, deg in (("exp", 11), ("exp_lo", 7)):
     q = remez(exp_q, exp_w, -A, A, deg - 2)
     q = [mp.mpf(float(v)) for v in q]
     emit(label, [mp.mpf(1), mp.mpf(1)], q, measured(q, exp_q, exp_w, -A, A),
@@ -133,7 +133,7 @@ def log_w(z):
     return z / (2 + z * log_t(z))
 
 
-for label, deg in (("log", 6), ("log_lo", 4)):
+for label, deg in (("log", 6), ("log_lo", 3)):
     t = remez(log_t, log_w, mp.mpf(0), ZMAX, deg)
     t = [mp.mpf(float(v)) for v in t]
     emit(label, [], t, measured(t, log_t, log_w, mp.mpf(0), ZMAX),

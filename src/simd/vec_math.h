@@ -25,7 +25,7 @@
  * Accuracy over the whole double range, as tests/simd/test_vec_math.c
  * measures it (AVX2 and AVX-512 alike): exp 0.90 ulp (subnormal results
  * too, in ulps of the subnormal), log 0.83 ulp, log1p 0.88 ulp; the _lo
- * variants 2^-44.8 relative. The coefficients come from
+ * variants 2^-33 relative. The coefficients come from
  * src/simd/fit_vec_math.py.
  *
  * The special lanes (log of a non-normal or non-positive x, log1p at or
@@ -46,8 +46,8 @@
 #define VMATH_SHIFT 0x1.8p52
 #define VMATH_DBL_MIN 0x1p-1022
 
-/* e^r for |r| <= 0.3466, relative error 2^-56.6 (degree 11) or 2^-44.8
- * (degree 9, the _lo variant). Horner's scheme: in a throughput-bound loop
+/* e^r for |r| <= 0.3466, relative error 2^-56.6 (degree 11) or 2^-33.2
+ * (degree 7, the _lo variant). Horner's scheme: in a throughput-bound loop
  * the out-of-order core overlaps the chain with other elements', and it
  * takes the fewest instructions. Rounding: half an ulp in the last fma,
  * and the step before's half ulp of 1 + r/2 + ... scaled by |r| <= 0.35. */
@@ -68,13 +68,11 @@ V_INLINE vd vmath_exp_poly(vd r)
 
 V_INLINE vd vmath_exp_poly_lo(vd r)
 {
-    vd p = v_fma(v_set(0x1.72e10ae90e743p-19), r, v_set(0x1.a17dffc674cabp-16));
-    p = v_fma(p, r, v_set(0x1.a01997e315185p-13));
-    p = v_fma(p, r, v_set(0x1.6c162ff34d8e6p-10));
-    p = v_fma(p, r, v_set(0x1.1111112181232p-7));
-    p = v_fma(p, r, v_set(0x1.5555558292c60p-5));
-    p = v_fma(p, r, v_set(0x1.5555555552765p-3));
-    p = v_fma(p, r, v_set(0x1.fffffffff0307p-2));
+    vd p = v_fma(v_set(0x1.a17dfba391058p-13), r, v_set(0x1.6da765f8c541ep-10));
+    p = v_fma(p, r, v_set(0x1.1110ab775fb4fp-7));
+    p = v_fma(p, r, v_set(0x1.5554709639567p-5));
+    p = v_fma(p, r, v_set(0x1.555555742abb4p-3));
+    p = v_fma(p, r, v_set(0x1.000000456f71cp-1));
     p = v_fma(p, r, v_set(1.0));
     return v_fma(p, r, v_set(1.0));
 }
@@ -118,7 +116,7 @@ V_INLINE vd vmath_exp_impl(vd x, const int lo)
 }
 
 /* log(1 + f) = 2 atanh(s), s = f / (2 + f), = 2s + s z T(z), z = s^2,
- * |s| <= 0.1716, T of degree 6 (relative error 2^-59.3) or 4 (2^-44.9).
+ * |s| <= 0.1716, T of degree 6 (relative error 2^-59.3) or 3 (2^-37.6).
  *
  * The one division costs one instruction, but the divider takes about 8
  * (AVX2) or 16 (AVX-512) cycles per vector while the rest of log is about
@@ -140,10 +138,9 @@ V_INLINE vd vmath_log_poly(vd z)
 
 V_INLINE vd vmath_log_poly_lo(vd z)
 {
-    vd p = v_fma(v_set(0x1.9111be6a039dbp-3), z, v_set(0x1.c62b594e35246p-3));
-    p = v_fma(p, z, v_set(0x1.2494111937615p-2));
-    p = v_fma(p, z, v_set(0x1.999996ab52f83p-2));
-    return v_fma(p, z, v_set(0x1.555555561d7d5p-1));
+    vd p = v_fma(v_set(0x1.e2f2d422e5f30p-3), z, v_set(0x1.2438f15e31941p-2));
+    p = v_fma(p, z, v_set(0x1.999a7a1a2e5cdp-2));
+    return v_fma(p, z, v_set(0x1.555554fde2d51p-1));
 }
 
 /* e ln2 + log(1 + f + flo) for f = m - 1 (exact), m in [sqrt(1/2),
@@ -155,7 +152,7 @@ V_INLINE vd vmath_log_poly_lo(vd z)
  * = flo (1 - 2s + 2s^2 - ...), cut after 2s^2: the error, 2 s^3 flo, is
  * below 2^-58 of the result.
  * _lo: s (2 + z T) + e ln2, flo simply added to f first: every rounding is
- * near 2^-53 of the result, far below the 2^-40 bound. */
+ * near 2^-53 of the result, far below the 2^-32 bound. */
 V_INLINE vd vmath_log_reduced(vd f, vd flo, vd e, const int lo, const int has_flo)
 {
     if (lo) {

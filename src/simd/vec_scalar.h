@@ -46,10 +46,11 @@
  * log(0) = -inf, log(x < 0) = NaN, log(+inf) = +inf; log1p(-1) = -inf,
  * log1p(x < -1) = NaN; NaN in, NaN out):
  *   v_exp v_log v_log1p        within 2 ulp of the exact result
- *   v_exp_lo v_log_lo v_log1p_lo   relative error below 2^-40 (for
+ *   v_exp_lo v_log_lo v_log1p_lo   relative error below 2^-32 (for
  *                              results stored in float, bfloat16 or
- *                              float16, where it is far below the
- *                              final rounding); same special values
+ *                              float16: amplified by the formulas'
+ *                              powers, still far below their final
+ *                              rounding); same special values
  * The portable table takes them from the C library.
  */
 #ifndef FOCAL_VEC_SCALAR_H

@@ -5,7 +5,7 @@
  * Stages are static inline functions of vd lanes, written once and
  * compiled into every kernel table. Their `lo` argument is a constant of
  * the instantiation: 1 where results are stored in float or narrower
- * (the cheaper functions' relative error, below 2^-40, is far below the
+ * (the cheaper functions' relative error, below 2^-32, is far below the
  * final rounding), 0 for double. */
 #ifndef FOCAL_STAGE_H
 #define FOCAL_STAGE_H

@@ -3,13 +3,8 @@
 # and test_vec_math_avx512 on x86-64 with GCC or Clang, each compiled with
 # its set's flags and skipped (exit 77) on CPUs without them. isa_guard.c,
 # the check that skips, is compiled without those flags.
-set(_vec_isas scalar)
-if(CMAKE_SYSTEM_PROCESSOR MATCHES "^(x86_64|AMD64|amd64)$" AND CMAKE_C_COMPILER_ID MATCHES "GNU|Clang")
-  list(APPEND _vec_isas avx2 avx512)
-endif()
-set(_vec_flags_scalar "")
-set(_vec_flags_avx2 -mavx2 -mfma)
-set(_vec_flags_avx512 -mavx512f -mavx512bw -mavx512dq -mavx512vl -mfma -mavx2)
+# The instruction sets and their flags are the library's (src/CMakeLists.txt).
+set(_vec_isas scalar ${FOCAL_ISAS})
 
 foreach(_isa IN LISTS _vec_isas)
   string(TOUPPER "${_isa}" _ISA)
@@ -21,7 +16,7 @@ foreach(_isa IN LISTS _vec_isas)
     $<TARGET_OBJECTS:test_vec_math_guard_${_isa}>)
   target_include_directories(test_vec_math_${_isa} PRIVATE "${PROJECT_SOURCE_DIR}/src")
   target_compile_definitions(test_vec_math_${_isa} PRIVATE VEC_HEADER="simd/vec_${_isa}.h")
-  target_compile_options(test_vec_math_${_isa} PRIVATE ${_vec_flags_${_isa}} ${FOCAL_WARNINGS})
+  target_compile_options(test_vec_math_${_isa} PRIVATE ${FOCAL_ISA_FLAGS_${_isa}} ${FOCAL_WARNINGS})
   target_link_libraries(test_vec_math_${_isa} PRIVATE m)
   add_test(NAME test_vec_math_${_isa} COMMAND test_vec_math_${_isa})
   set_tests_properties(test_vec_math_${_isa} PROPERTIES SKIP_RETURN_CODE 77 LABELS simd)
