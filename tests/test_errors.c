@@ -37,6 +37,7 @@
 #include <focal/focal.h>
 
 #include "errcheck.h"
+#include "names.h"
 
 /* ------------------------------------------------------------------------
  * Status names
@@ -280,11 +281,6 @@ static focal_loss *make_context(enum config cfg, focal_mode mode)
 }
 
 static const focal_mode all_modes[] = {FOCAL_MODE_SOFTMAX, FOCAL_MODE_SIGMOID};
-
-static const char *mode_name(focal_mode mode)
-{
-    return mode == FOCAL_MODE_SOFTMAX ? "softmax" : "sigmoid";
-}
 
 /* What a mode's compute tests run on: the contexts that are valid for a
  * compute call on the mode's problem, those of them without an alpha
@@ -602,7 +598,7 @@ static void make_label(char *label, size_t size, const struct fn_entry *f, const
              (a->nulls & NULL_OUT) ? ", out=NULL" : "",
              (a->nulls & NULL_GRAD_OUT) ? ", grad_out=NULL" : "",
              (a->nulls & NULL_GRAD_INPUT) ? ", grad_input=NULL" : "",
-             a->weighted ? ", weighted" : "", mode_name(mode), a->what);
+             a->weighted ? ", weighted" : "", names_mode(mode), a->what);
 }
 
 static void expect_compute_failure(const struct fn_entry *f, const struct call *a, struct data *d,
@@ -1183,7 +1179,7 @@ static void test_setter_domains(void **state)
             focal_loss *loss = make_context((enum config)cfg, all_modes[m]);
             char prefix[64];
             snprintf(prefix, sizeof prefix, "%s context, %s mode", config_names[cfg],
-                     all_modes[m] == FOCAL_MODE_SOFTMAX ? "softmax" : "sigmoid");
+                     names_mode(all_modes[m]));
             setter_domains_on(loss, prefix);
             focal_loss_destroy(loss);
         }
@@ -1248,7 +1244,7 @@ static void test_getters_null(void **state)
 {
     (void)state;
     for (size_t m = 0; m < 2; ++m) {
-        const char *prefix = all_modes[m] == FOCAL_MODE_SOFTMAX ? "softmax" : "sigmoid";
+        const char *prefix = names_mode(all_modes[m]);
         /* Scalar alpha and an ignore index are set, so only the NULL is wrong. */
         focal_loss *loss = make_context(CFG_SCALAR, all_modes[m]);
         CHECK_GETTER_NULLS(prefix, loss, focal_loss_get_mode, focal_mode);
@@ -1282,7 +1278,7 @@ static void test_getters_incompatible(void **state)
 {
     (void)state;
     for (size_t m = 0; m < 2; ++m) {
-        const char *prefix = all_modes[m] == FOCAL_MODE_SOFTMAX ? "softmax" : "sigmoid";
+        const char *prefix = names_mode(all_modes[m]);
         focal_loss *loss = make_context(CFG_DEFAULT, all_modes[m]);
         double a;
         double v[8];

@@ -38,6 +38,7 @@
 
 #include <focal/focal.h>
 
+#include "names.h"
 #include "numcheck.h"
 
 #define GC_TOL 1e-6
@@ -123,14 +124,11 @@ static const char *const gc_ignore_names[IGNORE_COUNT] = {"none", "-100", "class
 static const focal_reduction gc_reductions[] = {
     FOCAL_REDUCTION_NONE, FOCAL_REDUCTION_MEAN, FOCAL_REDUCTION_SUM,
     FOCAL_REDUCTION_WEIGHTED_MEAN, FOCAL_REDUCTION_SUM_OVER_POSITIVES};
-static const char *const gc_reduction_names[] = {"NONE", "MEAN", "SUM", "WEIGHTED_MEAN",
-                                                 "SUM_OVER_POSITIVES"};
 
 /* What differs between the modes: their kinds and reductions, the ranges
  * alpha is drawn from (sigmoid's alpha weighs positives against negatives
  * and stays in (0, 1)), the seeds, and the length of a NONE output. */
 typedef struct gc_mode {
-    const char *name;
     focal_mode mode;
     const gc_kind *kinds;
     size_t kind_count;
@@ -142,11 +140,11 @@ typedef struct gc_mode {
 } gc_mode;
 
 static const gc_mode mode_softmax = {
-    "softmax", FOCAL_MODE_SOFTMAX, softmax_kinds, sizeof softmax_kinds / sizeof softmax_kinds[0],
+    FOCAL_MODE_SOFTMAX, softmax_kinds, sizeof softmax_kinds / sizeof softmax_kinds[0],
     4, 0.25, 1.5, 0.2, 1.3, UINT64_C(0x5eed0f0ca1), 0};
 
 static const gc_mode mode_sigmoid = {
-    "sigmoid", FOCAL_MODE_SIGMOID, sigmoid_kinds, sizeof sigmoid_kinds / sizeof sigmoid_kinds[0],
+    FOCAL_MODE_SIGMOID, sigmoid_kinds, sizeof sigmoid_kinds / sizeof sigmoid_kinds[0],
     5, 0.1, 0.9, 0.15, 0.85, UINT64_C(0x5167a0f0ca1), 1};
 
 typedef struct gc_shape {
@@ -183,10 +181,10 @@ static void gc_describe(const gc_case *k, char *buf, size_t size)
     snprintf(buf, size,
              "%s shape %s kind %s gamma %g beta %g alpha %s reduction %s weights %s ignore %s "
              "seed %llu",
-             k->mode->name, k->shape->name, k->kind->name, param_gamma(k->kind, k->param),
-             param_beta(k->kind, k->param), gc_alpha_names[k->alpha],
-             gc_reduction_names[k->reduction], k->weighted ? "yes" : "no",
-             gc_ignore_names[k->ignore], (unsigned long long)k->seed);
+             names_mode(k->mode->mode), k->shape->name, k->kind->name,
+             param_gamma(k->kind, k->param), param_beta(k->kind, k->param),
+             gc_alpha_names[k->alpha], names_reduction(gc_reductions[k->reduction]),
+             k->weighted ? "yes" : "no", gc_ignore_names[k->ignore], (unsigned long long)k->seed);
 }
 
 /* One failing case prints a header once, then its first few problems. */
@@ -675,8 +673,8 @@ static uint64_t gc_seed(const gc_mode *m, const gc_shape *sh, size_t counter)
 static void gc_finish(const gc_mode *m, const gc_shape *sh, const gc_tally *tally)
 {
     if (tally->failed > 0) {
-        print_error("%s %s: %zu of %zu cases failed (%zu finite-difference checks)\n", m->name,
-                    sh->name, tally->failed, tally->cases, tally->fd_checks);
+        print_error("%s %s: %zu of %zu cases failed (%zu finite-difference checks)\n",
+                    names_mode(m->mode), sh->name, tally->failed, tally->cases, tally->fd_checks);
     }
     assert_true(tally->cases > 0);
     assert_int_equal(tally->failed, 0);
@@ -719,7 +717,8 @@ static void gc_covering_grid(const gc_mode *m, const gc_shape *sh)
         for (size_t g = 0; g < kind_params(kd); g++) {
             for (size_t r = 0; r < m->reduction_count; r++) {
                 size_t i = counter++;
-                gc_ignore ig = kind_is_dense(kd) ? IGNORE_NONE : (gc_ignore)((i / 2) % IGNORE_COUNT);
+                gc_ignore ig =
+                    kind_is_dense(kd) ? IGNORE_NONE : (gc_ignore)((i / 2) % IGNORE_COUNT);
                 gc_case k = {m, sh, kd, g, (gc_alpha)(i % ALPHA_COUNT), r, (int)((i / 3) % 2), ig,
                              gc_seed(m, sh, i)};
                 gc_run_case(&k, &tally);

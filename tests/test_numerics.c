@@ -48,6 +48,7 @@
 
 #include <focal/focal.h>
 
+#include "names.h"
 #include "numcheck.h"
 
 #define MAX_PRINT 6
@@ -66,23 +67,6 @@ static const char *prec_name(prec p)
 static double round_to(double v, prec p)
 {
     return p == PREC_F32 ? (double)(float)v : v;
-}
-
-static const char *mode_name(focal_mode mode)
-{
-    return mode == FOCAL_MODE_SOFTMAX ? "softmax" : "sigmoid";
-}
-
-static const char *reduction_name(focal_reduction r)
-{
-    switch (r) {
-    case FOCAL_REDUCTION_NONE: return "NONE";
-    case FOCAL_REDUCTION_MEAN: return "MEAN";
-    case FOCAL_REDUCTION_SUM: return "SUM";
-    case FOCAL_REDUCTION_WEIGHTED_MEAN: return "WEIGHTED_MEAN";
-    case FOCAL_REDUCTION_SUM_OVER_POSITIVES: return "SUM_OVER_POSITIVES";
-    }
-    return "?";
 }
 
 /* The values a NONE output holds: one per position in softmax mode, one per
@@ -267,8 +251,10 @@ static size_t setup_positions(const setup *s)
 
 static size_t setup_out_len(const setup *s)
 {
-    return s->red == FOCAL_REDUCTION_NONE ? none_out_len(s->mode, setup_positions(s), setup_elems(s))
-                                          : 1;
+    if (s->red != FOCAL_REDUCTION_NONE) {
+        return 1;
+    }
+    return none_out_len(s->mode, setup_positions(s), setup_elems(s));
 }
 
 static focal_status setup_configure(const setup *s, focal_loss **out)
@@ -757,9 +743,9 @@ static size_t run_compare(const setup *s, prec p)
     const size_t positions = setup_positions(s);
     const size_t out_len = setup_out_len(s);
     char label[320];
-    snprintf(label, sizeof label, "%s [%s %s%s gamma %g%s %s%s%s]", s->label, mode_name(s->mode),
+    snprintf(label, sizeof label, "%s [%s %s%s gamma %g%s %s%s%s]", s->label, names_mode(s->mode),
              prec_name(p), s->star ? " FL*" : "", s->gamma, s->probs ? " probabilities" : "",
-             reduction_name(s->red), s->ls != 0.0 ? " label smoothing" : "",
+             names_reduction(s->red), s->ls != 0.0 ? " label smoothing" : "",
              s->tiny_relative ? ", relative to tiny values" : "");
 
     double *x = numcheck_alloc(elems, sizeof *x);
@@ -909,7 +895,8 @@ static const nan_row nan_rows[] = {
     {FOCAL_MODE_SOFTMAX, FOCAL_REDUCTION_NONE, NAN_INDEX, 0, "the target logit", 0xa11ce},
     {FOCAL_MODE_SOFTMAX, FOCAL_REDUCTION_MEAN, NAN_INDEX, 2, "a non-target logit", 0xa11ce},
     {FOCAL_MODE_SOFTMAX, FOCAL_REDUCTION_MEAN, NAN_INDEX, 0, "the target logit", 0xa11ce},
-    {FOCAL_MODE_SOFTMAX, FOCAL_REDUCTION_WEIGHTED_MEAN, NAN_INDEX, 3, "a non-target logit", 0xa11ce},
+    {FOCAL_MODE_SOFTMAX, FOCAL_REDUCTION_WEIGHTED_MEAN, NAN_INDEX, 3, "a non-target logit",
+     0xa11ce},
     {FOCAL_MODE_SOFTMAX, FOCAL_REDUCTION_NONE, NAN_DENSE, 2, "a logit", 0xa11ce},
     {FOCAL_MODE_SOFTMAX, FOCAL_REDUCTION_MEAN, NAN_DENSE, 0, "a logit", 0xa11ce},
     {FOCAL_MODE_SOFTMAX, FOCAL_REDUCTION_NONE, NAN_INDEX_LS, 2, "a non-target logit", 0xa11ce},
@@ -1032,7 +1019,7 @@ static size_t nan_case(const nan_row *r, prec p)
     job jc = {loss, p, NAN_N, NAN_C, NAN_INNER, d.x_clean, target, dense, d.w};
     char label[160];
     snprintf(label, sizeof label, "NaN in %s (element %zu) [%s %s %s %s]", r->where, e_nan,
-             mode_name(r->mode), prec_name(p), nan_kind_names[r->kind], reduction_name(r->red));
+             names_mode(r->mode), prec_name(p), nan_kind_names[r->kind], names_reduction(r->red));
 
     double out_f[NAN_ELEMS], out_fb[NAN_ELEMS], out_c[NAN_ELEMS];
     double grad_fb[NAN_ELEMS], grad_b[NAN_ELEMS], grad_c[NAN_ELEMS], grad_bc[NAN_ELEMS];
@@ -1190,8 +1177,8 @@ static size_t zero_case(const zero_row *r, prec p)
         assert_int_equal(focal_loss_set_alpha(loss, 1.0), FOCAL_OK);
     }
     char label[200];
-    snprintf(label, sizeof label, "zero denominator: %s [%s %s %s]", r->what, mode_name(r->mode),
-             prec_name(p), reduction_name(r->red));
+    snprintf(label, sizeof label, "zero denominator: %s [%s %s %s]", r->what, names_mode(r->mode),
+             prec_name(p), names_reduction(r->red));
     job j = {loss, p, ZERO_N, ZERO_C, ZERO_INNER, x, r->target, r->dense, r->weight};
     const size_t out_len =
         r->red == FOCAL_REDUCTION_NONE ? none_out_len(r->mode, ZERO_POS, ZERO_ELEMS) : 1;
@@ -1354,7 +1341,7 @@ static size_t determinism_case(const det_row *r, prec p)
         focal_status s1 = job_fused(&j, o, out_len, g);
         focal_status s2 = r->with_backward ? job_backward(&j, up, out_len, gb) : FOCAL_OK;
         snprintf(label, sizeof label, "threads %d vs 1 [%s %s %s%s (%lld,%lld,%lld)]", threads[ti],
-                 mode_name(r->mode), prec_name(p), reduction_name(r->red),
+                 names_mode(r->mode), prec_name(p), names_reduction(r->red),
                  r->dense_targets ? " dense" : " index", (long long)n, (long long)c,
                  (long long)inner);
         if (s1 != FOCAL_OK || s2 != FOCAL_OK) {
@@ -1749,7 +1736,7 @@ static size_t ce_case(prec p, focal_reduction red, int use_alpha, int use_weight
     char label[160];
     snprintf(label, sizeof label, "gamma 0 = cross-entropy%s%s [%s %s]",
              use_alpha ? ", alpha as class weight" : "", use_weight ? ", position weights" : "",
-             prec_name(p), reduction_name(red));
+             prec_name(p), names_reduction(red));
     size_t bad = 0;
     focal_status st = job_fused(&j, out_fb, out_len, grad_fb);
     if (st != FOCAL_OK) {
@@ -1856,7 +1843,7 @@ static size_t ls_case(prec p, focal_reduction red, double ls)
     double out_f[N], out_fb[N], grad_fb[ELEMS];
     char label[128];
     snprintf(label, sizeof label, "gamma 0, label smoothing %g [%s %s]", ls, prec_name(p),
-             reduction_name(red));
+             names_reduction(red));
     size_t bad = 0;
     focal_status s1 = job_forward(&j, out_f, out_len);
     focal_status s2 = job_fused(&j, out_fb, out_len, grad_fb);
@@ -2344,7 +2331,7 @@ static size_t equivalence_case(prec p, focal_reduction red, int with_ignored, in
     static const char *const variant_names[3] = {"logits", "probabilities", "FL*"};
     char label[200];
     snprintf(label, sizeof label, "index vs dense one-hot [%s %s %s alpha %d ls %g%s]",
-             prec_name(p), variant_names[variant], reduction_name(red), alpha_kind, ls,
+             prec_name(p), variant_names[variant], names_reduction(red), alpha_kind, ls,
              with_ignored ? ", ignored positions as weight 0" : "");
     size_t bad = 0;
     focal_status st[6] = {
@@ -2686,7 +2673,7 @@ static size_t bce_case(prec p, focal_reduction red, int star, int dense_targets)
     double out[ELEMS], grad[ELEMS];
     char label[160];
     snprintf(label, sizeof label, "binary cross-entropy via %s [%s %s %s]",
-             star ? "FL* gamma 1 beta 0" : "FL gamma 0", prec_name(p), reduction_name(red),
+             star ? "FL* gamma 1 beta 0" : "FL gamma 0", prec_name(p), names_reduction(red),
              dense_targets ? "dense" : "index");
     size_t bad = 0;
     focal_status st = job_fused(&j, out, out_len, grad);
@@ -2986,7 +2973,7 @@ static void test_sigmoid_masked_logits(void **state)
                     size_t out_len = r ? 1 : ELEMS;
                     char what[160];
                     snprintf(what, sizeof what, "-inf on negatives [%s gamma %g %s %s]",
-                             prec_name(p), gammas[gi], d ? "dense" : "index", reduction_name(red));
+                             prec_name(p), gammas[gi], d ? "dense" : "index", names_reduction(red));
                     focal_status st = job_fused(&j, out, out_len, grad);
                     if (st != FOCAL_OK) {
                         print_error("%s: status %d (%s)\n", what, (int)st, focal_last_error());
