@@ -21,14 +21,13 @@
 #             choose that path under valgrind) and on the portable one; an
 #             executable that calls no float32 function runs once, since
 #             float64 takes the same portable code on both paths.
-#             test_numerics and test_sigmoid_numerics run only with
-#             FOCAL_VALGRIND_ALL=1: their long-double closed-form grids take
-#             3 to 6.5 minutes each under valgrind, and valgrind computes
-#             x87 long double at 64 bits, which turns some of
-#             test_numerics' own reference values into NaN (its checks fail
-#             while memcheck reports no error, so with FOCAL_VALGRIND_ALL=1
-#             the stage fails on it: read its log's ERROR SUMMARY). ASan and
-#             UBSan cover both.
+#             test_numerics runs only with FOCAL_VALGRIND_ALL=1: its
+#             long-double closed-form grids take 3 to 6.5 minutes for each
+#             mode under valgrind, and valgrind computes x87 long double at
+#             64 bits, which turns some of its softmax reference values into
+#             NaN (those checks fail while memcheck reports no error, so with
+#             FOCAL_VALGRIND_ALL=1 the stage fails on it: read its log's
+#             ERROR SUMMARY). ASan and UBSan cover it.
 #
 # ThreadSanitizer and valgrind run the tests with FOCAL_TEST_QUICK=1, which
 # makes test_threads_shared and the fault-injection test do a third to a
@@ -41,8 +40,7 @@
 #                          shared library's -Wl,--no-undefined needs; with
 #                          clang the script adds -shared-libsan and puts
 #                          clang's runtime directory on LD_LIBRARY_PATH)
-#   FOCAL_VALGRIND_ALL=1   valgrind over test_numerics and
-#                          test_sigmoid_numerics as well
+#   FOCAL_VALGRIND_ALL=1   valgrind over test_numerics as well
 # Prints one summary line per stage; exits non-zero if any stage failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -180,7 +178,7 @@ stage_valgrind() {
     local paths=(default scalar)
     [ "$emulated" = scalar ] && paths=(scalar)
 
-    local skip='^(test_numerics|test_sigmoid_numerics)$'
+    local skip='^test_numerics$'
     [ "${FOCAL_VALGRIND_ALL:-0}" = 1 ] && skip='^$'
     # An executable that calls no float32 function runs the same library
     # code on both paths (float64 always takes the portable path): once is

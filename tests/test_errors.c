@@ -1,11 +1,17 @@
 /*
  * Every failing call: the exact status of the API's table, a detail message
  * that names the offending value (and its index where there is one), every
- * output buffer untouched and the context unchanged. Compute cases run
- * against each of the twelve compute functions they apply to.
+ * output buffer untouched and the context unchanged. Setters, getters,
+ * create and clone are checked in both modes; the compute cases run in
+ * each mode (one cmocka test per case and mode, "<case>/<mode>") against
+ * every one of the twelve compute functions (precision x target kind x
+ * operation) they apply to.
  *
- * Compute calls are made in softmax mode only; setters and getters are
- * checked in both modes.
+ * The modes differ in what is valid, and the mode's own tests say so:
+ * in sigmoid mode an index target may be c (background), SUM_OVER_POSITIVES
+ * and FL* are accepted, and NONE writes one value per element and takes one
+ * upstream value per element. Calls that are valid must succeed and write
+ * exactly their outputs.
  *
  * A case that goes wrong is reported and counted rather than stopping the
  * test at the first mismatch, so one run lists every discrepancy.
@@ -20,6 +26,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <float.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <math.h>
@@ -30,6 +37,7 @@
 #include <focal/focal.h>
 
 #include "errcheck.h"
+#include "names.h"
 
 /* ------------------------------------------------------------------------
  * Status names
@@ -172,16 +180,35 @@ static void expect_untouched(const void *buf, size_t size, const char *label)
  * Contexts
  * ------------------------------------------------------------------------ */
 
-enum config { CFG_DEFAULT, CFG_SCALAR, CFG_VECTOR, CFG_EXOTIC, CFG_COUNT };
+/* The first CFG_COUNT configurations are applied in either mode for the
+ * setter and getter checks (EXOTIC only there); DEFAULT, SCALAR and VECTOR
+ * are also valid for a softmax compute call on the problem below. The
+ * SIG_ ones are sigmoid contexts for compute calls. */
+enum config {
+    CFG_DEFAULT,
+    CFG_SCALAR,
+    CFG_VECTOR,
+    CFG_EXOTIC,
+    CFG_COUNT,
+    CFG_SIG_SCALAR = CFG_COUNT,
+    CFG_SIG_VECTOR,
+    CFG_SIG_STAR,
+    CFG_ALL
+};
 
-static const char *const config_names[CFG_COUNT] = {"defaults", "scalar-alpha", "alpha-vector",
-                                                    "exotic"};
+static const char *const config_names[CFG_ALL] = {
+    "defaults", "scalar-alpha", "alpha-vector", "exotic",
+    "scalar alpha, NONE, ignore_index, label smoothing",
+    "alpha vector, probabilities, SUM_OVER_POSITIVES", "FL*, WEIGHTED_MEAN"};
+
+/* The ignore index of the compute contexts that set one, and the value
+ * position 4 of the sigmoid problem holds. */
+#define IGNORE_VALUE ((int64_t)-100)
 
 static const double alpha5[5] = {0.1, 0.2, 0.3, 0.4, 0.5};
 static const double alpha7[7] = {0.9, -0.5, 0.0, 1.25, 0.5, 0.125, 3.0};
+static const double sigmoid_alpha5[5] = {0.25, 0.5, 0.75, 0.1, 0.9};
 
-/* DEFAULT, SCALAR and VECTOR are valid for a softmax compute call on the
- * (2, 5, 3) problem below; EXOTIC is for setter and getter checks only. */
 static focal_loss *make_context(enum config cfg, focal_mode mode)
 {
     focal_loss *loss = NULL;
@@ -194,7 +221,7 @@ static focal_loss *make_context(enum config cfg, focal_mode mode)
         assert_int_equal(focal_loss_set_gamma(loss, 0.5), FOCAL_OK);
         assert_int_equal(focal_loss_set_alpha(loss, 0.25), FOCAL_OK);
         assert_int_equal(focal_loss_set_reduction(loss, FOCAL_REDUCTION_NONE), FOCAL_OK);
-        assert_int_equal(focal_loss_set_ignore_index(loss, -100), FOCAL_OK);
+        assert_int_equal(focal_loss_set_ignore_index(loss, IGNORE_VALUE), FOCAL_OK);
         assert_int_equal(focal_loss_set_epsilon(loss, 1e-4), FOCAL_OK);
         assert_int_equal(focal_loss_set_label_smoothing(loss, 0.1), FOCAL_OK);
         assert_int_equal(focal_loss_set_beta(loss, 0.75), FOCAL_OK);
@@ -221,19 +248,82 @@ static focal_loss *make_context(enum config cfg, focal_mode mode)
         assert_int_equal(focal_loss_set_beta(loss, -1.0), FOCAL_OK);
         assert_int_equal(focal_loss_set_threads(loss, 7), FOCAL_OK);
         break;
-    case CFG_COUNT:
+    case CFG_SIG_SCALAR:
+        assert_int_equal(focal_loss_set_gamma(loss, 0.5), FOCAL_OK);
+        assert_int_equal(focal_loss_set_alpha(loss, 0.25), FOCAL_OK);
+        assert_int_equal(focal_loss_set_reduction(loss, FOCAL_REDUCTION_NONE), FOCAL_OK);
+        assert_int_equal(focal_loss_set_ignore_index(loss, IGNORE_VALUE), FOCAL_OK);
+        assert_int_equal(focal_loss_set_label_smoothing(loss, 0.1), FOCAL_OK);
+        assert_int_equal(focal_loss_set_threads(loss, 2), FOCAL_OK);
+        break;
+    case CFG_SIG_VECTOR:
+        assert_int_equal(focal_loss_set_gamma(loss, 3.0), FOCAL_OK);
+        assert_int_equal(focal_loss_set_alpha_vector(loss, sigmoid_alpha5, 5), FOCAL_OK);
+        assert_int_equal(focal_loss_set_reduction(loss, FOCAL_REDUCTION_SUM_OVER_POSITIVES),
+                         FOCAL_OK);
+        assert_int_equal(focal_loss_set_ignore_index(loss, IGNORE_VALUE), FOCAL_OK);
+        assert_int_equal(focal_loss_set_input(loss, FOCAL_INPUT_PROBABILITIES), FOCAL_OK);
+        assert_int_equal(focal_loss_set_epsilon(loss, 1e-3), FOCAL_OK);
+        assert_int_equal(focal_loss_set_threads(loss, 1), FOCAL_OK);
+        break;
+    case CFG_SIG_STAR:
+        assert_int_equal(focal_loss_set_variant(loss, FOCAL_VARIANT_FL_STAR), FOCAL_OK);
+        assert_int_equal(focal_loss_set_gamma(loss, 1.5), FOCAL_OK);
+        assert_int_equal(focal_loss_set_beta(loss, 0.5), FOCAL_OK);
+        assert_int_equal(focal_loss_set_alpha(loss, 0.25), FOCAL_OK);
+        assert_int_equal(focal_loss_set_reduction(loss, FOCAL_REDUCTION_WEIGHTED_MEAN), FOCAL_OK);
+        assert_int_equal(focal_loss_set_ignore_index(loss, IGNORE_VALUE), FOCAL_OK);
+        break;
+    case CFG_ALL:
         fail();
     }
     return loss;
 }
 
-static const enum config compute_configs[] = {CFG_DEFAULT, CFG_SCALAR, CFG_VECTOR};
-#define N_COMPUTE_CONFIGS (sizeof compute_configs / sizeof compute_configs[0])
-
 static const focal_mode all_modes[] = {FOCAL_MODE_SOFTMAX, FOCAL_MODE_SIGMOID};
 
+/* What a mode's compute tests run on: the contexts that are valid for a
+ * compute call on the mode's problem, those of them without an alpha
+ * vector (so that a bad shape or a wrong alpha length is the only fault),
+ * and those that are given an alpha vector of the wrong length. */
+#define MAX_CONFIGS 4
+
+typedef struct mode_case {
+    focal_mode mode;
+    size_t n_compute;
+    enum config compute[MAX_CONFIGS];
+    size_t n_shape;
+    enum config shape[MAX_CONFIGS];
+    size_t n_alpha_length;
+    enum config alpha_length[MAX_CONFIGS];
+} mode_case;
+
+static mode_case softmax_case = {
+    FOCAL_MODE_SOFTMAX,
+    3, {CFG_DEFAULT, CFG_SCALAR, CFG_VECTOR},
+    2, {CFG_DEFAULT, CFG_SCALAR},
+    1, {CFG_DEFAULT},
+};
+
+static mode_case sigmoid_case = {
+    FOCAL_MODE_SIGMOID,
+    4, {CFG_DEFAULT, CFG_SIG_SCALAR, CFG_SIG_VECTOR, CFG_SIG_STAR},
+    3, {CFG_DEFAULT, CFG_SIG_SCALAR, CFG_SIG_STAR},
+    2, {CFG_DEFAULT, CFG_SIG_STAR},
+};
+
+static int has_ignore(const focal_loss *loss, int64_t *value)
+{
+    int64_t v;
+    int has = focal_loss_get_ignore_index(loss, &v) == FOCAL_OK;
+    if (has && value != NULL) {
+        *value = v;
+    }
+    return has;
+}
+
 /* ------------------------------------------------------------------------
- * The problem: (n, c, inner) = (2, 5, 3)
+ * The problem: (n, c, inner) = (2, 5, 3), with data for each mode
  * ------------------------------------------------------------------------ */
 
 enum { N = 2, C = 5, INNER = 3, POS = N * INNER, ELEM = N * C * INNER, SLACK = 4 };
@@ -246,10 +336,11 @@ struct data {
     double td64[ELEM];
     float w32[POS];
     double w64[POS];
-    float go32[POS];
-    double go64[POS];
+    /* Upstream gradients: one per element covers NONE in sigmoid mode. */
+    float go32[ELEM];
+    double go64[ELEM];
     /* Outputs, used as float or double; the slack catches writes past the end. */
-    _Alignas(double) unsigned char out[(POS + SLACK) * sizeof(double)];
+    _Alignas(double) unsigned char out[(ELEM + SLACK) * sizeof(double)];
     _Alignas(double) unsigned char gin[(ELEM + SLACK) * sizeof(double)];
 };
 
@@ -258,7 +349,8 @@ static size_t elem_index(int64_t n, int64_t k, int64_t s)
     return (size_t)((n * C + k) * INNER + s);
 }
 
-static void data_init(struct data *d)
+/* Softmax: every position a class, dense targets their one-hot rows. */
+static void data_init_softmax(struct data *d)
 {
     static const double weights[POS] = {1.0, 0.5, 2.0, 1.0, 0.0, 1.5};
     for (size_t k = 0; k < ELEM; ++k) {
@@ -283,8 +375,56 @@ static void data_init(struct data *d)
             }
         }
     }
+}
+
+/* Sigmoid: index targets are classes, the background value C and
+ * (position 4) IGNORE_VALUE; dense targets are soft values with exact 0
+ * and 1 among them. */
+static void data_init_sigmoid(struct data *d)
+{
+    static const int64_t targets[POS] = {0, C, 3, 4, IGNORE_VALUE, C};
+    static const double weights[POS] = {1.0, 0.5, 2.0, 0.0, 1.25, 0.75};
+    for (size_t k = 0; k < ELEM; ++k) {
+        /* In (0, 1): valid as logits and as probabilities. */
+        double v = 0.04 + 0.92 * (double)((k * 11) % ELEM) / (double)(ELEM - 1);
+        d->in64[k] = v;
+        d->in32[k] = (float)v;
+        double y = k % 4 == 0 ? 1.0 : k % 4 == 1 ? 0.0 : 0.125 * (double)(k % 8);
+        d->td64[k] = y;
+        d->td32[k] = (float)y;
+        d->go64[k] = 0.5 + 0.125 * (double)(k % 5);
+        d->go32[k] = (float)d->go64[k];
+    }
+    for (size_t p = 0; p < POS; ++p) {
+        d->tidx[p] = targets[p];
+        d->w64[p] = weights[p];
+        d->w32[p] = (float)weights[p];
+    }
+}
+
+static void data_init(struct data *d, focal_mode mode)
+{
+    memset(d, 0, sizeof *d);
+    if (mode == FOCAL_MODE_SOFTMAX) {
+        data_init_softmax(d);
+    } else {
+        data_init_sigmoid(d);
+    }
     memset(d->out, SENTINEL, sizeof d->out);
     memset(d->gin, SENTINEL, sizeof d->gin);
+}
+
+/* data_init, with every index target valid for loss: the sigmoid problem's
+ * IGNORE_VALUE at position 4 becomes a class when loss does not ignore it. */
+static void prepare(struct data *d, const focal_loss *loss)
+{
+    focal_mode mode = FOCAL_MODE_SOFTMAX;
+    int64_t ignore = 0;
+    assert_int_equal(focal_loss_get_mode(loss, &mode), FOCAL_OK);
+    data_init(d, mode);
+    if (d->tidx[4] == IGNORE_VALUE && !(has_ignore(loss, &ignore) && ignore == IGNORE_VALUE)) {
+        d->tidx[4] = 1;
+    }
 }
 
 static void set_weight(struct data *d, size_t p, double v)
@@ -384,6 +524,20 @@ static const struct fn_entry fns[] = {
 };
 #define N_FNS (sizeof fns / sizeof fns[0])
 
+/* The values out holds: 1 when reduced, else one per position (softmax)
+ * or element (sigmoid). */
+static size_t output_count(const focal_loss *loss)
+{
+    focal_reduction r = FOCAL_REDUCTION_MEAN;
+    focal_mode mode = FOCAL_MODE_SOFTMAX;
+    assert_int_equal(focal_loss_get_reduction(loss, &r), FOCAL_OK);
+    assert_int_equal(focal_loss_get_mode(loss, &mode), FOCAL_OK);
+    if (r != FOCAL_REDUCTION_NONE) {
+        return 1;
+    }
+    return mode == FOCAL_MODE_SOFTMAX ? POS : ELEM;
+}
+
 static int applies(const struct fn_entry *f, unsigned mask)
 {
     return (f->flags & mask & K_KINDS) != 0 && (f->flags & mask & T_TARGETS) != 0;
@@ -394,7 +548,9 @@ enum {
     NULL_TARGET = 2u,
     NULL_OUT = 4u,
     NULL_GRAD_OUT = 8u,
-    NULL_GRAD_INPUT = 16u
+    NULL_GRAD_INPUT = 16u,
+    /* loss = NULL in the call; the context it stands for must stay as it was. */
+    NULL_LOSS = 32u
 };
 
 struct call {
@@ -426,19 +582,23 @@ static focal_status invoke(const struct fn_entry *f, const struct call *a, struc
     if (a->nulls & NULL_OUT) out = NULL;
     if (a->nulls & NULL_GRAD_OUT) grad_out = NULL;
     if (a->nulls & NULL_GRAD_INPUT) grad_input = NULL;
-    return f->call(a->loss, a->n, a->c, a->inner, input, target, weight, grad_out, out,
-                   grad_input);
+    const focal_loss *loss = (a->nulls & NULL_LOSS) ? NULL : a->loss;
+    return f->call(loss, a->n, a->c, a->inner, input, target, weight, grad_out, out, grad_input);
 }
 
 static void make_label(char *label, size_t size, const struct fn_entry *f, const struct call *a)
 {
-    snprintf(label, size, "%s(n=%" PRId64 ", c=%" PRId64 ", inner=%" PRId64 "%s%s%s%s%s%s) [%s]",
-             f->name, a->n, a->c, a->inner, a->loss ? "" : ", loss=NULL",
+    focal_mode mode = FOCAL_MODE_SOFTMAX;
+    (void)focal_loss_get_mode(a->loss, &mode);
+    snprintf(label, size,
+             "%s(n=%" PRId64 ", c=%" PRId64 ", inner=%" PRId64 "%s%s%s%s%s%s%s) [%s mode, %s]",
+             f->name, a->n, a->c, a->inner, (a->nulls & NULL_LOSS) ? ", loss=NULL" : "",
              (a->nulls & NULL_INPUT) ? ", input=NULL" : "",
              (a->nulls & NULL_TARGET) ? ", target=NULL" : "",
              (a->nulls & NULL_OUT) ? ", out=NULL" : "",
              (a->nulls & NULL_GRAD_OUT) ? ", grad_out=NULL" : "",
-             (a->nulls & NULL_GRAD_INPUT) ? ", grad_input=NULL" : "", a->what);
+             (a->nulls & NULL_GRAD_INPUT) ? ", grad_input=NULL" : "",
+             a->weighted ? ", weighted" : "", names_mode(mode), a->what);
 }
 
 static void expect_compute_failure(const struct fn_entry *f, const struct call *a, struct data *d,
@@ -512,7 +672,8 @@ static int value_is_sentinel(const unsigned char *buf, int f64, size_t i)
 
 /* Checks that a successful call wrote exactly its outputs: every value of
  * each written output finite and no longer the sentinel, nothing past its
- * end, and a skipped output untouched. */
+ * end (NONE: one value per position in softmax mode, per element in
+ * sigmoid mode), and a skipped output untouched. */
 static int expect_compute_success(const struct fn_entry *f, const struct call *a, struct data *d)
 {
     char label[768];
@@ -529,10 +690,8 @@ static int expect_compute_success(const struct fn_entry *f, const struct call *a
         return 0;
     }
 
-    focal_reduction r = FOCAL_REDUCTION_MEAN;
-    assert_int_equal(focal_loss_get_reduction(a->loss, &r), FOCAL_OK);
     size_t value_size = f->f64 ? sizeof(double) : sizeof(float);
-    size_t out_count = r == FOCAL_REDUCTION_NONE ? POS : 1;
+    size_t out_count = output_count(a->loss);
     int writes_out = (f->flags & K_FWD) || ((f->flags & K_FUSED) && !(a->nulls & NULL_OUT));
     int writes_gin = (f->flags & K_BWD) || ((f->flags & K_FUSED) && !(a->nulls & NULL_GRAD_INPUT));
     int ok = 1;
@@ -797,7 +956,7 @@ static void test_last_error_kept_by_success(void **state)
     errcheck_copy_last_error(before, sizeof before);
 
     struct data d;
-    data_init(&d);
+    data_init(&d, FOCAL_MODE_SOFTMAX);
     double gamma = 0.0;
     float out = 0.0f;
     EXPECT_OK("", focal_loss_set_gamma(loss, 1.0));
@@ -1020,7 +1179,7 @@ static void test_setter_domains(void **state)
             focal_loss *loss = make_context((enum config)cfg, all_modes[m]);
             char prefix[64];
             snprintf(prefix, sizeof prefix, "%s context, %s mode", config_names[cfg],
-                     all_modes[m] == FOCAL_MODE_SOFTMAX ? "softmax" : "sigmoid");
+                     names_mode(all_modes[m]));
             setter_domains_on(loss, prefix);
             focal_loss_destroy(loss);
         }
@@ -1085,7 +1244,7 @@ static void test_getters_null(void **state)
 {
     (void)state;
     for (size_t m = 0; m < 2; ++m) {
-        const char *prefix = all_modes[m] == FOCAL_MODE_SOFTMAX ? "softmax" : "sigmoid";
+        const char *prefix = names_mode(all_modes[m]);
         /* Scalar alpha and an ignore index are set, so only the NULL is wrong. */
         focal_loss *loss = make_context(CFG_SCALAR, all_modes[m]);
         CHECK_GETTER_NULLS(prefix, loss, focal_loss_get_mode, focal_mode);
@@ -1119,7 +1278,7 @@ static void test_getters_incompatible(void **state)
 {
     (void)state;
     for (size_t m = 0; m < 2; ++m) {
-        const char *prefix = all_modes[m] == FOCAL_MODE_SOFTMAX ? "softmax" : "sigmoid";
+        const char *prefix = names_mode(all_modes[m]);
         focal_loss *loss = make_context(CFG_DEFAULT, all_modes[m]);
         double a;
         double v[8];
@@ -1221,24 +1380,49 @@ static void test_prior_bias_errors(void **state)
 }
 
 /* ------------------------------------------------------------------------
- * Compute: NULL pointers and the optional outputs of the fused call
+ * Compute, in each mode: valid calls, NULL pointers and the optional
+ * outputs of the fused call
  * ------------------------------------------------------------------------ */
+
+static void context_label(char *buf, size_t size, enum config cfg, int weighted)
+{
+    snprintf(buf, size, "%s, %s", config_names[cfg], weighted ? "weighted" : "no weight");
+}
+
+/* Every valid context of the mode with every compute function: the call
+ * succeeds and writes exactly its outputs (what softmax would reject
+ * included, in sigmoid mode). */
+static void test_compute_valid_calls(void **state)
+{
+    const mode_case *mc = *state;
+    struct data d;
+    for (size_t ci = 0; ci < mc->n_compute; ++ci) {
+        focal_loss *loss = make_context(mc->compute[ci], mc->mode);
+        for (int weighted = 0; weighted < 2; ++weighted) {
+            for (size_t i = 0; i < N_FNS; ++i) {
+                prepare(&d, loss);
+                struct call a = base_call(loss, weighted, config_names[mc->compute[ci]]);
+                (void)expect_compute_success(&fns[i], &a, &d);
+            }
+        }
+        focal_loss_destroy(loss);
+    }
+    errcheck_finish();
+}
 
 static void test_compute_null_pointers(void **state)
 {
-    (void)state;
+    const mode_case *mc = *state;
     struct data d;
-    for (size_t ci = 0; ci < N_COMPUTE_CONFIGS; ++ci) {
-        focal_loss *loss = make_context(compute_configs[ci], FOCAL_MODE_SOFTMAX);
+    for (size_t ci = 0; ci < mc->n_compute; ++ci) {
+        focal_loss *loss = make_context(mc->compute[ci], mc->mode);
         for (int weighted = 0; weighted < 2; ++weighted) {
             char what[96];
-            snprintf(what, sizeof what, "%s, %s", config_names[compute_configs[ci]],
-                     weighted ? "weighted" : "no weight");
-            data_init(&d);
-            struct call a = base_call(NULL, weighted, what);
+            context_label(what, sizeof what, mc->compute[ci], weighted);
+            prepare(&d, loss);
+            struct call a = base_call(loss, weighted, what);
+            a.nulls = NULL_LOSS;
             expect_all_fail(ALL_FNS, &a, &d, FOCAL_ERROR_NULL_POINTER, NEEDLES("loss|context"));
-
-            a = base_call(loss, weighted, what);
             a.nulls = NULL_INPUT;
             expect_all_fail(ALL_FNS, &a, &d, FOCAL_ERROR_NULL_POINTER, NEEDLES("input"));
             a.nulls = NULL_TARGET;
@@ -1275,45 +1459,45 @@ static void compare_outputs(const char *label, const unsigned char *got,
  * its own and only loss, input, target and a *required* output count as
  * NULL_POINTER errors, so with both NULL the call still validates and
  * returns FOCAL_OK when everything is valid, and the validation error
- * otherwise. */
+ * otherwise. An output computed alone is the complete call's. */
 static void test_compute_fused_optional_outputs(void **state)
 {
-    (void)state;
+    const mode_case *mc = *state;
+    /* Out of range in either mode (sigmoid's range includes c = 5). */
+    static const struct {
+        int64_t value;
+        const char *text;
+    } bad_index[] = {{12, "12"}, {C + 2, "7"}};
     struct data d;
     _Alignas(double) unsigned char want_out[sizeof d.out];
     _Alignas(double) unsigned char want_gin[sizeof d.gin];
 
-    for (size_t ci = 0; ci < N_COMPUTE_CONFIGS; ++ci) {
-        focal_loss *loss = make_context(compute_configs[ci], FOCAL_MODE_SOFTMAX);
-        focal_reduction r = FOCAL_REDUCTION_MEAN;
-        assert_int_equal(focal_loss_get_reduction(loss, &r), FOCAL_OK);
-        size_t out_count = r == FOCAL_REDUCTION_NONE ? POS : 1;
+    for (size_t ci = 0; ci < mc->n_compute; ++ci) {
+        focal_loss *loss = make_context(mc->compute[ci], mc->mode);
+        size_t out_count = output_count(loss);
         for (int weighted = 0; weighted < 2; ++weighted) {
             char what[96];
-            snprintf(what, sizeof what, "%s, %s", config_names[compute_configs[ci]],
-                     weighted ? "weighted" : "no weight");
+            context_label(what, sizeof what, mc->compute[ci], weighted);
             for (size_t i = 0; i < N_FNS; ++i) {
                 const struct fn_entry *f = &fns[i];
                 if (!applies(f, K_FUSED | T_TARGETS)) {
                     continue;
                 }
                 char label[768];
-                data_init(&d);
+                prepare(&d, loss);
                 struct call a = base_call(loss, weighted, what);
-                if (!expect_compute_success(f, &a, &d)) {
-                    continue;
-                }
+                int complete = expect_compute_success(f, &a, &d);
                 memcpy(want_out, d.out, sizeof want_out);
                 memcpy(want_gin, d.gin, sizeof want_gin);
 
                 a.nulls = NULL_OUT;
                 make_label(label, sizeof label, f, &a);
-                if (expect_compute_success(f, &a, &d)) {
+                if (expect_compute_success(f, &a, &d) && complete) {
                     compare_outputs(label, d.gin, want_gin, ELEM, f->f64);
                 }
                 a.nulls = NULL_GRAD_INPUT;
                 make_label(label, sizeof label, f, &a);
-                if (expect_compute_success(f, &a, &d)) {
+                if (expect_compute_success(f, &a, &d) && complete) {
                     compare_outputs(label, d.out, want_out, out_count, f->f64);
                 }
                 a.nulls = NULL_OUT | NULL_GRAD_INPUT;
@@ -1321,16 +1505,20 @@ static void test_compute_fused_optional_outputs(void **state)
 
                 /* Both skipped: the inputs are still validated. */
                 if (f->flags & T_DENSE) {
+                    prepare(&d, loss);
                     set_dense_target(&d, 7, 1.5);
                     expect_compute_failure(f, &a, &d, FOCAL_ERROR_INVALID_TARGET,
                                            NEEDLES("target", "[7]", "1.5"));
                 } else {
-                    d.tidx[3] = 12;
-                    expect_compute_failure(f, &a, &d, FOCAL_ERROR_INVALID_TARGET,
-                                           NEEDLES("target", "[3]", "12"));
+                    for (size_t b = 0; b < sizeof bad_index / sizeof bad_index[0]; ++b) {
+                        prepare(&d, loss);
+                        d.tidx[3] = bad_index[b].value;
+                        expect_compute_failure(f, &a, &d, FOCAL_ERROR_INVALID_TARGET,
+                                               NEEDLES("target", "[3]", bad_index[b].text));
+                    }
                 }
                 if (weighted) {
-                    data_init(&d);
+                    prepare(&d, loss);
                     set_weight(&d, 2, -1.0);
                     expect_compute_failure(f, &a, &d, FOCAL_ERROR_INVALID_WEIGHT,
                                            NEEDLES("weight", "[2]", "-1"));
@@ -1343,19 +1531,16 @@ static void test_compute_fused_optional_outputs(void **state)
 }
 
 /* ------------------------------------------------------------------------
- * Compute: shapes
+ * Compute, in each mode: shapes
  * ------------------------------------------------------------------------ */
-
-/* Contexts without an alpha vector, so that a bad c is the only fault. */
-static const enum config shape_configs[] = {CFG_DEFAULT, CFG_SCALAR};
 
 static void test_compute_invalid_shape(void **state)
 {
-    (void)state;
+    const mode_case *mc = *state;
     static const struct {
         int64_t n, c, inner;
         const char *needle;
-        const char *name;
+        const char *name; /* n and c are too short to look for */
     } bad[] = {
         {0, C, INNER, "0", ""},
         {N, 0, INNER, "0", ""},
@@ -1368,12 +1553,12 @@ static void test_compute_invalid_shape(void **state)
         {N, C, INT64_MIN, "-9223372036854775808", "inner"},
     };
     struct data d;
-    for (size_t ci = 0; ci < sizeof shape_configs / sizeof shape_configs[0]; ++ci) {
-        focal_loss *loss = make_context(shape_configs[ci], FOCAL_MODE_SOFTMAX);
+    for (size_t ci = 0; ci < mc->n_shape; ++ci) {
+        focal_loss *loss = make_context(mc->shape[ci], mc->mode);
         for (int weighted = 0; weighted < 2; ++weighted) {
             for (size_t i = 0; i < sizeof bad / sizeof bad[0]; ++i) {
-                data_init(&d);
-                struct call a = base_call(loss, weighted, config_names[shape_configs[ci]]);
+                data_init(&d, mc->mode);
+                struct call a = base_call(loss, weighted, config_names[mc->shape[ci]]);
                 a.n = bad[i].n;
                 a.c = bad[i].c;
                 a.inner = bad[i].inner;
@@ -1390,7 +1575,7 @@ static void test_compute_invalid_shape(void **state)
  * writing any of them. */
 static void test_compute_shape_overflow(void **state)
 {
-    (void)state;
+    const mode_case *mc = *state;
     const int64_t big = INT64_MAX;
     const int64_t p22 = (int64_t)1 << 22;
     const int64_t p21 = (int64_t)1 << 21;
@@ -1412,12 +1597,12 @@ static void test_compute_shape_overflow(void **state)
         {1, 1, big},
     };
     struct data d;
-    for (size_t ci = 0; ci < sizeof shape_configs / sizeof shape_configs[0]; ++ci) {
-        focal_loss *loss = make_context(shape_configs[ci], FOCAL_MODE_SOFTMAX);
+    for (size_t ci = 0; ci < mc->n_shape; ++ci) {
+        focal_loss *loss = make_context(mc->shape[ci], mc->mode);
         for (int weighted = 0; weighted < 2; ++weighted) {
             for (size_t i = 0; i < sizeof bad / sizeof bad[0]; ++i) {
-                data_init(&d);
-                struct call a = base_call(loss, weighted, config_names[shape_configs[ci]]);
+                data_init(&d, mc->mode);
+                struct call a = base_call(loss, weighted, config_names[mc->shape[ci]]);
                 a.n = bad[i].n;
                 a.c = bad[i].c;
                 a.inner = bad[i].inner;
@@ -1431,7 +1616,7 @@ static void test_compute_shape_overflow(void **state)
 
 static void test_compute_alpha_vector_length(void **state)
 {
-    (void)state;
+    const mode_case *mc = *state;
     static const double alpha[6] = {0.1, 0.2, 0.3, 0.4, 0.5, 0.6};
     static const struct {
         int64_t count;
@@ -1439,15 +1624,18 @@ static void test_compute_alpha_vector_length(void **state)
     } counts[] = {{1, "1"}, {3, "3"}, {4, "4"}, {6, "6"}};
     struct data d;
     for (size_t i = 0; i < sizeof counts / sizeof counts[0]; ++i) {
-        for (int weighted = 0; weighted < 2; ++weighted) {
-            focal_loss *loss = make_context(CFG_DEFAULT, FOCAL_MODE_SOFTMAX);
-            char what[64];
-            snprintf(what, sizeof what, "alpha vector of %s, c = 5", counts[i].text);
-            EXPECT_OK(what, focal_loss_set_alpha_vector(loss, alpha, counts[i].count));
-            data_init(&d);
-            struct call a = base_call(loss, weighted, what);
-            expect_all_fail(ALL_FNS, &a, &d, FOCAL_ERROR_INVALID_SHAPE,
-                            NEEDLES("alpha", counts[i].text, "5"));
+        for (size_t ci = 0; ci < mc->n_alpha_length; ++ci) {
+            focal_loss *loss = make_context(mc->alpha_length[ci], mc->mode);
+            char what[128];
+            snprintf(what, sizeof what, "%s, alpha vector of %s, c = %d",
+                     config_names[mc->alpha_length[ci]], counts[i].text, C);
+            assert_int_equal(focal_loss_set_alpha_vector(loss, alpha, counts[i].count), FOCAL_OK);
+            for (int weighted = 0; weighted < 2; ++weighted) {
+                prepare(&d, loss);
+                struct call a = base_call(loss, weighted, what);
+                expect_all_fail(ALL_FNS, &a, &d, FOCAL_ERROR_INVALID_SHAPE,
+                                NEEDLES("alpha", counts[i].text, "5"));
+            }
             focal_loss_destroy(loss);
         }
     }
@@ -1455,46 +1643,78 @@ static void test_compute_alpha_vector_length(void **state)
 }
 
 /* ------------------------------------------------------------------------
- * Compute: targets and weights
+ * Compute, in each mode: targets and weights
  * ------------------------------------------------------------------------ */
+
+/* Valid index targets: [0, c) in softmax mode, [0, c] in sigmoid mode
+ * (c is background). */
+static int index_target_valid(focal_mode mode, int64_t t)
+{
+    return t >= 0 && (t < C || (mode == FOCAL_MODE_SIGMOID && t == C));
+}
 
 static void test_compute_index_target_out_of_range(void **state)
 {
-    (void)state;
-    static const int64_t values[] = {C, 12, -1, -2, -100, INT64_MAX, INT64_MIN};
+    const mode_case *mc = *state;
+    /* Just outside either mode's range, far outside, and the extremes;
+     * the ones valid in a mode (C in sigmoid mode) or equal to the
+     * context's ignore index are skipped. */
+    static const int64_t values[] = {C,  C + 1, C + 2, 12,        -1,
+                                     -2, -5,    -100,  INT64_MAX, INT64_MIN};
+    /* An ignored position does not hide a bad one after it; without an
+     * ignore index, -100 is just out of range. */
+    static const struct {
+        int with_ignore;
+        int ignored_at; /* -1: none */
+        size_t bad_at;
+        int64_t bad;
+        const char *index;
+        const char *text;
+    } placements[] = {
+        {1, 3, 4, 12, "[4]", "12"},
+        {1, 4, 5, -5, "[5]", "-5"},
+        {0, -1, 4, -100, "[4]", "-100"},
+    };
     struct data d;
-    for (size_t ci = 0; ci < N_COMPUTE_CONFIGS; ++ci) {
-        focal_loss *loss = make_context(compute_configs[ci], FOCAL_MODE_SOFTMAX);
+    for (size_t ci = 0; ci < mc->n_compute; ++ci) {
+        enum config cfg = mc->compute[ci];
+        focal_loss *loss = make_context(cfg, mc->mode);
         int64_t ignore = 0;
-        int has_ignore = focal_loss_get_ignore_index(loss, &ignore) == FOCAL_OK;
+        int with_ignore = has_ignore(loss, &ignore);
         for (int weighted = 0; weighted < 2; ++weighted) {
             for (size_t i = 0; i < sizeof values / sizeof values[0]; ++i) {
-                if (has_ignore && values[i] == ignore) {
+                if (index_target_valid(mc->mode, values[i]) ||
+                    (with_ignore && values[i] == ignore)) {
                     continue;
                 }
-                char what[128];
+                char what[160];
                 char text[32];
                 snprintf(text, sizeof text, "%" PRId64, values[i]);
-                snprintf(what, sizeof what, "%s, %s, target[3] = %s",
-                         config_names[compute_configs[ci]], weighted ? "weighted" : "no weight",
-                         text);
-                data_init(&d);
+                snprintf(what, sizeof what, "%s, %s, target[3] = %s", config_names[cfg],
+                         weighted ? "weighted" : "no weight", text);
+                prepare(&d, loss);
                 d.tidx[3] = values[i];
                 struct call a = base_call(loss, weighted, what);
                 expect_all_fail(K_KINDS | T_INDEX, &a, &d, FOCAL_ERROR_INVALID_TARGET,
                                 NEEDLES("target", "[3]", text));
             }
-            if (has_ignore) {
-                /* An ignored position does not hide a bad one after it. */
-                char what[128];
-                snprintf(what, sizeof what, "%s, target[3] ignored, target[4] = 12",
-                         config_names[compute_configs[ci]]);
-                data_init(&d);
-                d.tidx[3] = ignore;
-                d.tidx[4] = 12;
+            for (size_t k = 0; k < sizeof placements / sizeof placements[0]; ++k) {
+                if (placements[k].with_ignore != with_ignore) {
+                    continue;
+                }
+                char what[160];
+                snprintf(what, sizeof what, "%s, %s, target%s = %s%s", config_names[cfg],
+                         weighted ? "weighted" : "no weight", placements[k].index,
+                         placements[k].text,
+                         placements[k].ignored_at >= 0 ? " after an ignored position" : "");
+                prepare(&d, loss);
+                if (placements[k].ignored_at >= 0) {
+                    d.tidx[placements[k].ignored_at] = ignore;
+                }
+                d.tidx[placements[k].bad_at] = placements[k].bad;
                 struct call a = base_call(loss, weighted, what);
                 expect_all_fail(K_KINDS | T_INDEX, &a, &d, FOCAL_ERROR_INVALID_TARGET,
-                                NEEDLES("target", "[4]", "12"));
+                                NEEDLES("target", placements[k].index, placements[k].text));
             }
         }
         focal_loss_destroy(loss);
@@ -1502,16 +1722,18 @@ static void test_compute_index_target_out_of_range(void **state)
     errcheck_finish();
 }
 
+/* An ignored position gets a loss of 0 (NONE) and a gradient of 0,
+ * whatever the ignore index and the reduction. */
 static void test_compute_index_target_ignored(void **state)
 {
-    (void)state;
+    const mode_case *mc = *state;
     static const int64_t ignores[] = {-100, 12, INT64_MIN};
     static const focal_reduction reductions[] = {FOCAL_REDUCTION_NONE, FOCAL_REDUCTION_MEAN,
                                                  FOCAL_REDUCTION_SUM};
     struct data d;
     for (size_t ii = 0; ii < sizeof ignores / sizeof ignores[0]; ++ii) {
         for (size_t ri = 0; ri < sizeof reductions / sizeof reductions[0]; ++ri) {
-            focal_loss *loss = make_context(CFG_DEFAULT, FOCAL_MODE_SOFTMAX);
+            focal_loss *loss = make_context(CFG_DEFAULT, mc->mode);
             assert_int_equal(focal_loss_set_ignore_index(loss, ignores[ii]), FOCAL_OK);
             assert_int_equal(focal_loss_set_reduction(loss, reductions[ri]), FOCAL_OK);
             for (int weighted = 0; weighted < 2; ++weighted) {
@@ -1523,7 +1745,7 @@ static void test_compute_index_target_ignored(void **state)
                     if (!applies(f, K_KINDS | T_INDEX)) {
                         continue;
                     }
-                    data_init(&d);
+                    prepare(&d, loss);
                     d.tidx[3] = ignores[ii];
                     struct call a = base_call(loss, weighted, what);
                     if (!expect_compute_success(f, &a, &d)) {
@@ -1531,11 +1753,17 @@ static void test_compute_index_target_ignored(void **state)
                     }
                     char label[768];
                     make_label(label, sizeof label, f, &a);
-                    /* Position 3 is (n = 1, s = 0). */
-                    if (reductions[ri] == FOCAL_REDUCTION_NONE && (f->flags & (K_FWD | K_FUSED)) &&
-                        read_value(d.out, f->f64, 3) != 0.0) {
-                        errcheck_problem("%s: out[3] of the ignored position is %g, expected 0", label,
-                                         read_value(d.out, f->f64, 3));
+                    /* Position 3 is (n = 1, s = 0): out[3] in softmax mode,
+                     * its c elements in sigmoid mode. */
+                    if (reductions[ri] == FOCAL_REDUCTION_NONE && (f->flags & (K_FWD | K_FUSED))) {
+                        for (int64_t k = 0; k < (mc->mode == FOCAL_MODE_SOFTMAX ? 1 : C); ++k) {
+                            size_t o = mc->mode == FOCAL_MODE_SOFTMAX ? 3 : elem_index(1, k, 0);
+                            if (read_value(d.out, f->f64, o) != 0.0) {
+                                errcheck_problem("%s: out[%zu] of the ignored position is %g, "
+                                                 "expected 0",
+                                                 label, o, read_value(d.out, f->f64, o));
+                            }
+                        }
                     }
                     if (f->flags & (K_BWD | K_FUSED)) {
                         for (int64_t k = 0; k < C; ++k) {
@@ -1557,25 +1785,25 @@ static void test_compute_index_target_ignored(void **state)
 
 static void test_compute_dense_target_invalid(void **state)
 {
-    (void)state;
+    const mode_case *mc = *state;
     static const struct dcase bad[] = {{-0.1, "-0.1"}, {1.5, "1.5"},       {-1.0, "-1"},
                                        {NAN, "nan"},   {INFINITY, "inf"},  {-INFINITY, "-inf"}};
     /* Element 7 is (n = 0, k = 2, s = 1); element 29 is the last one. */
     static const struct {
         size_t at;
         const char *index;
-    } where[] = {{7, "[7]"}, {29, "[29]"}};
+    } where[] = {{7, "[7]"}, {ELEM - 1, "[29]"}};
     struct data d;
-    for (size_t ci = 0; ci < N_COMPUTE_CONFIGS; ++ci) {
-        focal_loss *loss = make_context(compute_configs[ci], FOCAL_MODE_SOFTMAX);
+    for (size_t ci = 0; ci < mc->n_compute; ++ci) {
+        focal_loss *loss = make_context(mc->compute[ci], mc->mode);
         for (int weighted = 0; weighted < 2; ++weighted) {
             for (size_t wi = 0; wi < sizeof where / sizeof where[0]; ++wi) {
                 for (size_t i = 0; i < sizeof bad / sizeof bad[0]; ++i) {
-                    char what[128];
+                    char what[160];
                     snprintf(what, sizeof what, "%s, %s, target%s = %s",
-                             config_names[compute_configs[ci]],
-                             weighted ? "weighted" : "no weight", where[wi].index, bad[i].text);
-                    data_init(&d);
+                             config_names[mc->compute[ci]], weighted ? "weighted" : "no weight",
+                             where[wi].index, bad[i].text);
+                    prepare(&d, loss);
                     set_dense_target(&d, where[wi].at, bad[i].value);
                     struct call a = base_call(loss, weighted, what);
                     expect_all_fail(K_KINDS | T_DENSE, &a, &d, FOCAL_ERROR_INVALID_TARGET,
@@ -1588,9 +1816,43 @@ static void test_compute_dense_target_invalid(void **state)
     errcheck_finish();
 }
 
+/* The float32 pre-pass's vector scan at the edges of [0, 1]: -0 is a
+ * valid 0 (with the loss of +0), the floats just outside are not; in the
+ * vector part of a block and in its scalar tail. */
+static void test_compute_dense_target_edges(void **state)
+{
+    const mode_case *mc = *state;
+    enum { EC = 45 };
+    float x[EC], y[EC], g[EC], out_pos, out_neg;
+    for (int k = 0; k < EC; ++k) {
+        x[k] = 0.1f * (float)(k % 7) - 0.3f;
+        y[k] = k % 5 == 0 ? 1.0f : 0.0f;
+    }
+    focal_loss *loss = NULL;
+    assert_int_equal(focal_loss_create(&loss, mc->mode), FOCAL_OK);
+    assert_int_equal(focal_forward_backward_dense_f32(loss, 1, EC, 1, x, y, NULL, &out_pos, g), FOCAL_OK);
+    static const int at[] = {3, 43};   /* vector part, scalar tail */
+    for (size_t i = 0; i < 2; ++i) {
+        float yy[EC];
+        memcpy(yy, y, sizeof yy);
+        yy[at[i]] = -0.0f;
+        assert_int_equal(focal_forward_backward_dense_f32(loss, 1, EC, 1, x, yy, NULL, &out_neg, g), FOCAL_OK);
+        assert_true(out_neg == out_pos);
+        const float outside[] = {nextafterf(1.0f, 2.0f), -FLT_TRUE_MIN};
+        for (size_t j = 0; j < 2; ++j) {
+            yy[at[i]] = outside[j];
+            out_neg = 42.0f;
+            assert_int_equal(focal_forward_backward_dense_f32(loss, 1, EC, 1, x, yy, NULL, &out_neg, g),
+                             FOCAL_ERROR_INVALID_TARGET);
+            assert_true(out_neg == 42.0f);
+        }
+    }
+    focal_loss_destroy(loss);
+}
+
 static void test_compute_weight_invalid(void **state)
 {
-    (void)state;
+    const mode_case *mc = *state;
     static const struct dcase bad[] = {{-1.0, "-1"},     {-0.25, "-0.25"},
                                        {NAN, "nan"},     {INFINITY, "inf"},
                                        {-INFINITY, "-inf"}};
@@ -1599,14 +1861,14 @@ static void test_compute_weight_invalid(void **state)
         const char *index;
     } where[] = {{2, "[2]"}, {5, "[5]"}};
     struct data d;
-    for (size_t ci = 0; ci < N_COMPUTE_CONFIGS; ++ci) {
-        focal_loss *loss = make_context(compute_configs[ci], FOCAL_MODE_SOFTMAX);
+    for (size_t ci = 0; ci < mc->n_compute; ++ci) {
+        focal_loss *loss = make_context(mc->compute[ci], mc->mode);
         for (size_t wi = 0; wi < sizeof where / sizeof where[0]; ++wi) {
             for (size_t i = 0; i < sizeof bad / sizeof bad[0]; ++i) {
-                char what[128];
-                snprintf(what, sizeof what, "%s, weight%s = %s", config_names[compute_configs[ci]],
+                char what[160];
+                snprintf(what, sizeof what, "%s, weight%s = %s", config_names[mc->compute[ci]],
                          where[wi].index, bad[i].text);
-                data_init(&d);
+                prepare(&d, loss);
                 set_weight(&d, where[wi].at, bad[i].value);
                 struct call a = base_call(loss, 1, what);
                 expect_all_fail(ALL_FNS, &a, &d, FOCAL_ERROR_INVALID_WEIGHT,
@@ -1619,22 +1881,22 @@ static void test_compute_weight_invalid(void **state)
 }
 
 /* ------------------------------------------------------------------------
- * Compute: settings that do not fit softmax mode
+ * Compute: settings only one mode takes
  * ------------------------------------------------------------------------ */
 
 static void test_compute_incompatible_softmax(void **state)
 {
     (void)state;
     struct data d;
-    for (size_t ci = 0; ci < N_COMPUTE_CONFIGS; ++ci) {
+    for (size_t ci = 0; ci < softmax_case.n_compute; ++ci) {
+        enum config cfg = softmax_case.compute[ci];
         for (int weighted = 0; weighted < 2; ++weighted) {
             char what[128];
-            focal_loss *loss = make_context(compute_configs[ci], FOCAL_MODE_SOFTMAX);
-            snprintf(what, sizeof what, "%s, softmax with SUM_OVER_POSITIVES",
-                     config_names[compute_configs[ci]]);
+            focal_loss *loss = make_context(cfg, FOCAL_MODE_SOFTMAX);
+            snprintf(what, sizeof what, "%s, softmax with SUM_OVER_POSITIVES", config_names[cfg]);
             EXPECT_OK(what,
                       focal_loss_set_reduction(loss, FOCAL_REDUCTION_SUM_OVER_POSITIVES));
-            data_init(&d);
+            prepare(&d, loss);
             struct call a = base_call(loss, weighted, what);
             expect_all_fail(ALL_FNS, &a, &d, FOCAL_ERROR_INCOMPATIBLE,
                             NEEDLES("positives|sum_over", "softmax|sigmoid"));
@@ -1642,14 +1904,13 @@ static void test_compute_incompatible_softmax(void **state)
 
             /* FL* also needs logits input and gamma > 0; keep those right so
              * that softmax mode is the only misfit. */
-            if (compute_configs[ci] == CFG_VECTOR) {
+            if (cfg == CFG_VECTOR) {
                 continue;
             }
-            loss = make_context(compute_configs[ci], FOCAL_MODE_SOFTMAX);
-            snprintf(what, sizeof what, "%s, softmax with FL_STAR",
-                     config_names[compute_configs[ci]]);
+            loss = make_context(cfg, FOCAL_MODE_SOFTMAX);
+            snprintf(what, sizeof what, "%s, softmax with FL_STAR", config_names[cfg]);
             EXPECT_OK(what, focal_loss_set_variant(loss, FOCAL_VARIANT_FL_STAR));
-            data_init(&d);
+            prepare(&d, loss);
             a = base_call(loss, weighted, what);
             expect_all_fail(ALL_FNS, &a, &d, FOCAL_ERROR_INCOMPATIBLE,
                             NEEDLES("fl*|fl_star|fl star|variant", "softmax|sigmoid"));
@@ -1658,6 +1919,103 @@ static void test_compute_incompatible_softmax(void **state)
     }
     errcheck_finish();
 }
+
+/* SUM_OVER_POSITIVES and FL* are errors in softmax mode only; c itself is
+ * a valid index target (background), also for every position at once. */
+static void test_compute_sigmoid_takes_softmax_misfits(void **state)
+{
+    (void)state;
+    static const focal_reduction reds[] = {FOCAL_REDUCTION_NONE, FOCAL_REDUCTION_MEAN,
+                                           FOCAL_REDUCTION_SUM, FOCAL_REDUCTION_WEIGHTED_MEAN,
+                                           FOCAL_REDUCTION_SUM_OVER_POSITIVES};
+    struct data d;
+    for (size_t ri = 0; ri < sizeof reds / sizeof reds[0]; ++ri) {
+        for (int star = 0; star < 2; ++star) {
+            focal_loss *loss = NULL;
+            assert_int_equal(focal_loss_create(&loss, FOCAL_MODE_SIGMOID), FOCAL_OK);
+            assert_int_equal(focal_loss_set_reduction(loss, reds[ri]), FOCAL_OK);
+            if (star) {
+                assert_int_equal(focal_loss_set_variant(loss, FOCAL_VARIANT_FL_STAR), FOCAL_OK);
+            }
+            char what[96];
+            snprintf(what, sizeof what, "reduction %d%s, every target = c", (int)reds[ri],
+                     star ? ", FL*" : "");
+            for (int weighted = 0; weighted < 2; ++weighted) {
+                for (size_t i = 0; i < N_FNS; ++i) {
+                    data_init(&d, FOCAL_MODE_SIGMOID);
+                    for (size_t p = 0; p < POS; ++p) {
+                        d.tidx[p] = C;
+                    }
+                    struct call a = base_call(loss, weighted, what);
+                    (void)expect_compute_success(&fns[i], &a, &d);
+                }
+            }
+            focal_loss_destroy(loss);
+        }
+    }
+    errcheck_finish();
+}
+
+/* FL* settings that do not fit, in sigmoid mode: checked at compute time,
+ * whichever order the setters ran in. */
+static void test_compute_fl_star_incompatible(void **state)
+{
+    (void)state;
+    struct data d;
+    for (int order = 0; order < 2; ++order) {
+        for (int weighted = 0; weighted < 2; ++weighted) {
+            /* gamma = 0: the setters accept it in either order. */
+            focal_loss *loss = make_context(CFG_SIG_STAR, FOCAL_MODE_SIGMOID);
+            if (order == 0) {
+                assert_int_equal(focal_loss_set_gamma(loss, 0.0), FOCAL_OK);
+            } else {
+                assert_int_equal(focal_loss_set_variant(loss, FOCAL_VARIANT_FL), FOCAL_OK);
+                assert_int_equal(focal_loss_set_gamma(loss, 0.0), FOCAL_OK);
+                assert_int_equal(focal_loss_set_variant(loss, FOCAL_VARIANT_FL_STAR), FOCAL_OK);
+            }
+            prepare(&d, loss);
+            struct call a = base_call(loss, weighted, "FL* with gamma 0");
+            expect_all_fail(ALL_FNS, &a, &d, FOCAL_ERROR_INCOMPATIBLE,
+                            NEEDLES("fl*|fl_star|fl star|variant", "gamma"));
+            /* The same context with gamma > 0 is fine again. */
+            assert_int_equal(focal_loss_set_gamma(loss, 0.25), FOCAL_OK);
+            for (size_t i = 0; i < N_FNS; ++i) {
+                prepare(&d, loss);
+                a = base_call(loss, weighted, "FL* with gamma 0.25");
+                (void)expect_compute_success(&fns[i], &a, &d);
+            }
+            focal_loss_destroy(loss);
+
+            /* Probabilities input. */
+            loss = make_context(CFG_SIG_STAR, FOCAL_MODE_SIGMOID);
+            if (order == 0) {
+                assert_int_equal(focal_loss_set_input(loss, FOCAL_INPUT_PROBABILITIES), FOCAL_OK);
+            } else {
+                assert_int_equal(focal_loss_set_variant(loss, FOCAL_VARIANT_FL), FOCAL_OK);
+                assert_int_equal(focal_loss_set_input(loss, FOCAL_INPUT_PROBABILITIES), FOCAL_OK);
+                assert_int_equal(focal_loss_set_variant(loss, FOCAL_VARIANT_FL_STAR), FOCAL_OK);
+            }
+            prepare(&d, loss);
+            a = base_call(loss, weighted, "FL* with probabilities input");
+            expect_all_fail(ALL_FNS, &a, &d, FOCAL_ERROR_INCOMPATIBLE,
+                            NEEDLES("fl*|fl_star|fl star|variant", "probabilit"));
+            /* Plain FL takes probabilities. */
+            assert_int_equal(focal_loss_set_variant(loss, FOCAL_VARIANT_FL), FOCAL_OK);
+            for (size_t i = 0; i < N_FNS; ++i) {
+                prepare(&d, loss);
+                a = base_call(loss, weighted, "FL with probabilities input");
+                (void)expect_compute_success(&fns[i], &a, &d);
+            }
+            focal_loss_destroy(loss);
+        }
+    }
+    errcheck_finish();
+}
+
+/* A compute case once per mode, named "<case>/<mode>". */
+#define PER_MODE(f, name)                                                                    \
+    {name "/softmax", f, errcheck_reset_tally, NULL, &softmax_case},                         \
+    {name "/sigmoid", f, errcheck_reset_tally, NULL, &sigmoid_case}
 
 int main(void)
 {
@@ -1674,16 +2032,20 @@ int main(void)
         cmocka_unit_test_setup(test_getters_null, errcheck_reset_tally),
         cmocka_unit_test_setup(test_getters_incompatible, errcheck_reset_tally),
         cmocka_unit_test_setup(test_prior_bias_errors, errcheck_reset_tally),
-        cmocka_unit_test_setup(test_compute_null_pointers, errcheck_reset_tally),
-        cmocka_unit_test_setup(test_compute_fused_optional_outputs, errcheck_reset_tally),
-        cmocka_unit_test_setup(test_compute_invalid_shape, errcheck_reset_tally),
-        cmocka_unit_test_setup(test_compute_shape_overflow, errcheck_reset_tally),
-        cmocka_unit_test_setup(test_compute_alpha_vector_length, errcheck_reset_tally),
-        cmocka_unit_test_setup(test_compute_index_target_out_of_range, errcheck_reset_tally),
-        cmocka_unit_test_setup(test_compute_index_target_ignored, errcheck_reset_tally),
-        cmocka_unit_test_setup(test_compute_dense_target_invalid, errcheck_reset_tally),
-        cmocka_unit_test_setup(test_compute_weight_invalid, errcheck_reset_tally),
+        PER_MODE(test_compute_valid_calls, "compute_valid_calls"),
+        PER_MODE(test_compute_null_pointers, "compute_null_pointers"),
+        PER_MODE(test_compute_fused_optional_outputs, "compute_fused_optional_outputs"),
+        PER_MODE(test_compute_invalid_shape, "compute_invalid_shape"),
+        PER_MODE(test_compute_shape_overflow, "compute_shape_overflow"),
+        PER_MODE(test_compute_alpha_vector_length, "compute_alpha_vector_length"),
+        PER_MODE(test_compute_index_target_out_of_range, "compute_index_target_out_of_range"),
+        PER_MODE(test_compute_index_target_ignored, "compute_index_target_ignored"),
+        PER_MODE(test_compute_dense_target_invalid, "compute_dense_target_invalid"),
+        PER_MODE(test_compute_dense_target_edges, "compute_dense_target_edges"),
+        PER_MODE(test_compute_weight_invalid, "compute_weight_invalid"),
         cmocka_unit_test_setup(test_compute_incompatible_softmax, errcheck_reset_tally),
+        cmocka_unit_test_setup(test_compute_sigmoid_takes_softmax_misfits, errcheck_reset_tally),
+        cmocka_unit_test_setup(test_compute_fl_star_incompatible, errcheck_reset_tally),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

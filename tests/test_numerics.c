@@ -1,10 +1,19 @@
 /*
- * Softmax-mode numerics against closed forms evaluated here in long double
- * (never from libfocal), in float32 and float64: logits of magnitude 1e4,
- * gamma in (0, 1) with p_t -> 1, -inf masking, NaN locality, zero
- * denominators, gamma = 0 as cross-entropy (with and without label
- * smoothing), clipped probabilities, and bitwise determinism across thread
- * counts.
+ * Numerics of both modes, in float32 and float64, against references
+ * evaluated here in long double (never from libfocal): closed forms of the
+ * loss and its gradient, written-out cross-entropy and Keras forms, and the
+ * library's own results only where the check is a property of them (a clean
+ * run for NaN locality, threads = 1 for determinism, index targets against
+ * the dense one-hot targets they stand for).
+ *
+ * Concerns, each one cmocka test per mode ("<concern>/<mode>"): logits of
+ * magnitude up to 1e4, gamma in (0, 1) with p_t -> 1, -inf masking, NaN
+ * locality, zero denominators, cross-entropy (gamma 0; sigmoid: also FL*
+ * with gamma 1), the Keras forms, clipped probabilities, bitwise
+ * determinism across thread counts; softmax's range switches of the
+ * float32 kernels and a subnormal WEIGHTED_MEAN denominator; sigmoid's
+ * closed-form grid, index/dense equivalence, FL*, SUM_OVER_POSITIVES and
+ * the prior bias.
  *
  * Tolerances: |got - ref| <= rtol |ref| + atol with
  *   float64: rtol 1e-12, atol 1e-14 + 4 DBL_EPSILON max|x|
@@ -14,10 +23,14 @@
  * results that vanish below the precision of values of order one (a
  * gradient of 1e-35 may come out as 0), and its max|x| term is what
  * rounding the inputs by one ulp can change in a result (softmax outputs
- * move by about eps |x|), so a backward-stable implementation passes. The
- * p_t -> 1 cases are also checked relative down to the smallest normal
- * number. Structural zeros (masked classes, clipped probabilities, ignored
- * positions, zero weights) must be exactly zero.
+ * move by about eps |x|), so a backward-stable implementation passes.
+ * Cases marked "relative to tiny values" (p_t -> 1, sigmoid's large
+ * logits) use the same rtol but an atol of the smallest normal number:
+ * their inputs are exact in both precisions and the stable forms of API.md
+ * keep every digit (of 1 - p_t, log p, and the gradient where it decays
+ * like exp(-|x|)). Structural zeros (masked classes, clipped
+ * probabilities, ignored positions, zero weights) must be exactly zero.
+ * Tests with their own written-out reference state their tolerance there.
  *
  * SPDX-License-Identifier: MIT
  */
@@ -35,10 +48,11 @@
 
 #include <focal/focal.h>
 
+#include "names.h"
 #include "numcheck.h"
 
 #define MAX_PRINT 6
-/* The closed forms work on rows of at most this many classes. */
+/* The softmax closed forms work on rows of at most this many classes. */
 #define REF_MAX_C 128
 
 typedef enum prec { PREC_F64, PREC_F32 } prec;
@@ -55,15 +69,11 @@ static double round_to(double v, prec p)
     return p == PREC_F32 ? (double)(float)v : v;
 }
 
-static const char *reduction_name(focal_reduction r)
+/* The values a NONE output holds: one per position in softmax mode, one per
+ * element in sigmoid mode. */
+static size_t none_out_len(focal_mode mode, size_t positions, size_t elems)
 {
-    switch (r) {
-    case FOCAL_REDUCTION_NONE: return "NONE";
-    case FOCAL_REDUCTION_MEAN: return "MEAN";
-    case FOCAL_REDUCTION_SUM: return "SUM";
-    case FOCAL_REDUCTION_WEIGHTED_MEAN: return "WEIGHTED_MEAN";
-    default: return "?";
-    }
+    return mode == FOCAL_MODE_SOFTMAX ? positions : elems;
 }
 
 /* ------------------------------------------------------------------------
@@ -201,11 +211,12 @@ static focal_status job_fused(const job *j, double *out, size_t out_len, double 
 
 /* ------------------------------------------------------------------------
  * One setting of the loss, used both to configure a context and to
- * evaluate the closed form.
+ * evaluate the closed form of its mode.
  * ------------------------------------------------------------------------ */
 
 typedef struct setup {
     const char *label;
+    focal_mode mode;
     int64_t n, c, inner;
     const double *x;
     const int64_t *target; /* index targets, or NULL */
@@ -215,25 +226,51 @@ typedef struct setup {
     int alpha_scalar_set;
     double alpha_scalar;
     double gamma;
+    int star;              /* FL* (sigmoid) */
+    double beta;
     int ignore_set;
     int64_t ignore;
     double ls;
     int probs;
-    double eps; /* 0: leave the default */
+    double eps;            /* 0: leave the default (1e-7) */
     focal_reduction red;
     /* Relative accuracy down to the smallest normal number instead of the
-     * usual absolute floor (see test_small_gamma_saturated). */
+     * usual absolute floor (see the header). */
     int tiny_relative;
 } setup;
+
+static size_t setup_elems(const setup *s)
+{
+    return (size_t)(s->n * s->c * s->inner);
+}
+
+static size_t setup_positions(const setup *s)
+{
+    return (size_t)(s->n * s->inner);
+}
+
+static size_t setup_out_len(const setup *s)
+{
+    if (s->red != FOCAL_REDUCTION_NONE) {
+        return 1;
+    }
+    return none_out_len(s->mode, setup_positions(s), setup_elems(s));
+}
 
 static focal_status setup_configure(const setup *s, focal_loss **out)
 {
     focal_loss *loss = NULL;
-    focal_status st = focal_loss_create(&loss, FOCAL_MODE_SOFTMAX);
+    focal_status st = focal_loss_create(&loss, s->mode);
     if (st != FOCAL_OK) {
         return st;
     }
     st = focal_loss_set_gamma(loss, s->gamma);
+    if (st == FOCAL_OK && s->star) {
+        st = focal_loss_set_variant(loss, FOCAL_VARIANT_FL_STAR);
+    }
+    if (st == FOCAL_OK && s->beta != 0.0) {
+        st = focal_loss_set_beta(loss, s->beta);
+    }
     if (st == FOCAL_OK && s->alpha_vec != NULL) {
         st = focal_loss_set_alpha_vector(loss, s->alpha_vec, s->c);
     }
@@ -263,7 +300,11 @@ static focal_status setup_configure(const setup *s, focal_loss **out)
     return FOCAL_OK;
 }
 
-static long double class_alpha(const setup *s, int64_t cls)
+/* ------------------------------------------------------------------------
+ * Softmax mode: closed forms
+ * ------------------------------------------------------------------------ */
+
+static long double softmax_class_alpha(const setup *s, int64_t cls)
 {
     if (s->alpha_vec != NULL) {
         return (long double)s->alpha_vec[cls];
@@ -381,7 +422,7 @@ static void closed_form_keras(const setup *s, size_t c, const long double *x, co
         if (y[k] == 0.0L) {
             continue;
         }
-        long double a = class_alpha(s, (int64_t)k);
+        long double a = softmax_class_alpha(s, (int64_t)k);
         long double one_minus = 1.0L - p[k];
         total += y[k] * a * powl(one_minus, g) * (-logp[k]);
         long double first = g == 0.0L ? 0.0L : -g * powl(one_minus, g - 1.0L) * (-logp[k]);
@@ -408,8 +449,9 @@ static void closed_form_keras(const setup *s, size_t c, const long double *x, co
  * (the precision-rounded copies). zero[e] marks elements whose gradient is
  * structurally zero.
  */
-static void reference(const setup *s, const double *x, const double *dense, const double *weight,
-                      double *out, double *grad, unsigned char *zero)
+static void reference_softmax(const setup *s, const double *x, const double *dense,
+                              const double *weight, double *out, double *grad,
+                              unsigned char *zero)
 {
     const size_t c = (size_t)s->c;
     const size_t elems = (size_t)(s->n * s->c * s->inner);
@@ -456,7 +498,7 @@ static void reference(const setup *s, const double *x, const double *dense, cons
                         sub[kept++] = row[k];
                     }
                 }
-                alpha_t = class_alpha(s, (int64_t)t);
+                alpha_t = softmax_class_alpha(s, (int64_t)t);
                 closed_form_fl(kept, sub, t_sub, alpha_t, (long double)s->gamma, &loss, gsub);
                 for (size_t k = 0; k < c; k++) {
                     grow[k] = 0.0L;
@@ -481,10 +523,10 @@ static void reference(const setup *s, const double *x, const double *dense, cons
                 closed_form_keras(s, c, row, yrow, eps, &loss, grow, zrow);
                 if (dense != NULL) {
                     for (size_t k = 0; k < c; k++) {
-                        alpha_t += yrow[k] * class_alpha(s, (int64_t)k);
+                        alpha_t += yrow[k] * softmax_class_alpha(s, (int64_t)k);
                     }
                 } else {
-                    alpha_t = class_alpha(s, s->target[pos]);
+                    alpha_t = softmax_class_alpha(s, s->target[pos]);
                 }
             }
             if (!ignored) {
@@ -517,17 +559,194 @@ static void reference(const setup *s, const double *x, const double *dense, cons
     free(g_acc);
 }
 
-/* Runs forward, fused and backward (unit upstream) for s in precision p
- * and compares everything with the closed form. Returns the number of
- * problems, each printed. */
+/* ------------------------------------------------------------------------
+ * Sigmoid mode: closed forms
+ * ------------------------------------------------------------------------ */
+
+/* softplus(z) = log(1 + e^z), without overflow. */
+static long double ld_softplus(long double z)
+{
+    return z > 0 ? z + log1pl(expl(-z)) : log1pl(expl(z));
+}
+
+/* sigmoid(z) = exp(-softplus(-z)). */
+static long double ld_sigmoid(long double z)
+{
+    return expl(-ld_softplus(-z));
+}
+
+/*
+ * One element: loss and d loss / d input for input v (logit or
+ * probability), smoothed target y and alpha_t a, written the textbook way:
+ *   FL:  m = 1 - p_t = y (1 - p) + (1 - y) p, CE = -(y log p + (1 - y) log(1 - p)),
+ *        loss = a m^g CE,
+ *        d/dx = a [g m^(g-1) (dm/dx) CE + m^g (dCE/dx)],
+ *        dm/dx = (1 - 2y) p (1 - p), dCE/dx = p - y = (1 - y) p - y (1 - p);
+ *        with probabilities dm/dp = 1 - 2y, dCE/dp = (1 - y) / (1 - p) - y / p.
+ *   FL*: z = g x (2y - 1) + beta, loss = a softplus(-z) / g,
+ *        d/dx = -a (2y - 1) sigmoid(-z).
+ * In long double m^(g-1) stays finite for every logit used here (m >=
+ * e^-1e4 ~ 1e-4343); the g m^(g-1) dm CE term is taken as 0 where m is 0.
+ * *zero is set where the gradient is 0 by construction (clipped input).
+ */
+static void element_closed_form(const setup *s, long double v, long double y, long double a,
+                                long double lo, long double hi, long double *loss,
+                                long double *grad, int *zero)
+{
+    const long double g = (long double)s->gamma;
+    *zero = 0;
+    if (s->star) {
+        const long double sgn = 2.0L * y - 1.0L;
+        const long double z = g * v * sgn + (long double)s->beta;
+        *loss = a * ld_softplus(-z) / g;
+        *grad = -a * sgn * ld_sigmoid(-z);
+        return;
+    }
+    long double p, q, lp, lq, dm, dce;
+    if (s->probs) {
+        p = v < lo ? lo : (v > hi ? hi : v);
+        q = 1.0L - p;
+        lp = logl(p);
+        lq = log1pl(-p);
+        dm = 1.0L - 2.0L * y;
+        dce = (1.0L - y) / q - y / p;
+    } else {
+        lp = -ld_softplus(-v);
+        lq = -ld_softplus(v);
+        p = expl(lp);
+        q = expl(lq);
+        dm = (1.0L - 2.0L * y) * p * q;
+        dce = (1.0L - y) * p - y * q;
+    }
+    const long double ce = -(y * lp + (1.0L - y) * lq);
+    const long double m = y * q + (1.0L - y) * p;
+    const long double mg = powl(m, g);
+    *loss = a * mg * ce;
+    const long double first = (g == 0.0L || m == 0.0L) ? 0.0L : g * powl(m, g - 1.0L) * dm * ce;
+    *grad = a * (first + mg * dce);
+    if (s->probs && !(v >= lo && v <= hi)) {
+        *grad = 0.0L;
+        *zero = 1;
+    }
+}
+
+static long double sigmoid_class_alpha(const setup *s, int64_t cls, int *has)
+{
+    *has = 1;
+    if (s->alpha_vec != NULL) {
+        return (long double)s->alpha_vec[cls];
+    }
+    if (s->alpha_scalar_set) {
+        return (long double)s->alpha_scalar;
+    }
+    *has = 0;
+    return 1.0L;
+}
+
+/*
+ * The reference out (per element for NONE, else one value) and gradient
+ * (unit upstream) of s on x / dense / weight (already rounded to the
+ * precision p). zero[e] marks the elements whose gradient is exactly 0.
+ */
+static void reference_sigmoid(const setup *s, prec p, const double *x, const double *dense,
+                              const double *weight, double *out, double *grad,
+                              unsigned char *zero)
+{
+    const int64_t c = s->c;
+    const size_t elems = setup_elems(s);
+    long double *acc = numcheck_alloc(elems, sizeof *acc);
+    const double eps = s->eps != 0.0 ? s->eps : 1e-7;
+    const long double lo = (long double)round_to(eps, p);
+    const long double hi = (long double)round_to(1.0 - eps, p);
+    const long double ls = (long double)s->ls;
+    long double sum = 0.0L, count = 0.0L, wsum = 0.0L, positives = 0.0L;
+
+    memset(zero, 0, elems);
+    for (int64_t nn = 0; nn < s->n; nn++) {
+        for (int64_t sp = 0; sp < s->inner; sp++) {
+            const size_t pos = (size_t)(nn * s->inner + sp);
+            const long double w = weight != NULL ? (long double)weight[pos] : 1.0L;
+            const int ignored = s->target != NULL && s->ignore_set && s->target[pos] == s->ignore;
+            if (!ignored) {
+                count += (long double)c;
+                if (s->target != NULL && s->target[pos] < c) {
+                    positives += 1.0L;
+                }
+            }
+            for (int64_t k = 0; k < c; k++) {
+                const size_t e = (size_t)((nn * c + k) * s->inner + sp);
+                if (s->red == FOCAL_REDUCTION_NONE) {
+                    out[e] = 0.0;
+                }
+                if (ignored) {
+                    acc[e] = 0.0L;
+                    zero[e] = 1;
+                    continue;
+                }
+                const long double raw = dense != NULL ? (long double)dense[e]
+                                                      : (s->target[pos] == k ? 1.0L : 0.0L);
+                if (dense != NULL) {
+                    positives += raw;
+                }
+                const long double y = raw * (1.0L - ls) + ls / 2.0L;
+                int has_alpha;
+                const long double ac = sigmoid_class_alpha(s, k, &has_alpha);
+                const long double at = has_alpha ? ac * y + (1.0L - ac) * (1.0L - y) : 1.0L;
+                long double l, g;
+                int z;
+                element_closed_form(s, (long double)x[e], y, at, lo, hi, &l, &g, &z);
+                sum += w * l;
+                wsum += w * at;
+                if (s->red == FOCAL_REDUCTION_NONE) {
+                    out[e] = (double)(w * l);
+                }
+                acc[e] = w * g;
+                zero[e] = (unsigned char)(z || w == 0.0L);
+            }
+        }
+    }
+    long double scale = 1.0L;
+    switch (s->red) {
+    case FOCAL_REDUCTION_MEAN:
+        scale = count > 0.0L ? 1.0L / count : 0.0L;
+        break;
+    case FOCAL_REDUCTION_WEIGHTED_MEAN:
+        scale = wsum != 0.0L ? 1.0L / wsum : 0.0L;
+        break;
+    case FOCAL_REDUCTION_SUM_OVER_POSITIVES:
+        scale = 1.0L / (positives > 1.0L ? positives : 1.0L);
+        break;
+    case FOCAL_REDUCTION_NONE:
+    case FOCAL_REDUCTION_SUM:
+        break;
+    }
+    if (s->red != FOCAL_REDUCTION_NONE) {
+        out[0] = (double)(sum * scale);
+    }
+    for (size_t e = 0; e < elems; e++) {
+        grad[e] = (double)(acc[e] * scale);
+    }
+    free(acc);
+}
+
+/* ------------------------------------------------------------------------
+ * One setting against its closed form
+ * ------------------------------------------------------------------------ */
+
+/* Forward, fused and backward (unit upstream) for s in precision p against
+ * the closed form of its mode: every output finite, close to the reference,
+ * and exactly 0 where the reference is 0 by construction. Returns the
+ * number of problems, each printed. */
 static size_t run_compare(const setup *s, prec p)
 {
-    const size_t elems = (size_t)(s->n * s->c * s->inner);
-    const size_t positions = (size_t)(s->n * s->inner);
-    const size_t out_len = s->red == FOCAL_REDUCTION_NONE ? positions : 1;
-    char label[256];
-    snprintf(label, sizeof label, "%s [%s gamma %g %s%s]", s->label, prec_name(p), s->gamma,
-             reduction_name(s->red), s->tiny_relative ? ", relative to tiny values" : "");
+    const size_t elems = setup_elems(s);
+    const size_t positions = setup_positions(s);
+    const size_t out_len = setup_out_len(s);
+    char label[320];
+    snprintf(label, sizeof label, "%s [%s %s%s gamma %g%s %s%s%s]", s->label, names_mode(s->mode),
+             prec_name(p), s->star ? " FL*" : "", s->gamma, s->probs ? " probabilities" : "",
+             names_reduction(s->red), s->ls != 0.0 ? " label smoothing" : "",
+             s->tiny_relative ? ", relative to tiny values" : "");
 
     double *x = numcheck_alloc(elems, sizeof *x);
     double *dense = s->dense != NULL ? numcheck_alloc(elems, sizeof *dense) : NULL;
@@ -545,7 +764,7 @@ static size_t run_compare(const setup *s, prec p)
     for (size_t i = 0; weight != NULL && i < positions; i++) {
         weight[i] = round_to(s->weight[i], p);
     }
-    double rtol = p == PREC_F64 ? 1e-12 : 2e-5;
+    const double rtol = p == PREC_F64 ? 1e-12 : 2e-5;
     double atol = p == PREC_F64 ? 1e-14 + 4.0 * DBL_EPSILON * xmax : 2e-6 + 4.0 * FLT_EPSILON * xmax;
     if (s->tiny_relative) {
         atol = p == PREC_F64 ? DBL_MIN : FLT_MIN;
@@ -554,14 +773,18 @@ static size_t run_compare(const setup *s, prec p)
     double *out_ref = numcheck_alloc(out_len, sizeof *out_ref);
     double *grad_ref = numcheck_alloc(elems, sizeof *grad_ref);
     unsigned char *zero = numcheck_alloc(elems, 1);
-    reference(s, x, dense, weight, out_ref, grad_ref, zero);
+    if (s->mode == FOCAL_MODE_SOFTMAX) {
+        reference_softmax(s, x, dense, weight, out_ref, grad_ref, zero);
+    } else {
+        reference_sigmoid(s, p, x, dense, weight, out_ref, grad_ref, zero);
+    }
 
     size_t bad = 0;
     focal_loss *loss = NULL;
     focal_status st = setup_configure(s, &loss);
     if (st != FOCAL_OK) {
-        print_error("%s: configuring the context failed: %s (%s)\n", label, focal_status_string(st),
-                    focal_last_error());
+        print_error("%s: configuring the context failed: %s (%s)\n", label,
+                    focal_status_string(st), focal_last_error());
         bad++;
     } else {
         job j = {loss, p, s->n, s->c, s->inner, x, s->target, dense, weight};
@@ -581,7 +804,21 @@ static size_t run_compare(const setup *s, prec p)
                         (int)s2, (int)s3, focal_last_error());
             bad++;
         } else {
-            char what[320];
+            char what[400];
+            for (size_t i = 0; i < out_len; i++) {
+                if (!isfinite(out_f[i]) || !isfinite(out_fb[i])) {
+                    print_error("%s: out[%zu] forward %g fused %g is not finite\n", label, i,
+                                out_f[i], out_fb[i]);
+                    bad++;
+                }
+            }
+            for (size_t e = 0; e < elems; e++) {
+                if (!isfinite(grad_fb[e]) || !isfinite(grad_b[e])) {
+                    print_error("%s: grad[%zu] fused %g backward %g is not finite\n", label, e,
+                                grad_fb[e], grad_b[e]);
+                    bad++;
+                }
+            }
             snprintf(what, sizeof what, "%s forward out", label);
             bad += numcheck_report_close(what, out_f, out_ref, out_len, rtol, atol, MAX_PRINT);
             snprintf(what, sizeof what, "%s fused out", label);
@@ -592,10 +829,8 @@ static size_t run_compare(const setup *s, prec p)
             bad += numcheck_report_close(what, grad_b, grad_ref, elems, rtol, atol, MAX_PRINT);
             for (size_t e = 0; e < elems; e++) {
                 if (zero[e] && (grad_fb[e] != 0.0 || grad_b[e] != 0.0)) {
-                    if (bad < MAX_PRINT) {
-                        print_error("%s grad[%zu]: fused %.17g backward %.17g, expected exactly 0\n",
-                                    label, e, grad_fb[e], grad_b[e]);
-                    }
+                    print_error("%s grad[%zu]: fused %.17g backward %.17g, expected exactly 0\n",
+                                label, e, grad_fb[e], grad_b[e]);
                     bad++;
                 }
             }
@@ -616,11 +851,562 @@ static size_t run_compare(const setup *s, prec p)
     return bad;
 }
 
+/* The mode a shared-body test runs in, as its cmocka state. */
+static focal_mode softmax_mode = FOCAL_MODE_SOFTMAX;
+static focal_mode sigmoid_mode = FOCAL_MODE_SIGMOID;
+
+/* ------------------------------------------------------------------------
+ * NaN locality, both modes
+ *
+ * A NaN input reaches the outputs that depend on it and nothing else: the
+ * position's in softmax mode (the softmax mixes its classes), the
+ * element's in sigmoid mode, and a reduced value. Every other output is
+ * bitwise the clean run's, the clean run having a finite value there.
+ * ------------------------------------------------------------------------ */
+
+enum { NAN_N = 3, NAN_C = 4, NAN_INNER = 3, NAN_ELEMS = NAN_N * NAN_C * NAN_INNER,
+       NAN_POS = NAN_N * NAN_INNER };
+
+typedef enum nan_kind {
+    NAN_INDEX,    /* logits, index targets */
+    NAN_DENSE,    /* logits, dense targets */
+    NAN_INDEX_LS, /* index targets with label smoothing (softmax: the dense path) */
+    NAN_PROBS,    /* probabilities, dense targets */
+    NAN_STAR,     /* FL*, dense targets */
+} nan_kind;
+
+static const char *const nan_kind_names[] = {"logits/index", "logits/dense", "index+ls",
+                                             "probabilities", "FL*"};
+
+typedef struct nan_row {
+    focal_mode mode;
+    focal_reduction red;
+    nan_kind kind;
+    size_t nan_class; /* the NaN is at (n = 1, this class, s = 1) */
+    const char *where;
+    uint64_t seed;
+} nan_row;
+
+/* With NONE nothing but the NaN position (element) is touched. With MEAN
+ * the reduced value is, but the other outputs' gradient is not: the
+ * denominators depend on targets and weights only, never on a loss. */
+static const nan_row nan_rows[] = {
+    {FOCAL_MODE_SOFTMAX, FOCAL_REDUCTION_NONE, NAN_INDEX, 2, "a non-target logit", 0xa11ce},
+    {FOCAL_MODE_SOFTMAX, FOCAL_REDUCTION_NONE, NAN_INDEX, 0, "the target logit", 0xa11ce},
+    {FOCAL_MODE_SOFTMAX, FOCAL_REDUCTION_MEAN, NAN_INDEX, 2, "a non-target logit", 0xa11ce},
+    {FOCAL_MODE_SOFTMAX, FOCAL_REDUCTION_MEAN, NAN_INDEX, 0, "the target logit", 0xa11ce},
+    {FOCAL_MODE_SOFTMAX, FOCAL_REDUCTION_WEIGHTED_MEAN, NAN_INDEX, 3, "a non-target logit",
+     0xa11ce},
+    {FOCAL_MODE_SOFTMAX, FOCAL_REDUCTION_NONE, NAN_DENSE, 2, "a logit", 0xa11ce},
+    {FOCAL_MODE_SOFTMAX, FOCAL_REDUCTION_MEAN, NAN_DENSE, 0, "a logit", 0xa11ce},
+    {FOCAL_MODE_SOFTMAX, FOCAL_REDUCTION_NONE, NAN_INDEX_LS, 2, "a non-target logit", 0xa11ce},
+    {FOCAL_MODE_SOFTMAX, FOCAL_REDUCTION_MEAN, NAN_INDEX_LS, 0, "the target logit", 0xa11ce},
+    {FOCAL_MODE_SIGMOID, FOCAL_REDUCTION_NONE, NAN_INDEX, 2, "an element", 0x7a7a},
+    {FOCAL_MODE_SIGMOID, FOCAL_REDUCTION_NONE, NAN_DENSE, 2, "an element", 0x7a7b},
+    {FOCAL_MODE_SIGMOID, FOCAL_REDUCTION_NONE, NAN_PROBS, 2, "an element", 0x7a7c},
+    {FOCAL_MODE_SIGMOID, FOCAL_REDUCTION_NONE, NAN_STAR, 2, "an element", 0x7a7d},
+    {FOCAL_MODE_SIGMOID, FOCAL_REDUCTION_MEAN, NAN_INDEX, 2, "an element", 0x7a7a},
+    {FOCAL_MODE_SIGMOID, FOCAL_REDUCTION_MEAN, NAN_DENSE, 2, "an element", 0x7a7b},
+    {FOCAL_MODE_SIGMOID, FOCAL_REDUCTION_MEAN, NAN_PROBS, 2, "an element", 0x7a7c},
+    {FOCAL_MODE_SIGMOID, FOCAL_REDUCTION_MEAN, NAN_STAR, 2, "an element", 0x7a7d},
+    {FOCAL_MODE_SIGMOID, FOCAL_REDUCTION_SUM_OVER_POSITIVES, NAN_INDEX, 2, "an element", 0x7a7a},
+    {FOCAL_MODE_SIGMOID, FOCAL_REDUCTION_SUM_OVER_POSITIVES, NAN_DENSE, 2, "an element", 0x7a7b},
+    {FOCAL_MODE_SIGMOID, FOCAL_REDUCTION_SUM_OVER_POSITIVES, NAN_PROBS, 2, "an element", 0x7a7c},
+    {FOCAL_MODE_SIGMOID, FOCAL_REDUCTION_SUM_OVER_POSITIVES, NAN_STAR, 2, "an element", 0x7a7d},
+};
+
+typedef struct nan_data {
+    double x[NAN_ELEMS], x_clean[NAN_ELEMS], y[NAN_ELEMS], w[NAN_POS], up[NAN_ELEMS];
+    int64_t target[NAN_POS];
+    double alpha[NAN_C];
+    double gamma;
+    /* The upstream gradient is all ones, so the NaN run's backward gradient
+     * is also held to the clean fused call's. */
+    int unit_upstream;
+} nan_data;
+
+static size_t nan_elem(const nan_row *r)
+{
+    return (1 * NAN_C + r->nan_class) * NAN_INNER + 1;
+}
+
+/* Softmax: targets in [0, c) with the NaN position's class 0, soft dense
+ * targets (every class has a share), unit upstream gradient; the clean run
+ * has 0 where the NaN is. */
+static void nan_data_softmax(const nan_row *r, prec p, nan_data *d)
+{
+    static const double alpha[NAN_C] = {0.25, 1.0, 0.5, 2.0};
+    numcheck_rng rng;
+    numcheck_rng_seed(&rng, r->seed);
+    for (size_t i = 0; i < NAN_ELEMS; i++) {
+        d->x[i] = round_to(numcheck_rng_uniform(&rng, -3.0, 3.0), p);
+        d->y[i] = round_to(numcheck_rng_uniform(&rng, 0.05, 0.3), p);
+        d->up[i] = 1.0;
+    }
+    for (size_t i = 0; i < NAN_POS; i++) {
+        d->target[i] = numcheck_rng_below(&rng, NAN_C);
+        d->w[i] = round_to(numcheck_rng_uniform(&rng, 0.5, 2.0), p);
+    }
+    d->target[1 * NAN_INNER + 1] = 0;
+    memcpy(d->x_clean, d->x, sizeof d->x);
+    d->x[nan_elem(r)] = NAN;
+    d->x_clean[nan_elem(r)] = 0.0;
+    memcpy(d->alpha, alpha, sizeof alpha);
+    d->gamma = 2.0;
+    d->unit_upstream = 1;
+}
+
+/* Sigmoid: targets in [0, c], dense targets in [0, 1], a random upstream
+ * gradient; the clean run keeps the value the NaN replaced. */
+static void nan_data_sigmoid(const nan_row *r, prec p, nan_data *d)
+{
+    static const double alpha[NAN_C] = {0.25, 0.5, 0.75, 0.4};
+    numcheck_rng rng;
+    numcheck_rng_seed(&rng, r->seed);
+    for (size_t i = 0; i < NAN_ELEMS; i++) {
+        d->x[i] = round_to(r->kind == NAN_PROBS ? numcheck_rng_uniform(&rng, 0.05, 0.95)
+                                                : numcheck_rng_uniform(&rng, -3.0, 3.0),
+                           p);
+        d->y[i] = round_to(numcheck_rng_uniform(&rng, 0.0, 1.0), p);
+        d->up[i] = round_to(numcheck_rng_uniform(&rng, -1.0, 1.0), p);
+    }
+    for (size_t i = 0; i < NAN_POS; i++) {
+        d->target[i] = numcheck_rng_below(&rng, NAN_C + 1);
+        d->w[i] = round_to(numcheck_rng_uniform(&rng, 0.5, 2.0), p);
+    }
+    memcpy(d->x_clean, d->x, sizeof d->x);
+    d->x[nan_elem(r)] = NAN;
+    memcpy(d->alpha, alpha, sizeof alpha);
+    d->gamma = r->kind == NAN_STAR ? 1.5 : 2.0;
+    if (r->red != FOCAL_REDUCTION_NONE) {
+        d->up[0] = round_to(0.75, p);
+    }
+    d->unit_upstream = 0;
+}
+
+static size_t nan_case(const nan_row *r, prec p)
+{
+    nan_data d;
+    if (r->mode == FOCAL_MODE_SOFTMAX) {
+        nan_data_softmax(r, p, &d);
+    } else {
+        nan_data_sigmoid(r, p, &d);
+    }
+    const size_t e_nan = nan_elem(r);
+    const size_t pos_nan = 1 * NAN_INNER + 1;
+
+    focal_loss *loss = NULL;
+    assert_int_equal(focal_loss_create(&loss, r->mode), FOCAL_OK);
+    assert_int_equal(focal_loss_set_gamma(loss, d.gamma), FOCAL_OK);
+    assert_int_equal(focal_loss_set_alpha_vector(loss, d.alpha, NAN_C), FOCAL_OK);
+    assert_int_equal(focal_loss_set_reduction(loss, r->red), FOCAL_OK);
+    if (r->kind == NAN_INDEX_LS) {
+        assert_int_equal(focal_loss_set_label_smoothing(loss, 0.1), FOCAL_OK);
+    } else if (r->kind == NAN_PROBS) {
+        assert_int_equal(focal_loss_set_input(loss, FOCAL_INPUT_PROBABILITIES), FOCAL_OK);
+    } else if (r->kind == NAN_STAR) {
+        assert_int_equal(focal_loss_set_variant(loss, FOCAL_VARIANT_FL_STAR), FOCAL_OK);
+    }
+
+    const int use_index = r->kind == NAN_INDEX || r->kind == NAN_INDEX_LS;
+    const int64_t *target = use_index ? d.target : NULL;
+    const double *dense = use_index ? NULL : d.y;
+    const size_t out_len =
+        r->red == FOCAL_REDUCTION_NONE ? none_out_len(r->mode, NAN_POS, NAN_ELEMS) : 1;
+    /* The NONE output the NaN lands in. */
+    const size_t out_nan = r->mode == FOCAL_MODE_SOFTMAX ? pos_nan : e_nan;
+    job j = {loss, p, NAN_N, NAN_C, NAN_INNER, d.x, target, dense, d.w};
+    job jc = {loss, p, NAN_N, NAN_C, NAN_INNER, d.x_clean, target, dense, d.w};
+    char label[160];
+    snprintf(label, sizeof label, "NaN in %s (element %zu) [%s %s %s %s]", r->where, e_nan,
+             names_mode(r->mode), prec_name(p), nan_kind_names[r->kind], names_reduction(r->red));
+
+    double out_f[NAN_ELEMS], out_fb[NAN_ELEMS], out_c[NAN_ELEMS];
+    double grad_fb[NAN_ELEMS], grad_b[NAN_ELEMS], grad_c[NAN_ELEMS], grad_bc[NAN_ELEMS];
+    focal_status st[5] = {job_forward(&j, out_f, out_len), job_fused(&j, out_fb, out_len, grad_fb),
+                          job_backward(&j, d.up, out_len, grad_b),
+                          job_fused(&jc, out_c, out_len, grad_c),
+                          d.unit_upstream ? FOCAL_OK : job_backward(&jc, d.up, out_len, grad_bc)};
+    for (int i = 0; i < 5; i++) {
+        if (st[i] != FOCAL_OK) {
+            print_error("%s: call %d returned %d, expected FOCAL_OK (%s)\n", label, i, (int)st[i],
+                        focal_last_error());
+            focal_loss_destroy(loss);
+            return 1;
+        }
+    }
+    const double *backward_clean = d.unit_upstream ? grad_c : grad_bc;
+
+    size_t bad = 0;
+    for (size_t i = 0; i < out_len; i++) {
+        const int touched = out_len == 1 || i == out_nan;
+        const double got[2] = {out_f[i], out_fb[i]};
+        for (int k = 0; k < 2; k++) {
+            if (touched ? !isnan(got[k]) : memcmp(&got[k], &out_c[i], sizeof(double)) != 0) {
+                print_error("%s: %s out[%zu] = %.17g, expected %s%.17g\n", label,
+                            k ? "fused" : "forward", i, got[k],
+                            touched ? "NaN, not " : "the clean run's ", touched ? got[k] : out_c[i]);
+                bad++;
+            }
+        }
+    }
+    for (size_t e = 0; e < NAN_ELEMS; e++) {
+        const size_t pos = e / (NAN_C * NAN_INNER) * NAN_INNER + e % NAN_INNER;
+        const int touched = r->mode == FOCAL_MODE_SOFTMAX ? pos == pos_nan : e == e_nan;
+        const double got[2] = {grad_fb[e], grad_b[e]};
+        const double clean[2] = {grad_c[e], backward_clean[e]};
+        for (int k = 0; k < 2; k++) {
+            if (touched ? !isnan(got[k]) : memcmp(&got[k], &clean[k], sizeof(double)) != 0) {
+                print_error("%s: %s grad[%zu] = %.17g, expected %s%.17g\n", label,
+                            k ? "backward" : "fused", e, got[k],
+                            touched ? "NaN, not " : "the clean run's ", touched ? got[k] : clean[k]);
+                bad++;
+            }
+        }
+    }
+    focal_loss_destroy(loss);
+    return bad;
+}
+
+static void test_nan_locality(void **state)
+{
+    const focal_mode mode = *(const focal_mode *)*state;
+    size_t bad = 0;
+    for (size_t pi = 0; pi < 2; pi++) {
+        for (size_t i = 0; i < sizeof nan_rows / sizeof nan_rows[0]; i++) {
+            if (nan_rows[i].mode == mode) {
+                bad += nan_case(&nan_rows[i], both_precs[pi]);
+            }
+        }
+    }
+    assert_int_equal(bad, 0);
+}
+
+/* ------------------------------------------------------------------------
+ * Zero denominators, both modes: when MEAN, WEIGHTED_MEAN or
+ * SUM_OVER_POSITIVES would divide by 0 (or NONE and SUM have nothing to
+ * add), every output and gradient is exactly 0.
+ * ------------------------------------------------------------------------ */
+
+enum { ZERO_N = 2, ZERO_C = 3, ZERO_INNER = 2, ZERO_ELEMS = ZERO_N * ZERO_C * ZERO_INNER,
+       ZERO_POS = ZERO_N * ZERO_INNER };
+
+typedef struct zero_row {
+    focal_mode mode;
+    const char *what;
+    focal_reduction red;
+    const int64_t *target;    /* or NULL */
+    const double *dense;      /* or NULL */
+    const double *weight;     /* or NULL */
+    const double *alpha_vec;  /* or NULL */
+    int alpha_one;            /* scalar alpha 1 */
+    int ignore;               /* ignore_index -100 set */
+} zero_row;
+
+static const int64_t zero_all_ignored[ZERO_POS] = {-100, -100, -100, -100};
+static const int64_t softmax_some_targets[ZERO_POS] = {0, 2, 1, 2};
+static const int64_t sigmoid_some_targets[ZERO_POS] = {0, 3, 1, 2};
+static const int64_t sigmoid_background[ZERO_POS] = {3, 3, 3, 3};
+static const double zero_weights[ZERO_POS] = {0.0, 0.0, 0.0, 0.0};
+static const double zero_alpha[ZERO_C] = {0.0, 0.0, 0.0};
+static const double zero_dense[ZERO_ELEMS] = {0.0};
+static const double some_alpha[ZERO_C] = {0.5, 1.0, 2.0};
+
+static const zero_row zero_rows[] = {
+    {FOCAL_MODE_SOFTMAX, "all positions ignored", FOCAL_REDUCTION_MEAN, zero_all_ignored, NULL,
+     NULL, NULL, 0, 1},
+    {FOCAL_MODE_SOFTMAX, "all positions ignored", FOCAL_REDUCTION_WEIGHTED_MEAN,
+     zero_all_ignored, NULL, NULL, NULL, 0, 1},
+    {FOCAL_MODE_SOFTMAX, "all positions ignored, alpha vector", FOCAL_REDUCTION_WEIGHTED_MEAN,
+     zero_all_ignored, NULL, NULL, some_alpha, 0, 1},
+    {FOCAL_MODE_SOFTMAX, "all positions ignored", FOCAL_REDUCTION_SUM, zero_all_ignored, NULL,
+     NULL, NULL, 0, 1},
+    {FOCAL_MODE_SOFTMAX, "all positions ignored", FOCAL_REDUCTION_NONE, zero_all_ignored, NULL,
+     NULL, NULL, 0, 1},
+    {FOCAL_MODE_SOFTMAX, "all weights zero", FOCAL_REDUCTION_WEIGHTED_MEAN, softmax_some_targets,
+     NULL, zero_weights, NULL, 0, 1},
+    {FOCAL_MODE_SOFTMAX, "all weights zero, alpha vector", FOCAL_REDUCTION_WEIGHTED_MEAN,
+     softmax_some_targets, NULL, zero_weights, some_alpha, 0, 1},
+    {FOCAL_MODE_SOFTMAX, "all weights zero", FOCAL_REDUCTION_MEAN, softmax_some_targets, NULL,
+     zero_weights, NULL, 0, 1},
+    {FOCAL_MODE_SOFTMAX, "alpha vector all zero", FOCAL_REDUCTION_WEIGHTED_MEAN,
+     softmax_some_targets, NULL, NULL, zero_alpha, 0, 1},
+    {FOCAL_MODE_SOFTMAX, "dense targets all zero", FOCAL_REDUCTION_WEIGHTED_MEAN, NULL,
+     zero_dense, NULL, some_alpha, 0, 0},
+    {FOCAL_MODE_SIGMOID, "all positions ignored", FOCAL_REDUCTION_NONE, zero_all_ignored, NULL,
+     NULL, NULL, 0, 1},
+    {FOCAL_MODE_SIGMOID, "all positions ignored", FOCAL_REDUCTION_MEAN, zero_all_ignored, NULL,
+     NULL, NULL, 0, 1},
+    {FOCAL_MODE_SIGMOID, "all positions ignored", FOCAL_REDUCTION_SUM, zero_all_ignored, NULL,
+     NULL, NULL, 0, 1},
+    {FOCAL_MODE_SIGMOID, "all positions ignored", FOCAL_REDUCTION_WEIGHTED_MEAN,
+     zero_all_ignored, NULL, NULL, NULL, 0, 1},
+    {FOCAL_MODE_SIGMOID, "all positions ignored", FOCAL_REDUCTION_SUM_OVER_POSITIVES,
+     zero_all_ignored, NULL, NULL, NULL, 0, 1},
+    {FOCAL_MODE_SIGMOID, "all weights zero", FOCAL_REDUCTION_WEIGHTED_MEAN, sigmoid_some_targets,
+     NULL, zero_weights, NULL, 0, 1},
+    {FOCAL_MODE_SIGMOID, "all weights zero", FOCAL_REDUCTION_MEAN, sigmoid_some_targets, NULL,
+     zero_weights, NULL, 0, 1},
+    /* alpha 1 weighs negatives by 1 - alpha = 0: with background only
+     * every alpha_t is 0; the same with dense targets all 0 (no weights:
+     * the float32 kernel's one-stretch form). */
+    {FOCAL_MODE_SIGMOID, "alpha 1, background only", FOCAL_REDUCTION_WEIGHTED_MEAN,
+     sigmoid_background, NULL, NULL, NULL, 1, 1},
+    {FOCAL_MODE_SIGMOID, "alpha 1, dense targets all 0", FOCAL_REDUCTION_WEIGHTED_MEAN, NULL,
+     zero_dense, NULL, NULL, 1, 1},
+};
+
+static size_t zero_case(const zero_row *r, prec p)
+{
+    static const double x_src[ZERO_ELEMS] = {0.5, -1.0, 2.0, 0.25, -0.75, 1.5,
+                                             3.0, -2.0, 0.0, 1.0,  -0.5,  0.125};
+    double x[ZERO_ELEMS];
+    for (size_t i = 0; i < ZERO_ELEMS; i++) {
+        x[i] = round_to(x_src[i], p);
+    }
+    focal_loss *loss = NULL;
+    assert_int_equal(focal_loss_create(&loss, r->mode), FOCAL_OK);
+    assert_int_equal(focal_loss_set_reduction(loss, r->red), FOCAL_OK);
+    if (r->ignore) {
+        assert_int_equal(focal_loss_set_ignore_index(loss, -100), FOCAL_OK);
+    }
+    if (r->alpha_vec != NULL) {
+        assert_int_equal(focal_loss_set_alpha_vector(loss, r->alpha_vec, ZERO_C), FOCAL_OK);
+    }
+    if (r->alpha_one) {
+        assert_int_equal(focal_loss_set_alpha(loss, 1.0), FOCAL_OK);
+    }
+    char label[200];
+    snprintf(label, sizeof label, "zero denominator: %s [%s %s %s]", r->what, names_mode(r->mode),
+             prec_name(p), names_reduction(r->red));
+    job j = {loss, p, ZERO_N, ZERO_C, ZERO_INNER, x, r->target, r->dense, r->weight};
+    const size_t out_len =
+        r->red == FOCAL_REDUCTION_NONE ? none_out_len(r->mode, ZERO_POS, ZERO_ELEMS) : 1;
+    double out_f[ZERO_ELEMS], out_fb[ZERO_ELEMS], grad_fb[ZERO_ELEMS], grad_b[ZERO_ELEMS];
+    double up[ZERO_ELEMS];
+    for (size_t i = 0; i < ZERO_ELEMS; i++) {
+        up[i] = 2.5;
+    }
+    size_t bad = 0;
+    focal_status s1 = job_forward(&j, out_f, out_len);
+    focal_status s2 = job_fused(&j, out_fb, out_len, grad_fb);
+    focal_status s3 = job_backward(&j, up, out_len, grad_b);
+    if (s1 != FOCAL_OK || s2 != FOCAL_OK || s3 != FOCAL_OK) {
+        print_error("%s: status forward %d fused %d backward %d (%s)\n", label, (int)s1, (int)s2,
+                    (int)s3, focal_last_error());
+        bad++;
+    } else {
+        for (size_t i = 0; i < out_len; i++) {
+            if (out_f[i] != 0.0 || out_fb[i] != 0.0) {
+                print_error("%s: out[%zu] forward %.17g fused %.17g, expected 0\n", label, i,
+                            out_f[i], out_fb[i]);
+                bad++;
+            }
+        }
+        for (size_t e = 0; e < ZERO_ELEMS; e++) {
+            if (grad_fb[e] != 0.0 || grad_b[e] != 0.0) {
+                print_error("%s: grad[%zu] fused %.17g backward %.17g, expected 0\n", label, e,
+                            grad_fb[e], grad_b[e]);
+                bad++;
+            }
+        }
+    }
+    focal_loss_destroy(loss);
+    return bad;
+}
+
+static void test_zero_denominator(void **state)
+{
+    const focal_mode mode = *(const focal_mode *)*state;
+    size_t bad = 0;
+    for (size_t pi = 0; pi < 2; pi++) {
+        for (size_t i = 0; i < sizeof zero_rows / sizeof zero_rows[0]; i++) {
+            if (zero_rows[i].mode == mode) {
+                bad += zero_case(&zero_rows[i], both_precs[pi]);
+            }
+        }
+    }
+    assert_int_equal(bad, 0);
+}
+
+/* ------------------------------------------------------------------------
+ * Bitwise determinism across thread counts, both modes: every thread
+ * count against threads = 1, the fused call always, the backward call
+ * (random upstream) where the row says so.
+ * ------------------------------------------------------------------------ */
+
+typedef struct det_row {
+    focal_mode mode;
+    focal_reduction red;
+    int dense_targets;
+    int64_t n, c, inner;
+    int with_backward;
+} det_row;
+
+static const det_row det_rows[] = {
+    {FOCAL_MODE_SOFTMAX, FOCAL_REDUCTION_MEAN, 0, 64, 50, 32 * 32, 1},
+    {FOCAL_MODE_SOFTMAX, FOCAL_REDUCTION_NONE, 0, 64, 50, 32 * 32, 1},
+    {FOCAL_MODE_SOFTMAX, FOCAL_REDUCTION_WEIGHTED_MEAN, 1, 8, 50, 32 * 32, 1},
+    {FOCAL_MODE_SOFTMAX, FOCAL_REDUCTION_SUM, 0, 4096, 37, 1, 1},
+    /* 10000 x 80 is 400 tiles in 256 chunks of one or two tiles. */
+    {FOCAL_MODE_SIGMOID, FOCAL_REDUCTION_MEAN, 0, 10000, 80, 1, 1},
+    {FOCAL_MODE_SIGMOID, FOCAL_REDUCTION_SUM_OVER_POSITIVES, 0, 10000, 80, 1, 0},
+    {FOCAL_MODE_SIGMOID, FOCAL_REDUCTION_MEAN, 1, 10000, 80, 1, 1},
+    {FOCAL_MODE_SIGMOID, FOCAL_REDUCTION_SUM_OVER_POSITIVES, 1, 10000, 80, 1, 0},
+    /* Per-element outputs and upstream gradients across an NCHW layout. */
+    {FOCAL_MODE_SIGMOID, FOCAL_REDUCTION_NONE, 0, 4, 80, 32 * 32, 1},
+};
+
+/* Targets drawn as each mode sees them: softmax soft targets of about 1/c
+ * each and 5% ignored positions; sigmoid mostly-zero dense targets, and
+ * index targets with 5% ignored and about half background. */
+static double det_dense_target(focal_mode mode, numcheck_rng *rng, int64_t c, prec p)
+{
+    if (mode == FOCAL_MODE_SOFTMAX) {
+        return round_to(numcheck_rng_uniform(rng, 0.0, 2.0 / (double)c), p);
+    }
+    double u = numcheck_rng_uniform(rng, 0.0, 1.0);
+    return u < 0.97 ? 0.0 : round_to(numcheck_rng_uniform(rng, 0.0, 1.0), p);
+}
+
+static int64_t det_index_target(focal_mode mode, numcheck_rng *rng, int64_t c)
+{
+    double u = numcheck_rng_uniform(rng, 0.0, 1.0);
+    if (mode == FOCAL_MODE_SOFTMAX) {
+        return u < 0.05 ? -100 : numcheck_rng_below(rng, c);
+    }
+    return u < 0.05 ? -100 : u < 0.6 ? c : numcheck_rng_below(rng, c);
+}
+
+static size_t determinism_case(const det_row *r, prec p)
+{
+    const int softmax = r->mode == FOCAL_MODE_SOFTMAX;
+    const int64_t n = r->n, c = r->c, inner = r->inner;
+    const size_t elems = (size_t)(n * c * inner);
+    const size_t positions = (size_t)(n * inner);
+    const size_t out_len =
+        r->red == FOCAL_REDUCTION_NONE ? none_out_len(r->mode, positions, elems) : 1;
+    numcheck_rng rng;
+    numcheck_rng_seed(&rng, (softmax ? 0xde7e : 0x51de7) + (uint64_t)r->red * 7 +
+                                (uint64_t)r->dense_targets);
+    double *x = numcheck_alloc(elems, sizeof *x);
+    double *y = r->dense_targets ? numcheck_alloc(elems, sizeof *y) : NULL;
+    int64_t *target = r->dense_targets ? NULL : numcheck_alloc(positions, sizeof *target);
+    double *w = numcheck_alloc(positions, sizeof *w);
+    double *up = numcheck_alloc(out_len, sizeof *up);
+    double *alpha = numcheck_alloc((size_t)c, sizeof *alpha);
+    for (size_t i = 0; i < elems; i++) {
+        x[i] = round_to(numcheck_rng_uniform(&rng, -6.0, 6.0), p);
+        if (y != NULL) {
+            y[i] = det_dense_target(r->mode, &rng, c, p);
+        }
+    }
+    for (size_t i = 0; i < positions; i++) {
+        if (target != NULL) {
+            target[i] = det_index_target(r->mode, &rng, c);
+        }
+        w[i] = round_to(numcheck_rng_uniform(&rng, 0.0, 2.0), p);
+    }
+    for (size_t i = 0; i < out_len; i++) {
+        up[i] = round_to(numcheck_rng_uniform(&rng, -1.0, 1.0), p);
+    }
+    for (int64_t k = 0; k < c; k++) {
+        alpha[k] = softmax ? numcheck_rng_uniform(&rng, 0.25, 1.0)
+                           : numcheck_rng_uniform(&rng, 0.1, 0.9);
+    }
+
+    static const int threads[] = {1, 2, 3, 4, 7};
+    double *out_ref = numcheck_alloc(out_len, sizeof *out_ref);
+    double *grad_ref = numcheck_alloc(elems, sizeof *grad_ref);
+    double *gradb_ref = numcheck_alloc(elems, sizeof *gradb_ref);
+    double *out = numcheck_alloc(out_len, sizeof *out);
+    double *grad = numcheck_alloc(elems, sizeof *grad);
+    double *gradb = numcheck_alloc(elems, sizeof *gradb);
+    char label[160];
+    size_t bad = 0;
+    for (size_t ti = 0; ti < sizeof threads / sizeof threads[0]; ti++) {
+        focal_loss *loss = NULL;
+        assert_int_equal(focal_loss_create(&loss, r->mode), FOCAL_OK);
+        assert_int_equal(focal_loss_set_gamma(loss, 2.0), FOCAL_OK);
+        assert_int_equal(focal_loss_set_alpha_vector(loss, alpha, c), FOCAL_OK);
+        assert_int_equal(focal_loss_set_reduction(loss, r->red), FOCAL_OK);
+        if (!r->dense_targets) {
+            assert_int_equal(focal_loss_set_ignore_index(loss, -100), FOCAL_OK);
+        }
+        assert_int_equal(focal_loss_set_threads(loss, threads[ti]), FOCAL_OK);
+        job j = {loss, p, n, c, inner, x, target, y, w};
+        double *o = ti == 0 ? out_ref : out;
+        double *g = ti == 0 ? grad_ref : grad;
+        double *gb = ti == 0 ? gradb_ref : gradb;
+        focal_status s1 = job_fused(&j, o, out_len, g);
+        focal_status s2 = r->with_backward ? job_backward(&j, up, out_len, gb) : FOCAL_OK;
+        snprintf(label, sizeof label, "threads %d vs 1 [%s %s %s%s (%lld,%lld,%lld)]", threads[ti],
+                 names_mode(r->mode), prec_name(p), names_reduction(r->red),
+                 r->dense_targets ? " dense" : " index", (long long)n, (long long)c,
+                 (long long)inner);
+        if (s1 != FOCAL_OK || s2 != FOCAL_OK) {
+            print_error("%s: status fused %d backward %d (%s)\n", label, (int)s1, (int)s2,
+                        focal_last_error());
+            bad++;
+        } else if (ti > 0) {
+            char what[200];
+            snprintf(what, sizeof what, "%s out", label);
+            bad += numcheck_report_same_bits_f64(what, out, out_ref, out_len, MAX_PRINT);
+            snprintf(what, sizeof what, "%s fused grad", label);
+            bad += numcheck_report_same_bits_f64(what, grad, grad_ref, elems, MAX_PRINT);
+            if (r->with_backward) {
+                snprintf(what, sizeof what, "%s backward grad", label);
+                bad += numcheck_report_same_bits_f64(what, gradb, gradb_ref, elems, MAX_PRINT);
+            }
+        } else {
+            for (size_t i = 0; i < out_len; i++) {
+                if (!isfinite(out_ref[i])) {
+                    print_error("%s: out[%zu] = %g is not finite\n", label, i, out_ref[i]);
+                    bad++;
+                    break;
+                }
+            }
+        }
+        focal_loss_destroy(loss);
+    }
+    free(x);
+    free(y);
+    free(target);
+    free(w);
+    free(up);
+    free(alpha);
+    free(out_ref);
+    free(grad_ref);
+    free(gradb_ref);
+    free(out);
+    free(grad);
+    free(gradb);
+    return bad;
+}
+
+static void test_thread_determinism(void **state)
+{
+    const focal_mode mode = *(const focal_mode *)*state;
+    size_t bad = 0;
+    for (size_t pi = 0; pi < 2; pi++) {
+        for (size_t i = 0; i < sizeof det_rows / sizeof det_rows[0]; i++) {
+            if (det_rows[i].mode == mode) {
+                bad += determinism_case(&det_rows[i], both_precs[pi]);
+            }
+        }
+    }
+    assert_int_equal(bad, 0);
+}
+
+/* ========================================================================
+ * Softmax mode
+ * ======================================================================== */
+
 /* ------------------------------------------------------------------------
  * Logits of magnitude 1e4
  * ------------------------------------------------------------------------ */
 
-static void test_large_logits(void **state)
+static void test_softmax_large_logits(void **state)
 {
     (void)state;
     /* (N = 7, C = 3): rows of magnitude 1e4 with every class as target. */
@@ -642,7 +1428,7 @@ static void test_large_logits(void **state)
         for (size_t gi = 0; gi < sizeof gammas / sizeof gammas[0]; gi++) {
             for (int a = 0; a < 2; a++) {
                 for (size_t ri = 0; ri < 2; ri++) {
-                    setup s = {0};
+                    setup s = {.mode = FOCAL_MODE_SOFTMAX};
                     s.label = a ? "large logits, alpha vector" : "large logits";
                     s.n = 7;
                     s.c = 3;
@@ -700,7 +1486,7 @@ static void test_large_logits(void **state)
  * gamma in (0, 1) with p_t -> 1
  * ------------------------------------------------------------------------ */
 
-static void test_small_gamma_saturated(void **state)
+static void test_softmax_small_gamma_saturated(void **state)
 {
     (void)state;
     static const double gammas[] = {0.1, 0.5, 0.9};
@@ -737,7 +1523,7 @@ static void test_small_gamma_saturated(void **state)
                         char label[96];
                         snprintf(label, sizeof label, "p_t -> 1, gap %g%s", gap,
                                  a ? ", alpha 0.25" : "");
-                        setup s = {0};
+                        setup s = {.mode = FOCAL_MODE_SOFTMAX};
                         s.label = label;
                         s.n = 1;
                         s.c = 5;
@@ -782,7 +1568,7 @@ static void fill_masked(double *x)
     }
 }
 
-static void test_masked_logits(void **state)
+static void test_softmax_masked_logits(void **state)
 {
     (void)state;
     double x[20];
@@ -797,7 +1583,7 @@ static void test_masked_logits(void **state)
         for (size_t gi = 0; gi < 3; gi++) {
             for (int a = 0; a < 2; a++) {
                 for (size_t ri = 0; ri < 3; ri++) {
-                    setup s = {0};
+                    setup s = {.mode = FOCAL_MODE_SOFTMAX};
                     s.label = a ? "-inf masking, alpha vector" : "-inf masking";
                     s.n = 2;
                     s.c = 5;
@@ -817,7 +1603,7 @@ static void test_masked_logits(void **state)
 
 /* Dense targets: a masked class is a non-target class when its target
  * value is 0; its term vanishes rather than becoming 0 * inf. */
-static void test_masked_logits_dense(void **state)
+static void test_softmax_masked_logits_dense(void **state)
 {
     (void)state;
     double x[20];
@@ -840,7 +1626,7 @@ static void test_masked_logits_dense(void **state)
     size_t bad = 0;
     for (size_t pi = 0; pi < 2; pi++) {
         for (size_t gi = 0; gi < 2; gi++) {
-            setup s = {0};
+            setup s = {.mode = FOCAL_MODE_SOFTMAX};
             s.label = "-inf masking, dense targets";
             s.n = 2;
             s.c = 5;
@@ -855,218 +1641,6 @@ static void test_masked_logits_dense(void **state)
     assert_int_equal(bad, 0);
 }
 
-/* ------------------------------------------------------------------------
- * NaN locality
- * ------------------------------------------------------------------------ */
-
-/* mode 0: index targets; 1: dense targets; 2: index targets with label
- * smoothing (the dense path of the library). */
-static size_t nan_case(prec p, focal_reduction red, size_t nan_class, int mode, const char *where)
-{
-    /* (N = 3, C = 4, inner = 3); the NaN goes to position (n = 1, s = 1),
-     * whose target is class 0 (dense: every class has a share). */
-    enum { N = 3, C = 4, INNER = 3, ELEMS = N * C * INNER, POS = N * INNER };
-    const size_t nan_pos = 1 * INNER + 1;
-    numcheck_rng rng;
-    numcheck_rng_seed(&rng, 0xa11ce);
-    double x[ELEMS], x_clean[ELEMS], w[POS], y[ELEMS];
-    int64_t target[POS];
-    for (size_t i = 0; i < ELEMS; i++) {
-        x[i] = round_to(numcheck_rng_uniform(&rng, -3.0, 3.0), p);
-        y[i] = round_to(numcheck_rng_uniform(&rng, 0.05, 0.3), p);
-    }
-    for (size_t i = 0; i < POS; i++) {
-        target[i] = numcheck_rng_below(&rng, C);
-        w[i] = round_to(numcheck_rng_uniform(&rng, 0.5, 2.0), p);
-    }
-    target[nan_pos] = 0;
-    memcpy(x_clean, x, sizeof x);
-    x[(1 * C + nan_class) * INNER + 1] = NAN;
-    x_clean[(1 * C + nan_class) * INNER + 1] = 0.0;
-
-    static const double alpha[C] = {0.25, 1.0, 0.5, 2.0};
-    focal_loss *loss = NULL;
-    assert_int_equal(focal_loss_create(&loss, FOCAL_MODE_SOFTMAX), FOCAL_OK);
-    assert_int_equal(focal_loss_set_gamma(loss, 2.0), FOCAL_OK);
-    assert_int_equal(focal_loss_set_alpha_vector(loss, alpha, C), FOCAL_OK);
-    assert_int_equal(focal_loss_set_reduction(loss, red), FOCAL_OK);
-    if (mode == 2) {
-        assert_int_equal(focal_loss_set_label_smoothing(loss, 0.1), FOCAL_OK);
-    }
-
-    const size_t out_len = red == FOCAL_REDUCTION_NONE ? POS : 1;
-    double out_f[POS], out_fb[POS], out_c[POS], grad_fb[ELEMS], grad_b[ELEMS], grad_c[ELEMS];
-    double ones[POS];
-    for (size_t i = 0; i < POS; i++) {
-        ones[i] = 1.0;
-    }
-    job j = {loss, p, N, C, INNER, x, mode == 1 ? NULL : target, mode == 1 ? y : NULL, w};
-    job jc = {loss, p, N, C, INNER, x_clean, mode == 1 ? NULL : target, mode == 1 ? y : NULL, w};
-    static const char *const mode_names[3] = {"index", "dense", "index+ls"};
-    char label[128];
-    snprintf(label, sizeof label, "NaN in %s [%s %s %s]", where, prec_name(p), mode_names[mode],
-             reduction_name(red));
-    size_t bad = 0;
-    focal_status s1 = job_forward(&j, out_f, out_len);
-    focal_status s2 = job_fused(&j, out_fb, out_len, grad_fb);
-    focal_status s3 = job_backward(&j, ones, out_len, grad_b);
-    focal_status s4 = job_fused(&jc, out_c, out_len, grad_c);
-    if (s1 != FOCAL_OK || s2 != FOCAL_OK || s3 != FOCAL_OK || s4 != FOCAL_OK) {
-        print_error("%s: status forward %d fused %d backward %d clean %d, expected FOCAL_OK\n",
-                    label, (int)s1, (int)s2, (int)s3, (int)s4);
-        focal_loss_destroy(loss);
-        return 1;
-    }
-
-    for (size_t i = 0; i < out_len; i++) {
-        int touched = out_len == 1 || i == nan_pos;
-        const double got[2] = {out_f[i], out_fb[i]};
-        for (int k = 0; k < 2; k++) {
-            if (touched ? !isnan(got[k]) : memcmp(&got[k], &out_c[i], sizeof(double)) != 0) {
-                print_error("%s: %s out[%zu] = %.17g, expected %s%.17g\n", label,
-                            k ? "fused" : "forward", i, got[k],
-                            touched ? "NaN, not " : "the clean run's ", touched ? got[k] : out_c[i]);
-                bad++;
-            }
-        }
-    }
-    for (size_t nn = 0; nn < N; nn++) {
-        for (size_t cc = 0; cc < C; cc++) {
-            for (size_t sp = 0; sp < INNER; sp++) {
-                size_t e = (nn * C + cc) * INNER + sp;
-                int touched = nn * INNER + sp == nan_pos;
-                const double got[2] = {grad_fb[e], grad_b[e]};
-                for (int k = 0; k < 2; k++) {
-                    if (touched ? !isnan(got[k])
-                                : memcmp(&got[k], &grad_c[e], sizeof(double)) != 0) {
-                        print_error("%s: %s grad[%zu] = %.17g, expected %s%.17g\n", label,
-                                    k ? "backward" : "fused", e, got[k],
-                                    touched ? "NaN, not " : "the clean run's ",
-                                    touched ? got[k] : grad_c[e]);
-                        bad++;
-                    }
-                }
-            }
-        }
-    }
-    focal_loss_destroy(loss);
-    return bad;
-}
-
-static void test_nan_locality(void **state)
-{
-    (void)state;
-    size_t bad = 0;
-    for (size_t pi = 0; pi < 2; pi++) {
-        /* With NONE nothing but the NaN position is touched. With MEAN the
-         * reduced value is, but the other positions' gradient is not: the
-         * denominator counts positions and does not depend on any loss. */
-        prec p = both_precs[pi];
-        bad += nan_case(p, FOCAL_REDUCTION_NONE, 2, 0, "a non-target logit");
-        bad += nan_case(p, FOCAL_REDUCTION_NONE, 0, 0, "the target logit");
-        bad += nan_case(p, FOCAL_REDUCTION_MEAN, 2, 0, "a non-target logit");
-        bad += nan_case(p, FOCAL_REDUCTION_MEAN, 0, 0, "the target logit");
-        bad += nan_case(p, FOCAL_REDUCTION_WEIGHTED_MEAN, 3, 0, "a non-target logit");
-        bad += nan_case(p, FOCAL_REDUCTION_NONE, 2, 1, "a logit");
-        bad += nan_case(p, FOCAL_REDUCTION_MEAN, 0, 1, "a logit");
-        bad += nan_case(p, FOCAL_REDUCTION_NONE, 2, 2, "a non-target logit");
-        bad += nan_case(p, FOCAL_REDUCTION_MEAN, 0, 2, "the target logit");
-    }
-    assert_int_equal(bad, 0);
-}
-
-/* ------------------------------------------------------------------------
- * Zero denominators
- * ------------------------------------------------------------------------ */
-
-static size_t zero_case(const char *what, prec p, focal_reduction red, const int64_t *target,
-                        const double *dense, const double *weight, const double *alpha)
-{
-    enum { N = 2, C = 3, INNER = 2, ELEMS = N * C * INNER, POS = N * INNER };
-    static const double x_src[ELEMS] = {0.5, -1.0, 2.0, 0.25, -0.75, 1.5,
-                                        3.0, -2.0, 0.0, 1.0,  -0.5,  0.125};
-    double x[ELEMS];
-    for (size_t i = 0; i < ELEMS; i++) {
-        x[i] = round_to(x_src[i], p);
-    }
-    focal_loss *loss = NULL;
-    assert_int_equal(focal_loss_create(&loss, FOCAL_MODE_SOFTMAX), FOCAL_OK);
-    assert_int_equal(focal_loss_set_reduction(loss, red), FOCAL_OK);
-    if (target != NULL) {
-        assert_int_equal(focal_loss_set_ignore_index(loss, -100), FOCAL_OK);
-    }
-    if (alpha != NULL) {
-        assert_int_equal(focal_loss_set_alpha_vector(loss, alpha, C), FOCAL_OK);
-    }
-    char label[160];
-    snprintf(label, sizeof label, "zero denominator: %s [%s %s]", what, prec_name(p),
-             reduction_name(red));
-    job j = {loss, p, N, C, INNER, x, target, dense, weight};
-    const size_t out_len = red == FOCAL_REDUCTION_NONE ? POS : 1;
-    double out_f[POS], out_fb[POS], grad_fb[ELEMS], grad_b[ELEMS], up[POS];
-    for (size_t i = 0; i < POS; i++) {
-        up[i] = 2.5;
-    }
-    size_t bad = 0;
-    focal_status s1 = job_forward(&j, out_f, out_len);
-    focal_status s2 = job_fused(&j, out_fb, out_len, grad_fb);
-    focal_status s3 = job_backward(&j, up, out_len, grad_b);
-    if (s1 != FOCAL_OK || s2 != FOCAL_OK || s3 != FOCAL_OK) {
-        print_error("%s: status forward %d fused %d backward %d (%s)\n", label, (int)s1, (int)s2,
-                    (int)s3, focal_last_error());
-        bad++;
-    } else {
-        for (size_t i = 0; i < out_len; i++) {
-            if (out_f[i] != 0.0 || out_fb[i] != 0.0) {
-                print_error("%s: out[%zu] forward %.17g fused %.17g, expected 0\n", label, i,
-                            out_f[i], out_fb[i]);
-                bad++;
-            }
-        }
-        for (size_t e = 0; e < ELEMS; e++) {
-            if (grad_fb[e] != 0.0 || grad_b[e] != 0.0) {
-                print_error("%s: grad[%zu] fused %.17g backward %.17g, expected 0\n", label, e,
-                            grad_fb[e], grad_b[e]);
-                bad++;
-            }
-        }
-    }
-    focal_loss_destroy(loss);
-    return bad;
-}
-
-static void test_zero_denominator(void **state)
-{
-    (void)state;
-    static const int64_t all_ignored[4] = {-100, -100, -100, -100};
-    static const int64_t some_targets[4] = {0, 2, 1, 2};
-    static const double zero_weights[4] = {0.0, 0.0, 0.0, 0.0};
-    static const double zero_alpha[3] = {0.0, 0.0, 0.0};
-    static const double zero_dense[12] = {0};
-    static const double some_alpha[3] = {0.5, 1.0, 2.0};
-    size_t bad = 0;
-    for (size_t pi = 0; pi < 2; pi++) {
-        prec p = both_precs[pi];
-        bad += zero_case("all positions ignored", p, FOCAL_REDUCTION_MEAN, all_ignored, NULL, NULL, NULL);
-        bad += zero_case("all positions ignored", p, FOCAL_REDUCTION_WEIGHTED_MEAN, all_ignored, NULL,
-                         NULL, NULL);
-        bad += zero_case("all positions ignored, alpha vector", p, FOCAL_REDUCTION_WEIGHTED_MEAN,
-                         all_ignored, NULL, NULL, some_alpha);
-        bad += zero_case("all positions ignored", p, FOCAL_REDUCTION_SUM, all_ignored, NULL, NULL, NULL);
-        bad += zero_case("all positions ignored", p, FOCAL_REDUCTION_NONE, all_ignored, NULL, NULL, NULL);
-        bad += zero_case("all weights zero", p, FOCAL_REDUCTION_WEIGHTED_MEAN, some_targets, NULL,
-                         zero_weights, NULL);
-        bad += zero_case("all weights zero, alpha vector", p, FOCAL_REDUCTION_WEIGHTED_MEAN,
-                         some_targets, NULL, zero_weights, some_alpha);
-        bad += zero_case("all weights zero", p, FOCAL_REDUCTION_MEAN, some_targets, NULL, zero_weights,
-                         NULL);
-        bad += zero_case("alpha vector all zero", p, FOCAL_REDUCTION_WEIGHTED_MEAN, some_targets, NULL,
-                         NULL, zero_alpha);
-        bad += zero_case("dense targets all zero", p, FOCAL_REDUCTION_WEIGHTED_MEAN, NULL, zero_dense,
-                         NULL, some_alpha);
-    }
-    assert_int_equal(bad, 0);
-}
 
 /* ------------------------------------------------------------------------
  * gamma = 0 is cross-entropy
@@ -1162,7 +1736,7 @@ static size_t ce_case(prec p, focal_reduction red, int use_alpha, int use_weight
     char label[160];
     snprintf(label, sizeof label, "gamma 0 = cross-entropy%s%s [%s %s]",
              use_alpha ? ", alpha as class weight" : "", use_weight ? ", position weights" : "",
-             prec_name(p), reduction_name(red));
+             prec_name(p), names_reduction(red));
     size_t bad = 0;
     focal_status st = job_fused(&j, out_fb, out_len, grad_fb);
     if (st != FOCAL_OK) {
@@ -1181,7 +1755,7 @@ static size_t ce_case(prec p, focal_reduction red, int use_alpha, int use_weight
     return bad;
 }
 
-static void test_gamma0_cross_entropy(void **state)
+static void test_softmax_cross_entropy(void **state)
 {
     (void)state;
     static const focal_reduction reds[] = {FOCAL_REDUCTION_NONE, FOCAL_REDUCTION_SUM,
@@ -1269,7 +1843,7 @@ static size_t ls_case(prec p, focal_reduction red, double ls)
     double out_f[N], out_fb[N], grad_fb[ELEMS];
     char label[128];
     snprintf(label, sizeof label, "gamma 0, label smoothing %g [%s %s]", ls, prec_name(p),
-             reduction_name(red));
+             names_reduction(red));
     size_t bad = 0;
     focal_status s1 = job_forward(&j, out_f, out_len);
     focal_status s2 = job_fused(&j, out_fb, out_len, grad_fb);
@@ -1292,7 +1866,7 @@ static size_t ls_case(prec p, focal_reduction red, double ls)
     return bad;
 }
 
-static void test_gamma0_label_smoothing(void **state)
+static void test_softmax_cross_entropy_label_smoothing(void **state)
 {
     (void)state;
     size_t bad = 0;
@@ -1308,7 +1882,7 @@ static void test_gamma0_label_smoothing(void **state)
  * The Keras form for dense targets and for label smoothing with gamma > 0
  * ------------------------------------------------------------------------ */
 
-static void test_dense_keras_form(void **state)
+static void test_softmax_keras_form(void **state)
 {
     (void)state;
     enum { N = 2, C = 4, INNER = 3, ELEMS = N * C * INNER, POS = N * INNER };
@@ -1345,7 +1919,7 @@ static void test_dense_keras_form(void **state)
         for (size_t gi = 0; gi < 3; gi++) {
             for (size_t ri = 0; ri < 3; ri++) {
                 for (int kind = 0; kind < 3; kind++) {
-                    setup s = {0};
+                    setup s = {.mode = FOCAL_MODE_SOFTMAX};
                     s.n = N;
                     s.c = C;
                     s.inner = INNER;
@@ -1422,7 +1996,7 @@ static void fill_range_kind(numcheck_rng *rng, int kind, size_t c, size_t t, dou
     }
 }
 
-static void test_range_switches(void **state)
+static void test_softmax_range_switches(void **state)
 {
     (void)state;
     enum { ROWS_N = 16, ROWS_C = 100, PLANE_C = 19, PLANE_INNER = 24 };
@@ -1448,7 +2022,7 @@ static void test_range_switches(void **state)
         for (size_t gi = 0; gi < 3; gi++) {
             for (size_t ri = 0; ri < 2; ri++) {
                 for (int planes = 0; planes < 2; planes++) {
-                    setup s = {0};
+                    setup s = {.mode = FOCAL_MODE_SOFTMAX};
                     s.label = planes ? "range switches, planes" : "range switches, rows";
                     s.n = planes ? 1 : ROWS_N;
                     s.c = planes ? PLANE_C : ROWS_C;
@@ -1479,7 +2053,7 @@ static void test_range_switches(void **state)
  * loss already divided.
  * ------------------------------------------------------------------------ */
 
-static void test_dense_subnormal_denominator(void **state)
+static void test_softmax_dense_subnormal_denominator(void **state)
 {
     (void)state;
     const int64_t target = 1;
@@ -1537,7 +2111,7 @@ static void test_dense_subnormal_denominator(void **state)
  * Probabilities input: clipped to [eps, 1 - eps], zero gradient outside
  * ------------------------------------------------------------------------ */
 
-static void test_probabilities_clipped(void **state)
+static void test_softmax_probabilities_clipped(void **state)
 {
     (void)state;
     enum { N = 3, C = 4, ELEMS = N * C };
@@ -1571,7 +2145,7 @@ static void test_probabilities_clipped(void **state)
             for (size_t ri = 0; ri < 2; ri++) {
                 for (int a = 0; a < 2; a++) {
                     for (int v = 0; v < 5; v++) {
-                        setup s = {0};
+                        setup s = {.mode = FOCAL_MODE_SOFTMAX};
                         s.n = N;
                         s.c = C;
                         s.inner = 1;
@@ -1616,138 +2190,1023 @@ static void test_probabilities_clipped(void **state)
     assert_int_equal(bad, 0);
 }
 
+/* ========================================================================
+ * Sigmoid mode
+ * ======================================================================== */
+
 /* ------------------------------------------------------------------------
- * Bitwise determinism across thread counts
+ * The closed form over a grid of ordinary inputs
  * ------------------------------------------------------------------------ */
 
-static size_t determinism_case(prec p, focal_reduction red, int dense_targets, int64_t n,
-                               int64_t c, int64_t inner)
+static void test_sigmoid_closed_form_grid(void **state)
 {
-    const size_t elems = (size_t)(n * c * inner);
-    const size_t positions = (size_t)(n * inner);
-    const size_t out_len = red == FOCAL_REDUCTION_NONE ? positions : 1;
+    (void)state;
+    enum { N = 3, C = 4, INNER = 5, ELEMS = N * C * INNER, POS = N * INNER };
     numcheck_rng rng;
-    numcheck_rng_seed(&rng, 0xde7e + (uint64_t)red * 7 + (uint64_t)dense_targets);
-    double *x = numcheck_alloc(elems, sizeof *x);
-    double *y = dense_targets ? numcheck_alloc(elems, sizeof *y) : NULL;
-    int64_t *target = dense_targets ? NULL : numcheck_alloc(positions, sizeof *target);
-    double *w = numcheck_alloc(positions, sizeof *w);
-    double *up = numcheck_alloc(out_len, sizeof *up);
-    double *alpha = numcheck_alloc((size_t)c, sizeof *alpha);
-    for (size_t i = 0; i < elems; i++) {
-        x[i] = round_to(numcheck_rng_uniform(&rng, -6.0, 6.0), p);
-        if (y != NULL) {
-            y[i] = round_to(numcheck_rng_uniform(&rng, 0.0, 2.0 / (double)c), p);
-        }
+    numcheck_rng_seed(&rng, 0x5197001d);
+    double logits[ELEMS], probs[ELEMS], dense[ELEMS], weight[POS];
+    int64_t target[POS];
+    for (size_t i = 0; i < ELEMS; i++) {
+        logits[i] = numcheck_rng_uniform(&rng, -6.0, 6.0);
+        probs[i] = numcheck_rng_uniform(&rng, 0.01, 0.99);
+        double u = numcheck_rng_uniform(&rng, 0.0, 1.0);
+        dense[i] = u < 0.2 ? 0.0 : u < 0.35 ? 1.0 : numcheck_rng_uniform(&rng, 0.0, 1.0);
     }
-    for (size_t i = 0; i < positions; i++) {
-        if (target != NULL) {
-            target[i] = numcheck_rng_uniform(&rng, 0.0, 1.0) < 0.05 ? -100 : numcheck_rng_below(&rng, c);
-        }
-        w[i] = round_to(numcheck_rng_uniform(&rng, 0.0, 2.0), p);
+    for (size_t i = 0; i < POS; i++) {
+        /* Classes, background (C) and ignored (-100). */
+        double u = numcheck_rng_uniform(&rng, 0.0, 1.0);
+        target[i] = u < 0.2 ? -100 : u < 0.45 ? C : numcheck_rng_below(&rng, C);
+        weight[i] = numcheck_rng_uniform(&rng, 0.0, 2.0);
     }
-    for (size_t i = 0; i < out_len; i++) {
-        up[i] = round_to(numcheck_rng_uniform(&rng, -1.0, 1.0), p);
-    }
-    for (int64_t k = 0; k < c; k++) {
-        alpha[k] = numcheck_rng_uniform(&rng, 0.25, 1.0);
-    }
-
-    static const int threads[] = {1, 2, 3, 4, 7};
-    double *out_ref = numcheck_alloc(out_len, sizeof *out_ref);
-    double *grad_ref = numcheck_alloc(elems, sizeof *grad_ref);
-    double *gradb_ref = numcheck_alloc(elems, sizeof *gradb_ref);
-    double *out = numcheck_alloc(out_len, sizeof *out);
-    double *grad = numcheck_alloc(elems, sizeof *grad);
-    double *gradb = numcheck_alloc(elems, sizeof *gradb);
-    char label[160];
+    weight[3] = 0.0;
+    static const double alpha[C] = {0.25, 0.75, 0.5, 0.1};
+    static const double gammas[] = {0.0, 0.5, 2.0, 3.7};
+    static const double star_params[][2] = {{1.0, 0.0}, {2.0, 1.5}, {0.5, -1.0}};
+    static const focal_reduction reds[] = {
+        FOCAL_REDUCTION_NONE, FOCAL_REDUCTION_MEAN, FOCAL_REDUCTION_SUM,
+        FOCAL_REDUCTION_WEIGHTED_MEAN, FOCAL_REDUCTION_SUM_OVER_POSITIVES};
     size_t bad = 0;
-    for (size_t ti = 0; ti < sizeof threads / sizeof threads[0]; ti++) {
-        focal_loss *loss = NULL;
-        assert_int_equal(focal_loss_create(&loss, FOCAL_MODE_SOFTMAX), FOCAL_OK);
-        assert_int_equal(focal_loss_set_gamma(loss, 2.0), FOCAL_OK);
-        assert_int_equal(focal_loss_set_alpha_vector(loss, alpha, c), FOCAL_OK);
-        assert_int_equal(focal_loss_set_reduction(loss, red), FOCAL_OK);
-        if (!dense_targets) {
-            assert_int_equal(focal_loss_set_ignore_index(loss, -100), FOCAL_OK);
-        }
-        assert_int_equal(focal_loss_set_threads(loss, threads[ti]), FOCAL_OK);
-        job j = {loss, p, n, c, inner, x, target, y, w};
-        double *o = ti == 0 ? out_ref : out;
-        double *g = ti == 0 ? grad_ref : grad;
-        double *gb = ti == 0 ? gradb_ref : gradb;
-        focal_status s1 = job_fused(&j, o, out_len, g);
-        focal_status s2 = job_backward(&j, up, out_len, gb);
-        snprintf(label, sizeof label, "threads %d vs 1 [%s %s%s (%lld,%lld,%lld)]", threads[ti],
-                 prec_name(p), reduction_name(red), dense_targets ? " dense" : "", (long long)n,
-                 (long long)c, (long long)inner);
-        if (s1 != FOCAL_OK || s2 != FOCAL_OK) {
-            print_error("%s: status fused %d backward %d (%s)\n", label, (int)s1, (int)s2,
-                        focal_last_error());
-            bad++;
-        } else if (ti > 0) {
-            char what[200];
-            snprintf(what, sizeof what, "%s out", label);
-            bad += numcheck_report_same_bits_f64(what, out, out_ref, out_len, MAX_PRINT);
-            snprintf(what, sizeof what, "%s fused grad", label);
-            bad += numcheck_report_same_bits_f64(what, grad, grad_ref, elems, MAX_PRINT);
-            snprintf(what, sizeof what, "%s backward grad", label);
-            bad += numcheck_report_same_bits_f64(what, gradb, gradb_ref, elems, MAX_PRINT);
-        } else {
-            for (size_t i = 0; i < out_len; i++) {
-                if (!isfinite(out_ref[i])) {
-                    print_error("%s: out[%zu] = %g is not finite\n", label, i, out_ref[i]);
-                    bad++;
-                    break;
+    for (size_t pi = 0; pi < 2; pi++) {
+        for (int input = 0; input < 3; input++) { /* logits, probabilities, FL* */
+            size_t params = input == 2 ? 3 : 4;
+            for (size_t gi = 0; gi < params; gi++) {
+                for (int dense_targets = 0; dense_targets < 2; dense_targets++) {
+                    for (int a = 0; a < 3; a++) {
+                        for (size_t ri = 0; ri < 5; ri++) {
+                            for (int variant = 0; variant < 2; variant++) {
+                                setup s = {.mode = FOCAL_MODE_SIGMOID};
+                                s.label = dense_targets ? "grid, dense targets" : "grid, index targets";
+                                s.n = N;
+                                s.c = C;
+                                s.inner = INNER;
+                                s.x = input == 1 ? probs : logits;
+                                s.probs = input == 1;
+                                s.star = input == 2;
+                                s.gamma = input == 2 ? star_params[gi][0] : gammas[gi];
+                                s.beta = input == 2 ? star_params[gi][1] : 0.0;
+                                s.target = dense_targets ? NULL : target;
+                                s.dense = dense_targets ? dense : NULL;
+                                s.ignore_set = !dense_targets;
+                                s.ignore = -100;
+                                s.alpha_scalar_set = a == 1;
+                                s.alpha_scalar = 0.25;
+                                s.alpha_vec = a == 2 ? alpha : NULL;
+                                s.red = reds[ri];
+                                /* Variant 1: weights and label smoothing. */
+                                s.weight = variant ? weight : NULL;
+                                s.ls = variant ? 0.1 : 0.0;
+                                bad += run_compare(&s, both_precs[pi]);
+                            }
+                        }
+                    }
                 }
             }
         }
-        focal_loss_destroy(loss);
-    }
-    free(x);
-    free(y);
-    free(target);
-    free(w);
-    free(up);
-    free(alpha);
-    free(out_ref);
-    free(grad_ref);
-    free(gradb_ref);
-    free(out);
-    free(grad);
-    free(gradb);
-    return bad;
-}
-
-static void test_thread_determinism(void **state)
-{
-    (void)state;
-    size_t bad = 0;
-    for (size_t pi = 0; pi < 2; pi++) {
-        bad += determinism_case(both_precs[pi], FOCAL_REDUCTION_MEAN, 0, 64, 50, 32 * 32);
-        bad += determinism_case(both_precs[pi], FOCAL_REDUCTION_NONE, 0, 64, 50, 32 * 32);
-        bad += determinism_case(both_precs[pi], FOCAL_REDUCTION_WEIGHTED_MEAN, 1, 8, 50, 32 * 32);
-        bad += determinism_case(both_precs[pi], FOCAL_REDUCTION_SUM, 0, 4096, 37, 1);
     }
     assert_int_equal(bad, 0);
 }
 
+/* ------------------------------------------------------------------------
+ * Index targets against the dense one-hot targets they stand for
+ * ------------------------------------------------------------------------ */
+
+static size_t equivalence_case(prec p, focal_reduction red, int with_ignored, int alpha_kind,
+                               int variant, double ls)
+{
+    enum { N = 3, C = 4, INNER = 5, ELEMS = N * C * INNER, POS = N * INNER };
+    numcheck_rng rng;
+    numcheck_rng_seed(&rng, 0xe9a1 + (uint64_t)red * 131 + (uint64_t)variant * 7);
+    double x[ELEMS], dense[ELEMS], w_index[POS], w_dense[POS], up[ELEMS];
+    int64_t target[POS];
+    for (size_t i = 0; i < ELEMS; i++) {
+        x[i] = round_to(variant == 1 ? numcheck_rng_uniform(&rng, 0.02, 0.98)
+                                     : numcheck_rng_uniform(&rng, -5.0, 5.0),
+                        p);
+        up[i] = round_to(numcheck_rng_uniform(&rng, -1.0, 1.0), p);
+    }
+    for (size_t i = 0; i < POS; i++) {
+        double u = numcheck_rng_uniform(&rng, 0.0, 1.0);
+        target[i] = u < 0.3 ? C : numcheck_rng_below(&rng, C);
+        if (with_ignored && (i == 2 || i == 7 || i == 11)) {
+            target[i] = -1;
+        }
+        w_index[i] = round_to(numcheck_rng_uniform(&rng, 0.25, 2.0), p);
+        w_dense[i] = target[i] == -1 ? 0.0 : w_index[i];
+    }
+    for (int64_t nn = 0; nn < N; nn++) {
+        for (int64_t k = 0; k < C; k++) {
+            for (int64_t s = 0; s < INNER; s++) {
+                dense[(nn * C + k) * INNER + s] = target[nn * INNER + s] == k ? 1.0 : 0.0;
+            }
+        }
+    }
+    static const double alpha[C] = {0.25, 0.6, 0.9, 0.4};
+    focal_loss *loss = NULL;
+    assert_int_equal(focal_loss_create(&loss, FOCAL_MODE_SIGMOID), FOCAL_OK);
+    assert_int_equal(focal_loss_set_reduction(loss, red), FOCAL_OK);
+    assert_int_equal(focal_loss_set_ignore_index(loss, -1), FOCAL_OK);
+    assert_int_equal(focal_loss_set_gamma(loss, variant == 2 ? 1.5 : 0.5), FOCAL_OK);
+    if (variant == 1) {
+        assert_int_equal(focal_loss_set_input(loss, FOCAL_INPUT_PROBABILITIES), FOCAL_OK);
+    } else if (variant == 2) {
+        assert_int_equal(focal_loss_set_variant(loss, FOCAL_VARIANT_FL_STAR), FOCAL_OK);
+        assert_int_equal(focal_loss_set_beta(loss, 0.5), FOCAL_OK);
+    }
+    if (alpha_kind == 1) {
+        assert_int_equal(focal_loss_set_alpha(loss, 0.25), FOCAL_OK);
+    } else if (alpha_kind == 2) {
+        assert_int_equal(focal_loss_set_alpha_vector(loss, alpha, C), FOCAL_OK);
+    }
+    if (ls != 0.0) {
+        assert_int_equal(focal_loss_set_label_smoothing(loss, ls), FOCAL_OK);
+    }
+    const size_t out_len = red == FOCAL_REDUCTION_NONE ? ELEMS : 1;
+    if (red != FOCAL_REDUCTION_NONE) {
+        up[0] = round_to(1.75, p);
+    }
+    job ji = {loss, p, N, C, INNER, x, target, NULL, with_ignored ? w_index : NULL};
+    job jd = {loss, p, N, C, INNER, x, NULL, dense, with_ignored ? w_dense : NULL};
+    double out_i[ELEMS], out_d[ELEMS], gf_i[ELEMS], gf_d[ELEMS], gb_i[ELEMS], gb_d[ELEMS];
+    double fo_i[ELEMS], fo_d[ELEMS];
+    static const char *const variant_names[3] = {"logits", "probabilities", "FL*"};
+    char label[200];
+    snprintf(label, sizeof label, "index vs dense one-hot [%s %s %s alpha %d ls %g%s]",
+             prec_name(p), variant_names[variant], names_reduction(red), alpha_kind, ls,
+             with_ignored ? ", ignored positions as weight 0" : "");
+    size_t bad = 0;
+    focal_status st[6] = {
+        job_forward(&ji, out_i, out_len),      job_forward(&jd, out_d, out_len),
+        job_fused(&ji, fo_i, out_len, gf_i),   job_fused(&jd, fo_d, out_len, gf_d),
+        job_backward(&ji, up, out_len, gb_i),  job_backward(&jd, up, out_len, gb_d),
+    };
+    for (int i = 0; i < 6; i++) {
+        if (st[i] != FOCAL_OK) {
+            print_error("%s: call %d returned %d (%s)\n", label, i, (int)st[i], focal_last_error());
+            focal_loss_destroy(loss);
+            return 1;
+        }
+    }
+    const double rtol = p == PREC_F64 ? 1e-15 : FLT_EPSILON;
+    const double atol = p == PREC_F64 ? DBL_MIN : FLT_MIN;
+    char what[260];
+    snprintf(what, sizeof what, "%s forward out", label);
+    bad += numcheck_report_close(what, out_i, out_d, out_len, rtol, atol, MAX_PRINT);
+    snprintf(what, sizeof what, "%s fused out", label);
+    bad += numcheck_report_close(what, fo_i, fo_d, out_len, rtol, atol, MAX_PRINT);
+    snprintf(what, sizeof what, "%s fused grad", label);
+    bad += numcheck_report_close(what, gf_i, gf_d, ELEMS, rtol, atol, MAX_PRINT);
+    snprintf(what, sizeof what, "%s backward grad", label);
+    bad += numcheck_report_close(what, gb_i, gb_d, ELEMS, rtol, atol, MAX_PRINT);
+    focal_loss_destroy(loss);
+    return bad;
+}
+
+static void test_sigmoid_index_dense_equivalence(void **state)
+{
+    (void)state;
+    size_t bad = 0;
+    for (size_t pi = 0; pi < 2; pi++) {
+        for (int variant = 0; variant < 3; variant++) {
+            for (int a = 0; a < 3; a++) {
+                for (int l = 0; l < 2; l++) {
+                    double ls = l ? 0.2 : 0.0;
+                    prec p = both_precs[pi];
+                    /* Ignored positions: only where a weight of 0 on the
+                     * dense side reproduces them. */
+                    bad += equivalence_case(p, FOCAL_REDUCTION_NONE, 1, a, variant, ls);
+                    bad += equivalence_case(p, FOCAL_REDUCTION_SUM, 1, a, variant, ls);
+                    bad += equivalence_case(p, FOCAL_REDUCTION_NONE, 0, a, variant, ls);
+                    bad += equivalence_case(p, FOCAL_REDUCTION_SUM, 0, a, variant, ls);
+                    bad += equivalence_case(p, FOCAL_REDUCTION_MEAN, 0, a, variant, ls);
+                    bad += equivalence_case(p, FOCAL_REDUCTION_WEIGHTED_MEAN, 0, a, variant, ls);
+                    bad += equivalence_case(p, FOCAL_REDUCTION_SUM_OVER_POSITIVES, 0, a, variant,
+                                            ls);
+                }
+            }
+        }
+    }
+    assert_int_equal(bad, 0);
+}
+
+/* ------------------------------------------------------------------------
+ * Logits of magnitude 1e4, 1e3, 100 and 40
+ * ------------------------------------------------------------------------ */
+
+static const double extreme_row[8] = {1e4, -1e4, 1e3, -1e3, 100.0, -100.0, 40.0, -40.0};
+
+static void test_sigmoid_large_logits(void **state)
+{
+    (void)state;
+    /* Dense: rows with y = 0, 1 and 0.3, each over the eight logits. Index:
+     * the same logits with C = 1 as positives (target 0) and background
+     * (target 1 = C). */
+    double x_dense[3 * 8], y_dense[3 * 8], x_index[16];
+    int64_t t_index[16];
+    static const double ys[3] = {0.0, 1.0, 0.3};
+    for (size_t r = 0; r < 3; r++) {
+        for (size_t k = 0; k < 8; k++) {
+            x_dense[r * 8 + k] = extreme_row[k];
+            y_dense[r * 8 + k] = ys[r];
+        }
+    }
+    for (size_t i = 0; i < 16; i++) {
+        x_index[i] = extreme_row[i % 8];
+        t_index[i] = i < 8 ? 0 : 1;
+    }
+    static const double alpha8[8] = {0.25, 0.5, 0.75, 0.1, 0.9, 0.3, 0.6, 0.4};
+    static const double gammas[] = {0.0, 0.25, 0.5, 0.9, 2.0};
+    static const focal_reduction reds[] = {FOCAL_REDUCTION_NONE, FOCAL_REDUCTION_SUM,
+                                           FOCAL_REDUCTION_MEAN,
+                                           FOCAL_REDUCTION_SUM_OVER_POSITIVES};
+    size_t bad = 0;
+    for (size_t pi = 0; pi < 2; pi++) {
+        for (size_t gi = 0; gi < sizeof gammas / sizeof gammas[0]; gi++) {
+            for (int a = 0; a < 3; a++) {
+                for (size_t ri = 0; ri < sizeof reds / sizeof reds[0]; ri++) {
+                    for (int idx = 0; idx < 2; idx++) {
+                        setup s = {.mode = FOCAL_MODE_SIGMOID};
+                        s.label = idx ? "extreme logits, index targets (C = 1)"
+                                      : "extreme logits, dense targets 0 / 1 / 0.3";
+                        s.n = idx ? 16 : 3;
+                        s.c = idx ? 1 : 8;
+                        s.inner = 1;
+                        s.x = idx ? x_index : x_dense;
+                        s.target = idx ? t_index : NULL;
+                        s.dense = idx ? NULL : y_dense;
+                        s.gamma = gammas[gi];
+                        s.alpha_scalar_set = a == 1;
+                        s.alpha_scalar = 0.25;
+                        s.alpha_vec = a == 2 ? (idx ? alpha8 + 2 : alpha8) : NULL;
+                        s.red = reds[ri];
+                        s.tiny_relative = 1;
+                        bad += run_compare(&s, both_precs[pi]);
+                    }
+                }
+            }
+        }
+    }
+
+    /* A few values by hand, independent of element_closed_form: with
+     * alpha 0.25, y = 0 at x = 1e4 costs (1 - 0.25) * 1e4 with gradient
+     * 0.75 (p = 1 to every digit); y = 1 at x = -1e4 costs 0.25 * 1e4 with
+     * gradient -0.25; the right answers (y = 1 at 1e4, y = 0 at -1e4) cost
+     * 0 with gradient 0. */
+    for (size_t pi = 0; pi < 2; pi++) {
+        focal_loss *loss = NULL;
+        assert_int_equal(focal_loss_create(&loss, FOCAL_MODE_SIGMOID), FOCAL_OK);
+        assert_int_equal(focal_loss_set_gamma(loss, 0.5), FOCAL_OK);
+        assert_int_equal(focal_loss_set_alpha(loss, 0.25), FOCAL_OK);
+        assert_int_equal(focal_loss_set_reduction(loss, FOCAL_REDUCTION_NONE), FOCAL_OK);
+        static const double x[4] = {1e4, -1e4, 1e4, -1e4};
+        static const double y[4] = {0.0, 1.0, 1.0, 0.0};
+        static const double want_out[4] = {7500.0, 2500.0, 0.0, 0.0};
+        static const double want_grad[4] = {0.75, -0.25, 0.0, 0.0};
+        job j = {loss, both_precs[pi], 1, 4, 1, x, NULL, y, NULL};
+        double out[4], grad[4];
+        assert_int_equal(job_fused(&j, out, 4, grad), FOCAL_OK);
+        double tol = both_precs[pi] == PREC_F64 ? 1e-12 : 1e-5;
+        for (size_t i = 0; i < 4; i++) {
+            if (!(fabs(out[i] - want_out[i]) <= tol * fmax(1.0, want_out[i]) &&
+                  fabs(grad[i] - want_grad[i]) <= tol)) {
+                print_error("extreme logits by hand [%s]: x = %g, y = %g: out %.17g grad %.17g, "
+                            "expected %g, %g\n",
+                            prec_name(both_precs[pi]), x[i], y[i], out[i], grad[i], want_out[i],
+                            want_grad[i]);
+                bad++;
+            }
+        }
+        focal_loss_destroy(loss);
+    }
+    assert_int_equal(bad, 0);
+}
+
+/* gamma in (0, 1) with p_t -> 1: the gradient's limit is finite and is the
+ * factored form of API.md; checked here relative down to the smallest
+ * normal number with gaps where 1 - p_t is far below the precision of 1. */
+static void test_sigmoid_small_gamma_saturated(void **state)
+{
+    (void)state;
+    static const double gaps[] = {5.0, 20.0, 37.0, 50.0, 88.0, 700.0, 745.0, 800.0};
+    enum { G = sizeof gaps / sizeof gaps[0] };
+    double x[2 * G], y[2 * G];
+    for (size_t i = 0; i < G; i++) {
+        /* Right answers: y = 1 at +gap, y = 0 at -gap. */
+        x[i] = gaps[i];
+        y[i] = 1.0;
+        x[G + i] = -gaps[i];
+        y[G + i] = 0.0;
+    }
+    static const double gammas[] = {0.1, 0.25, 0.5, 0.9};
+    size_t bad = 0;
+    for (size_t pi = 0; pi < 2; pi++) {
+        for (size_t gi = 0; gi < sizeof gammas / sizeof gammas[0]; gi++) {
+            for (int r = 0; r < 2; r++) {
+                setup s = {.mode = FOCAL_MODE_SIGMOID};
+                s.label = "p_t -> 1";
+                s.n = 2;
+                s.c = G;
+                s.inner = 1;
+                s.x = x;
+                s.dense = y;
+                s.gamma = gammas[gi];
+                s.alpha_scalar_set = 1;
+                s.alpha_scalar = 0.25;
+                s.red = r ? FOCAL_REDUCTION_SUM : FOCAL_REDUCTION_NONE;
+                s.tiny_relative = 1;
+                bad += run_compare(&s, both_precs[pi]);
+            }
+        }
+    }
+    assert_int_equal(bad, 0);
+}
+
+/* ------------------------------------------------------------------------
+ * FL*
+ * ------------------------------------------------------------------------ */
+
+static void test_sigmoid_fl_star(void **state)
+{
+    (void)state;
+    enum { N = 4, C = 3, INNER = 2, ELEMS = N * C * INNER, POS = N * INNER };
+    numcheck_rng rng;
+    numcheck_rng_seed(&rng, 0xf15);
+    double x[ELEMS], dense[ELEMS], w[POS];
+    int64_t target[POS];
+    for (size_t i = 0; i < ELEMS; i++) {
+        x[i] = numcheck_rng_uniform(&rng, -8.0, 8.0);
+        dense[i] = i % 5 == 0 ? 1.0 : i % 7 == 0 ? 0.0 : numcheck_rng_uniform(&rng, 0.0, 1.0);
+    }
+    for (size_t i = 0; i < POS; i++) {
+        target[i] = i == 5 ? -100 : numcheck_rng_below(&rng, C + 1);
+        w[i] = numcheck_rng_uniform(&rng, 0.5, 1.5);
+    }
+    static const double alpha[C] = {0.25, 0.5, 0.8};
+    static const double gammas[] = {0.5, 1.0, 2.0, 3.0};
+    static const double betas[] = {0.0, 1.5, -1.0};
+    static const focal_reduction reds[] = {FOCAL_REDUCTION_NONE, FOCAL_REDUCTION_MEAN,
+                                           FOCAL_REDUCTION_WEIGHTED_MEAN,
+                                           FOCAL_REDUCTION_SUM_OVER_POSITIVES};
+    size_t bad = 0;
+    for (size_t pi = 0; pi < 2; pi++) {
+        for (size_t gi = 0; gi < 4; gi++) {
+            for (size_t bi = 0; bi < 3; bi++) {
+                for (int a = 0; a < 3; a++) {
+                    for (size_t ri = 0; ri < 4; ri++) {
+                        for (int d = 0; d < 2; d++) {
+                            setup s = {.mode = FOCAL_MODE_SIGMOID};
+                            s.label = d ? "FL*, dense targets" : "FL*, index targets";
+                            s.n = N;
+                            s.c = C;
+                            s.inner = INNER;
+                            s.x = x;
+                            s.dense = d ? dense : NULL;
+                            s.target = d ? NULL : target;
+                            s.ignore_set = 1;
+                            s.ignore = -100;
+                            s.weight = w;
+                            s.star = 1;
+                            s.gamma = gammas[gi];
+                            s.beta = betas[bi];
+                            s.alpha_scalar_set = a == 1;
+                            s.alpha_scalar = 0.25;
+                            s.alpha_vec = a == 2 ? alpha : NULL;
+                            s.red = reds[ri];
+                            s.ls = (gi + bi) % 2 ? 0.1 : 0.0;
+                            bad += run_compare(&s, both_precs[pi]);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /* Large |x|: log sigmoid(gamma x_t + beta) must not overflow. */
+    double xl[3 * 8], yl[3 * 8];
+    static const double ys[3] = {0.0, 1.0, 0.3};
+    for (size_t r = 0; r < 3; r++) {
+        for (size_t k = 0; k < 8; k++) {
+            xl[r * 8 + k] = extreme_row[k];
+            yl[r * 8 + k] = ys[r];
+        }
+    }
+    for (size_t pi = 0; pi < 2; pi++) {
+        for (size_t gi = 0; gi < 4; gi++) {
+            for (size_t bi = 0; bi < 3; bi++) {
+                for (int r = 0; r < 2; r++) {
+                    setup s = {.mode = FOCAL_MODE_SIGMOID};
+                    s.label = "FL*, extreme logits";
+                    s.n = 3;
+                    s.c = 8;
+                    s.inner = 1;
+                    s.x = xl;
+                    s.dense = yl;
+                    s.star = 1;
+                    s.gamma = gammas[gi];
+                    s.beta = betas[bi];
+                    s.alpha_scalar_set = 1;
+                    s.alpha_scalar = 0.25;
+                    s.red = r ? FOCAL_REDUCTION_SUM : FOCAL_REDUCTION_NONE;
+                    s.tiny_relative = 1;
+                    bad += run_compare(&s, both_precs[pi]);
+                }
+            }
+        }
+    }
+    assert_int_equal(bad, 0);
+}
+
+/* Binary cross-entropy with logits, written out:
+ *   loss = y softplus(-x) + (1 - y) softplus(x),  d/dx = sigmoid(x) - y.
+ * FL* with gamma 1, beta 0 and no alpha is it for hard labels (x_t = +-x);
+ * FL with gamma 0 and no alpha is it for any label in [0, 1]. */
+static size_t bce_case(prec p, focal_reduction red, int star, int dense_targets)
+{
+    enum { N = 2, C = 6, INNER = 2, ELEMS = N * C * INNER, POS = N * INNER };
+    static const double x_src[ELEMS] = {
+        -1e4, 1e4,  -40.0, 40.0, 0.0,   2.5,  -2.5, 0.125, 7.0,  -7.0,  100.0, -100.0,
+        1e3,  -1e3, 0.5,   -0.5, 15.0, -15.0, 3.0,  -3.0,  1e-3, -1e-3, 30.0,  -30.0,
+    };
+    static const int64_t t_src[POS] = {0, 6, 3, 5};
+    double x[ELEMS], y[ELEMS];
+    numcheck_rng rng;
+    numcheck_rng_seed(&rng, 0xbce);
+    for (size_t i = 0; i < ELEMS; i++) {
+        x[i] = round_to(x_src[i], p);
+        double u = numcheck_rng_uniform(&rng, 0.0, 1.0);
+        /* FL* needs hard labels to be BCE; FL gamma 0 takes soft ones. */
+        y[i] = star ? (u < 0.5 ? 1.0 : 0.0) : round_to(u, p);
+    }
+    for (int64_t nn = 0; dense_targets == 0 && nn < N; nn++) {
+        for (int64_t k = 0; k < C; k++) {
+            for (int64_t s = 0; s < INNER; s++) {
+                y[(nn * C + k) * INNER + s] = t_src[nn * INNER + s] == k ? 1.0 : 0.0;
+            }
+        }
+    }
+    focal_loss *loss = NULL;
+    assert_int_equal(focal_loss_create(&loss, FOCAL_MODE_SIGMOID), FOCAL_OK);
+    assert_int_equal(focal_loss_set_reduction(loss, red), FOCAL_OK);
+    if (star) {
+        assert_int_equal(focal_loss_set_variant(loss, FOCAL_VARIANT_FL_STAR), FOCAL_OK);
+        assert_int_equal(focal_loss_set_gamma(loss, 1.0), FOCAL_OK);
+    } else {
+        assert_int_equal(focal_loss_set_gamma(loss, 0.0), FOCAL_OK);
+    }
+    const size_t out_len = red == FOCAL_REDUCTION_NONE ? ELEMS : 1;
+    double ref_out[ELEMS], ref_grad[ELEMS];
+    long double sum = 0.0L;
+    for (size_t i = 0; i < ELEMS; i++) {
+        long double xl = (long double)x[i], yl = (long double)y[i];
+        long double l = yl * ld_softplus(-xl) + (1.0L - yl) * ld_softplus(xl);
+        sum += l;
+        if (red == FOCAL_REDUCTION_NONE) {
+            ref_out[i] = (double)l;
+        }
+        /* sigmoid(x) - y without cancellation for y in {0, 1}. */
+        long double g = yl == 1.0L ? -ld_sigmoid(-xl) : ld_sigmoid(xl) - yl;
+        ref_grad[i] = (double)(red == FOCAL_REDUCTION_MEAN ? g / (long double)ELEMS : g);
+    }
+    if (red != FOCAL_REDUCTION_NONE) {
+        ref_out[0] = (double)(red == FOCAL_REDUCTION_MEAN ? sum / (long double)ELEMS : sum);
+    }
+    job j = {loss, p, N, C, INNER, x, dense_targets ? NULL : t_src, dense_targets ? y : NULL, NULL};
+    double out[ELEMS], grad[ELEMS];
+    char label[160];
+    snprintf(label, sizeof label, "binary cross-entropy via %s [%s %s %s]",
+             star ? "FL* gamma 1 beta 0" : "FL gamma 0", prec_name(p), names_reduction(red),
+             dense_targets ? "dense" : "index");
+    size_t bad = 0;
+    focal_status st = job_fused(&j, out, out_len, grad);
+    if (st != FOCAL_OK) {
+        print_error("%s: status %d (%s)\n", label, (int)st, focal_last_error());
+        bad++;
+    } else {
+        const double rtol = p == PREC_F64 ? 1e-12 : 2e-5;
+        const double atol = p == PREC_F64 ? DBL_MIN : FLT_MIN;
+        char what[200];
+        snprintf(what, sizeof what, "%s out", label);
+        bad += numcheck_report_close(what, out, ref_out, out_len, rtol, atol, MAX_PRINT);
+        snprintf(what, sizeof what, "%s grad", label);
+        bad += numcheck_report_close(what, grad, ref_grad, ELEMS, rtol, atol, MAX_PRINT);
+    }
+    focal_loss_destroy(loss);
+    return bad;
+}
+
+static void test_sigmoid_cross_entropy(void **state)
+{
+    (void)state;
+    static const focal_reduction reds[] = {FOCAL_REDUCTION_NONE, FOCAL_REDUCTION_SUM,
+                                           FOCAL_REDUCTION_MEAN};
+    size_t bad = 0;
+    for (size_t pi = 0; pi < 2; pi++) {
+        for (size_t ri = 0; ri < 3; ri++) {
+            for (int star = 0; star < 2; star++) {
+                for (int d = 0; d < 2; d++) {
+                    bad += bce_case(both_precs[pi], reds[ri], star, d);
+                }
+            }
+        }
+    }
+    assert_int_equal(bad, 0);
+}
+
+/* ------------------------------------------------------------------------
+ * Keras BinaryFocalCrossentropy
+ * ------------------------------------------------------------------------ */
+
+/* Keras' binary_focal_crossentropy step by step (from_logits=False): the
+ * labels smoothed, bce on the clipped prediction, p_t on the prediction
+ * itself, the focal factor, the class-balancing weight, and the mean over
+ * the last axis; the loss object then averages over the batch. */
+static long double keras_element(long double y_true, long double y_pred, long double gamma,
+                                 int balance, long double alpha, long double ls,
+                                 long double eps)
+{
+    y_true = y_true * (1.0L - ls) + 0.5L * ls;
+    long double out = y_pred < eps ? eps : (y_pred > 1.0L - eps ? 1.0L - eps : y_pred);
+    long double bce = -(y_true * logl(out) + (1.0L - y_true) * logl(1.0L - out));
+    long double p_t = y_true * y_pred + (1.0L - y_true) * (1.0L - y_pred);
+    long double focal = powl(1.0L - p_t, gamma);
+    long double v = focal * bce;
+    if (balance) {
+        v *= y_true * alpha + (1.0L - y_true) * (1.0L - alpha);
+    }
+    return v;
+}
+
+static void test_sigmoid_keras_form(void **state)
+{
+    (void)state;
+    size_t bad = 0;
+
+    /* The documented example: y_true [[0, 1], [0, 0]], y_pred [[0.6, 0.4],
+     * [0.4, 0.6]], gamma 2 gives [0.330, 0.206] per sample (3 digits). */
+    for (size_t pi = 0; pi < 2; pi++) {
+        prec p = both_precs[pi];
+        focal_loss *loss = NULL;
+        assert_int_equal(focal_loss_create(&loss, FOCAL_MODE_SIGMOID), FOCAL_OK);
+        assert_int_equal(focal_loss_set_input(loss, FOCAL_INPUT_PROBABILITIES), FOCAL_OK);
+        assert_int_equal(focal_loss_set_gamma(loss, 2.0), FOCAL_OK);
+        static const double y_true[4] = {0, 1, 0, 0};
+        double y_pred[4] = {round_to(0.6, p), round_to(0.4, p), round_to(0.4, p), round_to(0.6, p)};
+        static const double want[2] = {0.330, 0.206};
+        for (size_t r = 0; r < 2; r++) {
+            double out = 0.0;
+            job j = {loss, p, 1, 2, 1, y_pred + 2 * r, NULL, y_true + 2 * r, NULL};
+            assert_int_equal(job_forward(&j, &out, 1), FOCAL_OK);
+            if (!(fabs(out - want[r]) <= 5e-4)) {
+                print_error("Keras example [%s]: sample %zu gives %.6f, Keras documents %.3f\n",
+                            prec_name(p), r, out, want[r]);
+                bad++;
+            }
+        }
+        focal_loss_destroy(loss);
+    }
+
+    /* The documented logits example: y_true [0, 1, 0, 0], y_pred [-18.6,
+     * 0.51, 2.94, -12.8], gamma 2: 0.691; with apply_class_balancing
+     * (alpha 0.25): 0.51. */
+    for (size_t pi = 0; pi < 2; pi++) {
+        prec p = both_precs[pi];
+        static const double y_true[4] = {0, 1, 0, 0};
+        double y_pred[4] = {round_to(-18.6, p), round_to(0.51, p), round_to(2.94, p),
+                            round_to(-12.8, p)};
+        for (int balance = 0; balance < 2; balance++) {
+            focal_loss *loss = NULL;
+            assert_int_equal(focal_loss_create(&loss, FOCAL_MODE_SIGMOID), FOCAL_OK);
+            assert_int_equal(focal_loss_set_gamma(loss, 2.0), FOCAL_OK);
+            if (balance) {
+                assert_int_equal(focal_loss_set_alpha(loss, 0.25), FOCAL_OK);
+            }
+            double out = 0.0;
+            job j = {loss, p, 1, 4, 1, y_pred, NULL, y_true, NULL};
+            assert_int_equal(job_forward(&j, &out, 1), FOCAL_OK);
+            double want = balance ? 0.51 : 0.691;
+            if (!(fabs(out - want) <= (balance ? 5e-3 : 5e-4))) {
+                print_error("Keras logits example [%s%s]: %.6f, Keras documents %g\n",
+                            prec_name(p), balance ? ", class balancing" : "", out, want);
+                bad++;
+            }
+            focal_loss_destroy(loss);
+        }
+    }
+
+    /* A batch with hard labels against the step-by-step form in long
+     * double: MEAN is Keras' batch average, NONE its per-element terms. */
+    enum { N = 8, C = 6, ELEMS = N * C };
+    numcheck_rng rng;
+    numcheck_rng_seed(&rng, 0x4e7a5);
+    double y_pred_src[ELEMS], y_true[ELEMS];
+    for (size_t i = 0; i < ELEMS; i++) {
+        y_pred_src[i] = numcheck_rng_uniform(&rng, 0.02, 0.98);
+        y_true[i] = numcheck_rng_uniform(&rng, 0.0, 1.0) < 0.4 ? 1.0 : 0.0;
+    }
+    static const double gammas[] = {0.0, 1.0, 2.0, 3.0};
+    for (size_t pi = 0; pi < 2; pi++) {
+        prec p = both_precs[pi];
+        double y_pred[ELEMS];
+        for (size_t i = 0; i < ELEMS; i++) {
+            y_pred[i] = round_to(y_pred_src[i], p);
+        }
+        for (size_t gi = 0; gi < 4; gi++) {
+            for (int balance = 0; balance < 2; balance++) {
+                for (int l = 0; l < 2; l++) {
+                    double ls = l ? 0.1 : 0.0;
+                    focal_loss *loss = NULL;
+                    assert_int_equal(focal_loss_create(&loss, FOCAL_MODE_SIGMOID), FOCAL_OK);
+                    assert_int_equal(focal_loss_set_input(loss, FOCAL_INPUT_PROBABILITIES),
+                                     FOCAL_OK);
+                    assert_int_equal(focal_loss_set_gamma(loss, gammas[gi]), FOCAL_OK);
+                    if (balance) {
+                        assert_int_equal(focal_loss_set_alpha(loss, 0.25), FOCAL_OK);
+                    }
+                    if (ls != 0.0) {
+                        assert_int_equal(focal_loss_set_label_smoothing(loss, ls), FOCAL_OK);
+                    }
+                    double ref[ELEMS];
+                    long double total = 0.0L;
+                    for (size_t i = 0; i < ELEMS; i++) {
+                        long double v = keras_element(y_true[i], y_pred[i], gammas[gi], balance,
+                                                      0.25L, ls, 1e-7L);
+                        ref[i] = (double)v;
+                        total += v;
+                    }
+                    double ref_mean = (double)(total / (long double)ELEMS);
+                    double out[ELEMS], mean = 0.0;
+                    job j = {loss, p, N, C, 1, y_pred, NULL, y_true, NULL};
+                    assert_int_equal(focal_loss_set_reduction(loss, FOCAL_REDUCTION_MEAN),
+                                     FOCAL_OK);
+                    assert_int_equal(job_forward(&j, &mean, 1), FOCAL_OK);
+                    assert_int_equal(focal_loss_set_reduction(loss, FOCAL_REDUCTION_NONE),
+                                     FOCAL_OK);
+                    assert_int_equal(job_forward(&j, out, ELEMS), FOCAL_OK);
+                    const double rtol = p == PREC_F64 ? 1e-12 : 2e-5;
+                    const double atol = p == PREC_F64 ? 1e-14 : 2e-6;
+                    char what[160];
+                    snprintf(what, sizeof what, "Keras batch [%s gamma %g%s%s] mean",
+                             prec_name(p), gammas[gi], balance ? " balanced" : "",
+                             l ? " ls 0.1" : "");
+                    bad += numcheck_report_close(what, &mean, &ref_mean, 1, rtol, atol, MAX_PRINT);
+                    snprintf(what, sizeof what, "Keras batch [%s gamma %g%s%s] per element",
+                             prec_name(p), gammas[gi], balance ? " balanced" : "",
+                             l ? " ls 0.1" : "");
+                    bad += numcheck_report_close(what, out, ref, ELEMS, rtol, atol, MAX_PRINT);
+                    focal_loss_destroy(loss);
+                }
+            }
+        }
+    }
+    assert_int_equal(bad, 0);
+}
+
+/* Probabilities outside [eps, 1 - eps] are clipped and pass no gradient;
+ * the bounds themselves pass it. eps = 2^-10 makes both bounds exact in
+ * float32 and float64, so "at the bound" means the same in both. */
+static void test_sigmoid_probabilities_clipped(void **state)
+{
+    (void)state;
+    enum { N = 2, C = 6, ELEMS = N * C };
+    static const double eps = 0x1p-10;
+    /* 0, 2^-12 and 1e-9 lie below, 1 - 2^-12 and 1 above; 2^-10 and
+     * 1 - 2^-10 are the bounds; 0.999 and 0.001 lie just inside. */
+    static const double x[ELEMS] = {0.0,        0x1p-12, 0x1p-10, 0.5,   1.0 - 0x1p-10, 1.0,
+                                    1.0 - 0x1p-12, 0.3,  0.999,   0.001, 0.7,           1e-9};
+    static const double hard[ELEMS] = {1, 0, 1, 0, 0, 1, 0, 1, 1, 0, 0, 1};
+    static const double hard2[ELEMS] = {0, 1, 0, 1, 1, 0, 1, 0, 0, 1, 1, 0};
+    static const double soft[ELEMS] = {0.2, 0.7, 0.5, 1.0, 0.25, 0.9,
+                                       0.0, 0.6, 0.3, 0.8, 0.1,  0.4};
+    static const double gammas[] = {0.0, 0.5, 2.0};
+    size_t bad = 0;
+    for (size_t pi = 0; pi < 2; pi++) {
+        for (size_t gi = 0; gi < 3; gi++) {
+            for (int d = 0; d < 3; d++) {
+                for (int r = 0; r < 2; r++) {
+                    setup s = {.mode = FOCAL_MODE_SIGMOID};
+                    s.label = d == 2 ? "clipped probabilities, soft targets"
+                                     : "clipped probabilities, hard targets";
+                    s.n = N;
+                    s.c = C;
+                    s.inner = 1;
+                    s.x = x;
+                    s.dense = d == 0 ? hard : d == 1 ? hard2 : soft;
+                    s.probs = 1;
+                    s.eps = eps;
+                    s.gamma = gammas[gi];
+                    s.alpha_scalar_set = 1;
+                    s.alpha_scalar = 0.25;
+                    s.red = r ? FOCAL_REDUCTION_SUM : FOCAL_REDUCTION_NONE;
+                    bad += run_compare(&s, both_precs[pi]);
+                }
+            }
+            /* The default eps 1e-7: 0, 1e-9 and 1 are clipped. */
+            setup s = {.mode = FOCAL_MODE_SIGMOID};
+            s.label = "clipped probabilities, default eps";
+            s.n = N;
+            s.c = C;
+            s.inner = 1;
+            s.x = x;
+            s.dense = hard;
+            s.probs = 1;
+            s.gamma = gammas[gi];
+            s.red = FOCAL_REDUCTION_NONE;
+            bad += run_compare(&s, both_precs[pi]);
+        }
+    }
+    assert_int_equal(bad, 0);
+}
+
+/* ------------------------------------------------------------------------
+ * -inf logits on negatives (masking)
+ * ------------------------------------------------------------------------ */
+
+/* API.md: "-inf logits for non-target classes are valid (masking)". In
+ * sigmoid mode a non-target class is a negative (y = 0): p = 0 exactly, so
+ * its loss and gradient are 0 and the rest is as if it were absent. */
+static void test_sigmoid_masked_logits(void **state)
+{
+    (void)state;
+    enum { N = 2, C = 4, ELEMS = N * C, POS = N };
+    static const int64_t target[POS] = {1, C};
+    static const double gammas[] = {0.0, 0.5, 2.0};
+    size_t bad = 0;
+    for (size_t pi = 0; pi < 2; pi++) {
+        prec p = both_precs[pi];
+        double x[ELEMS] = {-INFINITY, round_to(0.7, p), round_to(-1.2, p), -INFINITY,
+                           round_to(2.5, p), -INFINITY, -INFINITY, round_to(-0.3, p)};
+        double y[ELEMS];
+        for (int64_t nn = 0; nn < N; nn++) {
+            for (int64_t k = 0; k < C; k++) {
+                y[nn * C + k] = target[nn] == k ? 1.0 : 0.0;
+            }
+        }
+        for (size_t gi = 0; gi < 3; gi++) {
+            for (int d = 0; d < 2; d++) {
+                for (int r = 0; r < 2; r++) {
+                    focal_reduction red = r ? FOCAL_REDUCTION_SUM : FOCAL_REDUCTION_NONE;
+                    focal_loss *loss = NULL;
+                    assert_int_equal(focal_loss_create(&loss, FOCAL_MODE_SIGMOID), FOCAL_OK);
+                    assert_int_equal(focal_loss_set_gamma(loss, gammas[gi]), FOCAL_OK);
+                    assert_int_equal(focal_loss_set_alpha(loss, 0.25), FOCAL_OK);
+                    assert_int_equal(focal_loss_set_reduction(loss, red), FOCAL_OK);
+                    /* The reference: the finite elements alone. */
+                    double ref_out[ELEMS], ref_grad[ELEMS];
+                    long double sum = 0.0L;
+                    setup s = {.mode = FOCAL_MODE_SIGMOID};
+                    s.gamma = gammas[gi];
+                    for (size_t e = 0; e < ELEMS; e++) {
+                        long double l = 0.0L, g = 0.0L;
+                        int z;
+                        if (isfinite(x[e])) {
+                            long double at = y[e] * 0.25L + (1.0L - y[e]) * 0.75L;
+                            element_closed_form(&s, x[e], y[e], at, 0.0L, 1.0L, &l, &g, &z);
+                        }
+                        sum += l;
+                        ref_out[e] = (double)l;
+                        ref_grad[e] = (double)g;
+                    }
+                    if (r) {
+                        ref_out[0] = (double)sum;
+                    }
+                    job j = {loss, p, N, C, 1, x, d ? NULL : target, d ? y : NULL, NULL};
+                    double out[ELEMS], grad[ELEMS];
+                    size_t out_len = r ? 1 : ELEMS;
+                    char what[160];
+                    snprintf(what, sizeof what, "-inf on negatives [%s gamma %g %s %s]",
+                             prec_name(p), gammas[gi], d ? "dense" : "index", names_reduction(red));
+                    focal_status st = job_fused(&j, out, out_len, grad);
+                    if (st != FOCAL_OK) {
+                        print_error("%s: status %d (%s)\n", what, (int)st, focal_last_error());
+                        bad++;
+                    } else if (bad == 0) {
+                        /* Details for the first failing case only. */
+                        const double rtol = p == PREC_F64 ? 1e-12 : 2e-5;
+                        const double atol = p == PREC_F64 ? 1e-14 : 2e-6;
+                        char w2[200];
+                        snprintf(w2, sizeof w2, "%s out", what);
+                        bad += numcheck_report_close(w2, out, ref_out, out_len, rtol, atol, 3);
+                        snprintf(w2, sizeof w2, "%s grad", what);
+                        bad += numcheck_report_close(w2, grad, ref_grad, ELEMS, rtol, atol, 3);
+                    } else {
+                        const double rtol = p == PREC_F64 ? 1e-12 : 2e-5;
+                        const double atol = p == PREC_F64 ? 1e-14 : 2e-6;
+                        bad += numcheck_count_close(out, ref_out, out_len, rtol, atol);
+                        bad += numcheck_count_close(grad, ref_grad, ELEMS, rtol, atol);
+                    }
+                    focal_loss_destroy(loss);
+                }
+            }
+        }
+    }
+    if (bad > 0) {
+        print_error("-inf on negatives: %zu mismatches in all (24 cases)\n", bad);
+    }
+    assert_int_equal(bad, 0);
+}
+
+/* ------------------------------------------------------------------------
+ * SUM_OVER_POSITIVES: the sum divided by max(1, the positives' count)
+ * ------------------------------------------------------------------------ */
+
+static void test_sigmoid_sum_over_positives(void **state)
+{
+    (void)state;
+    enum { N = 3, C = 5, INNER = 2, ELEMS = N * C * INNER, POS = N * INNER };
+    numcheck_rng rng;
+    numcheck_rng_seed(&rng, 0x505);
+    double x[ELEMS], w[POS], d03[ELEMS], d75[ELEMS], dzero[ELEMS];
+    for (size_t i = 0; i < ELEMS; i++) {
+        x[i] = numcheck_rng_uniform(&rng, -4.0, 4.0);
+        dzero[i] = 0.0;
+        d03[i] = 0.0;
+        d75[i] = 0.25; /* 30 elements of 0.25: 7.5 */
+    }
+    /* Three soft entries summing to 0.3: below 1, so the denominator is 1. */
+    d03[3] = 0.125;
+    d03[17] = 0.125;
+    d03[28] = 0.05;
+    for (size_t i = 0; i < POS; i++) {
+        w[i] = numcheck_rng_uniform(&rng, 0.5, 1.5);
+    }
+    static const int64_t no_positives[POS] = {5, 5, -1, 5, 5, 5};
+    static const int64_t three_positives[POS] = {0, 5, 4, -1, 2, 5};
+    /* Positives that equal the ignore index are not positives. */
+    static const int64_t ignored_class[POS] = {3, 3, 1, 5, 3, 0};
+    size_t bad = 0;
+    for (size_t pi = 0; pi < 2; pi++) {
+        for (int a = 0; a < 2; a++) {
+            for (int weighted = 0; weighted < 2; weighted++) {
+                for (int v = 0; v < 6; v++) {
+                    setup s = {.mode = FOCAL_MODE_SIGMOID};
+                    s.n = N;
+                    s.c = C;
+                    s.inner = INNER;
+                    s.x = x;
+                    s.weight = weighted ? w : NULL;
+                    s.gamma = 2.0;
+                    s.alpha_scalar_set = a;
+                    s.alpha_scalar = 0.25;
+                    s.red = FOCAL_REDUCTION_SUM_OVER_POSITIVES;
+                    s.ignore_set = 1;
+                    s.ignore = -1;
+                    switch (v) {
+                    case 0:
+                        s.label = "SUM_OVER_POSITIVES, no positives (denominator 1)";
+                        s.target = no_positives;
+                        break;
+                    case 1:
+                        s.label = "SUM_OVER_POSITIVES, 3 positives";
+                        s.target = three_positives;
+                        break;
+                    case 2:
+                        s.label = "SUM_OVER_POSITIVES, ignore_index 3 is a class";
+                        s.target = ignored_class;
+                        s.ignore = 3;
+                        break;
+                    case 3:
+                        s.label = "SUM_OVER_POSITIVES, dense targets summing to 0.3 (denominator 1)";
+                        s.dense = d03;
+                        break;
+                    case 4:
+                        s.label = "SUM_OVER_POSITIVES, dense targets summing to 7.5";
+                        s.dense = d75;
+                        break;
+                    default:
+                        s.label = "SUM_OVER_POSITIVES, dense targets all 0 (denominator 1)";
+                        s.dense = dzero;
+                        break;
+                    }
+                    bad += run_compare(&s, both_precs[pi]);
+                }
+            }
+        }
+    }
+
+    /* The same denominators seen directly: SUM_OVER_POSITIVES against SUM
+     * of the very same call. */
+    for (size_t pi = 0; pi < 2; pi++) {
+        prec p = both_precs[pi];
+        double xr[ELEMS];
+        for (size_t i = 0; i < ELEMS; i++) {
+            xr[i] = round_to(x[i], p);
+        }
+        static const struct {
+            const char *what;
+            int dense;
+            double denominator;
+        } cases[] = {{"no positives", 0, 1.0}, {"dense sum 0.3", 1, 1.0}, {"dense sum 7.5", 2, 7.5}};
+        for (size_t k = 0; k < 3; k++) {
+            focal_loss *loss = NULL;
+            assert_int_equal(focal_loss_create(&loss, FOCAL_MODE_SIGMOID), FOCAL_OK);
+            assert_int_equal(focal_loss_set_ignore_index(loss, -1), FOCAL_OK);
+            job j = {loss, p, N, C, INNER, xr, cases[k].dense == 0 ? no_positives : NULL,
+                     cases[k].dense == 1 ? d03 : cases[k].dense == 2 ? d75 : NULL, NULL};
+            double sum = 0.0, sop = 0.0;
+            assert_int_equal(focal_loss_set_reduction(loss, FOCAL_REDUCTION_SUM), FOCAL_OK);
+            assert_int_equal(job_forward(&j, &sum, 1), FOCAL_OK);
+            assert_int_equal(focal_loss_set_reduction(loss, FOCAL_REDUCTION_SUM_OVER_POSITIVES),
+                             FOCAL_OK);
+            assert_int_equal(job_forward(&j, &sop, 1), FOCAL_OK);
+            double want = sum / cases[k].denominator;
+            double tol = p == PREC_F64 ? 1e-15 : 2.0 * FLT_EPSILON;
+            if (!(fabs(sop - want) <= tol * fabs(want))) {
+                print_error("SUM_OVER_POSITIVES, %s [%s]: %.17g, SUM / %g = %.17g\n",
+                            cases[k].what, prec_name(p), sop, cases[k].denominator, want);
+                bad++;
+            }
+            focal_loss_destroy(loss);
+        }
+    }
+    assert_int_equal(bad, 0);
+}
+
+/* ------------------------------------------------------------------------
+ * The prior bias
+ * ------------------------------------------------------------------------ */
+
+static void test_sigmoid_prior_bias(void **state)
+{
+    (void)state;
+    static const double priors[] = {0.01, 0.5, 0.99, 1e-6, 0.25};
+    size_t bad = 0;
+    for (size_t i = 0; i < sizeof priors / sizeof priors[0]; i++) {
+        const double prior = priors[i];
+        double bias = NAN;
+        assert_int_equal(focal_prior_bias(prior, &bias), FOCAL_OK);
+        const long double want = logl((long double)prior / (1.0L - (long double)prior));
+        if (!(fabsl((long double)bias - want) <= 1e-15L * fabsl(want) + 1e-300L)) {
+            print_error("focal_prior_bias(%g) = %.17g, log(prior / (1 - prior)) = %.17Lg\n", prior,
+                        bias, want);
+            bad++;
+        }
+        const long double back = ld_sigmoid((long double)bias);
+        if (!(fabsl(back - (long double)prior) <= 1e-15L * (long double)prior)) {
+            print_error("sigmoid(focal_prior_bias(%g)) = %.17Lg\n", prior, back);
+            bad++;
+        }
+    }
+    double bias = 0.0;
+    assert_int_equal(focal_prior_bias(0.01, &bias), FOCAL_OK);
+    if (!(fabs(bias - log(0.01 / 0.99)) <= 1e-15 * fabs(log(0.01 / 0.99)))) {
+        print_error("focal_prior_bias(0.01) = %.17g, log(0.01 / 0.99) = %.17g\n", bias,
+                    log(0.01 / 0.99));
+        bad++;
+    }
+    /* Seen through the loss: a logit of that bias on a positive with gamma
+     * 0 costs -log(0.01), on a negative -log(0.99). */
+    focal_loss *loss = NULL;
+    assert_int_equal(focal_loss_create(&loss, FOCAL_MODE_SIGMOID), FOCAL_OK);
+    assert_int_equal(focal_loss_set_gamma(loss, 0.0), FOCAL_OK);
+    assert_int_equal(focal_loss_set_reduction(loss, FOCAL_REDUCTION_NONE), FOCAL_OK);
+    const double x[2] = {bias, bias};
+    const double y[2] = {1.0, 0.0};
+    double out[2];
+    assert_int_equal(focal_forward_dense_f64(loss, 1, 2, 1, x, y, NULL, out), FOCAL_OK);
+    if (!(fabs(out[0] + log(0.01)) <= 1e-14 && fabs(out[1] + log(0.99)) <= 1e-14)) {
+        print_error("cross-entropy at the prior bias: %.17g and %.17g, expected %.17g and %.17g\n",
+                    out[0], out[1], -log(0.01), -log(0.99));
+        bad++;
+    }
+    focal_loss_destroy(loss);
+    assert_int_equal(bad, 0);
+}
+
+/* ========================================================================
+ * Registration: one cmocka test per concern and mode
+ * ======================================================================== */
+
+#define IN_MODE(name, f) {name, f, NULL, NULL, NULL}
+#define IN_BOTH(name, f)                                                                     \
+    {name "/softmax", f, NULL, NULL, &softmax_mode},                                         \
+    {name "/sigmoid", f, NULL, NULL, &sigmoid_mode}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_large_logits),
-        cmocka_unit_test(test_small_gamma_saturated),
-        cmocka_unit_test(test_masked_logits),
-        cmocka_unit_test(test_masked_logits_dense),
-        cmocka_unit_test(test_nan_locality),
-        cmocka_unit_test(test_zero_denominator),
-        cmocka_unit_test(test_gamma0_cross_entropy),
-        cmocka_unit_test(test_gamma0_label_smoothing),
-        cmocka_unit_test(test_dense_keras_form),
-        cmocka_unit_test(test_range_switches),
-        cmocka_unit_test(test_dense_subnormal_denominator),
-        cmocka_unit_test(test_probabilities_clipped),
-        cmocka_unit_test(test_thread_determinism),
+        IN_MODE("large_logits/softmax", test_softmax_large_logits),
+        IN_MODE("large_logits/sigmoid", test_sigmoid_large_logits),
+        IN_MODE("small_gamma_saturated/softmax", test_softmax_small_gamma_saturated),
+        IN_MODE("small_gamma_saturated/sigmoid", test_sigmoid_small_gamma_saturated),
+        IN_MODE("masked_logits/softmax", test_softmax_masked_logits),
+        IN_MODE("masked_logits_dense/softmax", test_softmax_masked_logits_dense),
+        IN_MODE("masked_logits/sigmoid", test_sigmoid_masked_logits),
+        IN_BOTH("nan_locality", test_nan_locality),
+        IN_BOTH("zero_denominator", test_zero_denominator),
+        IN_MODE("cross_entropy/softmax", test_softmax_cross_entropy),
+        IN_MODE("cross_entropy_label_smoothing/softmax", test_softmax_cross_entropy_label_smoothing),
+        IN_MODE("cross_entropy/sigmoid", test_sigmoid_cross_entropy),
+        IN_MODE("keras_form/softmax", test_softmax_keras_form),
+        IN_MODE("keras_form/sigmoid", test_sigmoid_keras_form),
+        IN_MODE("probabilities_clipped/softmax", test_softmax_probabilities_clipped),
+        IN_MODE("probabilities_clipped/sigmoid", test_sigmoid_probabilities_clipped),
+        IN_BOTH("thread_determinism", test_thread_determinism),
+        IN_MODE("range_switches/softmax", test_softmax_range_switches),
+        IN_MODE("dense_subnormal_denominator/softmax", test_softmax_dense_subnormal_denominator),
+        IN_MODE("closed_form_grid/sigmoid", test_sigmoid_closed_form_grid),
+        IN_MODE("index_dense_equivalence/sigmoid", test_sigmoid_index_dense_equivalence),
+        IN_MODE("fl_star/sigmoid", test_sigmoid_fl_star),
+        IN_MODE("sum_over_positives/sigmoid", test_sigmoid_sum_over_positives),
+        IN_MODE("prior_bias/sigmoid", test_sigmoid_prior_bias),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
