@@ -442,6 +442,9 @@ ST_INLINE double K(row_exps)(const STYPE *x, int64_t c, double shift, double *e,
     const vd sh = v_set(shift);
     int64_t j = 0;
     for (; j + 2 * V_LANES <= c; j += 2 * V_LANES) {
+        /* The next row's line at the same place: the hardware prefetchers
+         * alone leave the loads waiting on memory. */
+        v_prefetch(x + c + j);
         const vd v0 = ST_EXP(v_sub(S_LOAD(x + j), sh), LO);
         const vd v1 = ST_EXP(v_sub(S_LOAD(x + j + V_LANES), sh), LO);
         v_store(e + j, v0);

@@ -25,6 +25,8 @@
  *   v_gather(base, idx, m)                      base[idx] in the lanes of
  *                                               m, 0 elsewhere (idx of the
  *                                               other lanes is not read)
+ *   v_prefetch(p)                               asks for p's cache line
+ *                                               ahead of use; never faults
  *
  * Arithmetic (IEEE double, one rounding each; fma rounds once):
  *   v_add v_sub v_mul v_div v_sqrt v_neg v_abs
@@ -96,6 +98,9 @@ V_INLINE vi vi_add(vi a, vi b) { return (vi)((uint64_t)a + (uint64_t)b); }
 V_INLINE vm vi_eq(vi a, vi b) { return a == b; }
 V_INLINE vm vi_ltu(vi a, vi b) { return (uint64_t)a < (uint64_t)b; }
 V_INLINE vd v_gather(const double *base, vi idx, vm m) { return m ? base[idx] : 0.0; }
+
+/* Asks for the cache line at p ahead of its use; never faults. */
+V_INLINE void v_prefetch(const void *p) { __builtin_prefetch(p, 0, 3); }
 
 V_INLINE vd v_add(vd a, vd b) { return a + b; }
 V_INLINE vd v_sub(vd a, vd b) { return a - b; }
