@@ -10,10 +10,12 @@
  * participant has checked out (`active` back to 0), so no pool thread
  * touches a job after its call returned.
  *
- * Waiting: a pool thread that finished a job polls its flag for a few
- * microseconds before it sleeps on its own condition variable (calls
- * that follow each other closely then skip the futex wake-up); the owner
- * polls `active` the same way before it sleeps on `done`.
+ * Waiting: a pool thread that finished a job polls its flag, yielding the
+ * CPU, for FOCAL_POOL_SPIN_NS before it sleeps on its own condition
+ * variable (calls that follow each other closely then skip the futex
+ * wake-up); the owner polls `active` the same way before it sleeps on
+ * `done`. Neither polls when the job has more workers than the process has
+ * CPUs. The mutex is taken only to put a thread to sleep or wake one.
  *
  * The pool allocates no heap memory: the slots are static. fork(): the
  * child handler (pthread_atfork) forgets the parent's threads and
@@ -41,21 +43,37 @@
 #include <unistd.h>
 
 /* How long a pool thread that finished a job, and an owner waiting for its
- * helpers, poll before they sleep. */
+ * helpers, poll before they sleep (0: not at all). tests/pool/bench_pool.c
+ * measures the cost of a call. */
 #ifndef FOCAL_POOL_SPIN_NS
-#  define FOCAL_POOL_SPIN_NS 50000
+#  define FOCAL_POOL_SPIN_NS 20000
 #endif
 
-#if defined(__x86_64__) || defined(__i386__)
-#  define POOL_CPU_RELAX() __builtin_ia32_pause()
-#elif defined(__aarch64__)
-#  define POOL_CPU_RELAX() __asm__ __volatile__("yield" ::: "memory")
-#else
-#  define POOL_CPU_RELAX() ((void)0)
+/* Valgrind's helgrind and drd do not model C11 atomics: a build for them
+ * (-DFOCAL_POOL_HELGRIND or -DFOCAL_POOL_DRD, with valgrind's headers)
+ * excludes the atomic variables from their checks and tells them the
+ * ordering that the atomics give. Nothing in other builds. */
+#if defined(FOCAL_POOL_HELGRIND)
+#  include <valgrind/helgrind.h>
+#elif defined(FOCAL_POOL_DRD)
+#  include <valgrind/drd.h>
 #endif
+#if defined(FOCAL_POOL_HELGRIND) || defined(FOCAL_POOL_DRD)
+#  define POOL_HAPPENS_BEFORE(p) ANNOTATE_HAPPENS_BEFORE(p)
+#  define POOL_HAPPENS_AFTER(p) ANNOTATE_HAPPENS_AFTER(p)
+#  define POOL_ATOMIC_VAR(p) ANNOTATE_BENIGN_RACE_SIZED((p), sizeof *(p), "C11 atomic")
+#  define POOL_FORGET(p) ANNOTATE_NEW_MEMORY((p), sizeof *(p))
+#else
+#  define POOL_HAPPENS_BEFORE(p) ((void)0)
+#  define POOL_HAPPENS_AFTER(p) ((void)0)
+#  define POOL_ATOMIC_VAR(p) ((void)0)
+#  define POOL_FORGET(p) ((void)0)
+#endif
+
 
 typedef struct pool_slot {
     _Alignas(64) atomic_int pending;   /* 1: a job waits for this thread */
+    atomic_int sleeping;               /* it waits on `wake` */
     pthread_cond_t wake;               /* initialised when the thread starts */
     pthread_t thread;
 } pool_slot;
@@ -73,6 +91,7 @@ static struct {
     int spin;                          /* poll before sleeping after it */
     _Alignas(64) atomic_uint_fast64_t next;
     _Alignas(64) atomic_int active;    /* helpers still in the job */
+    atomic_int owner_sleeping;         /* the owner waits on `done` */
 } pool = {.lock = PTHREAD_MUTEX_INITIALIZER, .done = PTHREAD_COND_INITIALIZER};
 
 /* Slot 0 stands for the caller and has no thread. */
@@ -93,25 +112,27 @@ static int64_t now_ns(void)
 }
 
 /* Polls until *flag reads `want` (1) or until the spin time is over (0).
- * With `stop`, also gives up as soon as *stop is set. */
+ * With `stop`, also gives up as soon as *stop is set. Each poll yields the
+ * CPU: on a machine with more runnable threads than CPUs the thread being
+ * waited for may be queued behind the waiter on the same CPU (polling with
+ * the pause instruction instead made the two take turns spinning out
+ * their time, 50 times slower than sleeping at once; bench_pool). */
 static int poll_for(atomic_int *flag, int want, atomic_int *stop, int spin)
 {
     if (FOCAL_POOL_SPIN_NS <= 0 || !spin)
         return atomic_load_explicit(flag, memory_order_acquire) == want;
     int64_t deadline = 0;
-    for (unsigned i = 0;; i++) {
+    for (;;) {
         if (atomic_load_explicit(flag, memory_order_acquire) == want)
             return 1;
         if (stop != NULL && atomic_load_explicit(stop, memory_order_relaxed))
             return 0;
-        if ((i & 63) == 0) {
-            const int64_t t = now_ns();
-            if (deadline == 0)
-                deadline = t + FOCAL_POOL_SPIN_NS;
-            else if (t >= deadline)
-                return 0;
-        }
-        POOL_CPU_RELAX();
+        const int64_t t = now_ns();
+        if (deadline == 0)
+            deadline = t + FOCAL_POOL_SPIN_NS;
+        else if (t >= deadline)
+            return 0;
+        sched_yield();
     }
 }
 
@@ -132,22 +153,32 @@ static void *pool_thread(void *p)
     pool_slot *s = p;
     const int worker = (int)(s - slots);
     int spin = 0;
+    pthread_setname_np(pthread_self(), "focal-pool");
     for (;;) {
         if (!poll_for(&s->pending, 1, &pool.exiting, spin)) {
+            /* Sleep. `sleeping` is set before the flag is checked again and
+             * the owner sets the flag before it reads `sleeping` (both
+             * sequentially consistent): either this thread sees the flag,
+             * or the owner sees it sleeping and signals it under the lock. */
             pthread_mutex_lock(&pool.lock);
-            while (!atomic_load_explicit(&s->pending, memory_order_acquire) &&
-                   !atomic_load_explicit(&pool.exiting, memory_order_relaxed))
+            atomic_store(&s->sleeping, 1);
+            while (!atomic_load(&s->pending) && !atomic_load_explicit(&pool.exiting, memory_order_relaxed))
                 pthread_cond_wait(&s->wake, &pool.lock);
+            atomic_store_explicit(&s->sleeping, 0, memory_order_relaxed);
             pthread_mutex_unlock(&pool.lock);
             /* A job is never pending when the pool shuts down: the
              * shutdown owns the pool. */
             if (!atomic_load_explicit(&s->pending, memory_order_acquire))
                 return NULL;
         }
+        POOL_HAPPENS_AFTER(&s->pending);
         atomic_store_explicit(&s->pending, 0, memory_order_relaxed);
         spin = pool.spin;
         run_indices(pool.fn, pool.arg, pool.count, worker);
-        if (atomic_fetch_sub_explicit(&pool.active, 1, memory_order_acq_rel) == 1) {
+        POOL_HAPPENS_BEFORE(&pool.active);
+        /* The last one out wakes the owner if it sleeps (the same handshake
+         * on `active` and `owner_sleeping`). */
+        if (atomic_fetch_sub(&pool.active, 1) == 1 && atomic_load(&pool.owner_sleeping)) {
             pthread_mutex_lock(&pool.lock);
             pthread_cond_signal(&pool.done);
             pthread_mutex_unlock(&pool.lock);
@@ -157,16 +188,40 @@ static void *pool_thread(void *p)
 
 /* ---- fork and unload --------------------------------------------------- */
 
+/* helgrind and drd builds: the atomic variables are not checked. */
+static void pool_annotate(void)
+{
+    POOL_ATOMIC_VAR(&pool.busy);
+    POOL_ATOMIC_VAR(&pool.exiting);
+    POOL_ATOMIC_VAR(&pool.threads);
+    POOL_ATOMIC_VAR(&pool.next);
+    POOL_ATOMIC_VAR(&pool.active);
+    POOL_ATOMIC_VAR(&pool.owner_sleeping);
+    for (int i = 0; i < FOCAL_POOL_MAX_WORKERS; i++) {
+        POOL_ATOMIC_VAR(&slots[i].pending);
+        POOL_ATOMIC_VAR(&slots[i].sleeping);
+    }
+    POOL_ATOMIC_VAR(&atfork_state);
+    POOL_ATOMIC_VAR(&default_threads);
+}
+
 /* The child has only the thread that called fork(): the pool's threads are
  * gone, and the lock and condition variables may have been in use by them.
  * The slots' condition variables are initialised again when their threads
  * are started. */
 static void pool_atfork_child(void)
 {
+    /* helgrind and drd: the parent's threads' accesses are history. */
+    POOL_FORGET(&pool);
+    POOL_FORGET(&slots);
+    pool_annotate();
     pthread_mutex_init(&pool.lock, NULL);
     pthread_cond_init(&pool.done, NULL);
-    for (int i = 0; i < FOCAL_POOL_MAX_WORKERS; i++)
+    for (int i = 0; i < FOCAL_POOL_MAX_WORKERS; i++) {
         atomic_store_explicit(&slots[i].pending, 0, memory_order_relaxed);
+        atomic_store_explicit(&slots[i].sleeping, 0, memory_order_relaxed);
+    }
+    atomic_store_explicit(&pool.owner_sleeping, 0, memory_order_relaxed);
     atomic_store_explicit(&pool.threads, 0, memory_order_relaxed);
     atomic_store_explicit(&pool.exiting, 0, memory_order_relaxed);
     atomic_store_explicit(&pool.active, 0, memory_order_relaxed);
@@ -190,6 +245,7 @@ static int atfork_ready(void)
 
 __attribute__((constructor)) static void pool_load(void)
 {
+    pool_annotate();
     (void)atfork_ready();
 }
 
@@ -198,6 +254,7 @@ void focal_pool_shutdown(void)
     int idle = 0;
     if (!atomic_compare_exchange_strong(&pool.busy, &idle, 1))
         return;   /* a call is running (or this is exit() from inside one) */
+    POOL_HAPPENS_AFTER(&pool.busy);
     const int n = atomic_load_explicit(&pool.threads, memory_order_relaxed);
     if (n > 0) {
         atomic_store_explicit(&pool.exiting, 1, memory_order_relaxed);
@@ -212,6 +269,7 @@ void focal_pool_shutdown(void)
         atomic_store_explicit(&pool.threads, 0, memory_order_relaxed);
         atomic_store_explicit(&pool.exiting, 0, memory_order_relaxed);
     }
+    POOL_HAPPENS_BEFORE(&pool.busy);
     atomic_store_explicit(&pool.busy, 0, memory_order_release);
 }
 
@@ -244,6 +302,7 @@ static int pool_grow(int want)
     while (have < want) {
         pool_slot *s = &slots[have + 1];
         atomic_store_explicit(&s->pending, 0, memory_order_relaxed);
+        atomic_store_explicit(&s->sleeping, 0, memory_order_relaxed);
         if (pthread_cond_init(&s->wake, NULL) != 0)
             break;
         if (pthread_create(&s->thread, NULL, pool_thread, s) != 0) {
@@ -269,9 +328,12 @@ void focal_pool_run(int workers, int64_t count, focal_task_fn fn, void *arg)
     int idle = 0;
     int helpers = 0;
     if (w > 1 && atomic_compare_exchange_strong(&pool.busy, &idle, 1)) {
+        POOL_HAPPENS_AFTER(&pool.busy);
         helpers = pool_grow(w - 1);
-        if (helpers == 0)
+        if (helpers == 0) {
+            POOL_HAPPENS_BEFORE(&pool.busy);
             atomic_store_explicit(&pool.busy, 0, memory_order_release);
+        }
     }
     if (helpers == 0) {
         for (int64_t k = 0; k < count; k++)
@@ -289,23 +351,34 @@ void focal_pool_run(int workers, int64_t count, focal_task_fn fn, void *arg)
     pool.spin = spin;
     atomic_store_explicit(&pool.next, 0, memory_order_relaxed);
     atomic_store_explicit(&pool.active, helpers, memory_order_relaxed);
-    for (int i = 1; i <= helpers; i++)
-        atomic_store_explicit(&slots[i].pending, 1, memory_order_release);
-    /* A helper checks its flag under the lock before it sleeps, so taking
-     * the lock after setting the flags loses no wake-up. */
-    pthread_mutex_lock(&pool.lock);
-    for (int i = 1; i <= helpers; i++)
-        pthread_cond_signal(&slots[i].wake);
-    pthread_mutex_unlock(&pool.lock);
+    int sleepers = 0;
+    for (int i = 1; i <= helpers; i++) {
+        POOL_HAPPENS_BEFORE(&slots[i].pending);
+        atomic_store(&slots[i].pending, 1);
+        sleepers += atomic_load(&slots[i].sleeping);
+    }
+    /* The lock only for threads that sleep (see pool_thread): taking it on
+     * every call would make a polling helper and the owner queue on it. */
+    if (sleepers > 0) {
+        pthread_mutex_lock(&pool.lock);
+        for (int i = 1; i <= helpers; i++)
+            if (atomic_load_explicit(&slots[i].sleeping, memory_order_relaxed))
+                pthread_cond_signal(&slots[i].wake);
+        pthread_mutex_unlock(&pool.lock);
+    }
 
     run_indices(fn, arg, (uint64_t)count, 0);
 
     if (!poll_for(&pool.active, 0, NULL, spin)) {
         pthread_mutex_lock(&pool.lock);
-        while (atomic_load_explicit(&pool.active, memory_order_acquire) != 0)
+        atomic_store(&pool.owner_sleeping, 1);
+        while (atomic_load(&pool.active) != 0)
             pthread_cond_wait(&pool.done, &pool.lock);
+        atomic_store_explicit(&pool.owner_sleeping, 0, memory_order_relaxed);
         pthread_mutex_unlock(&pool.lock);
     }
+    POOL_HAPPENS_AFTER(&pool.active);
+    POOL_HAPPENS_BEFORE(&pool.busy);
     atomic_store_explicit(&pool.busy, 0, memory_order_release);
     pthread_setcancelstate(cancel_state, NULL);
 }

@@ -7,6 +7,12 @@
 #                     is left over;
 #   bench_pool        the cost of a call against a thread per call (not a
 #                     test; `bench_pool` prints its figures).
+# Under ThreadSanitizer test_pool sets die_after_fork=0 itself (its fork
+# tests start threads in the children). helgrind and drd do not model C11
+# atomics: build test_pool for them with -DFOCAL_POOL_HELGRIND or
+# -DFOCAL_POOL_DRD (pool.c and the test then annotate their atomics for the
+# tool); their reports in the fork tests' children are about the lock and
+# condition variables that the child handler reinitialises.
 # Linux with GNU ld, lld or gold (--wrap), like tests/faults.
 if(NOT (CMAKE_SYSTEM_NAME STREQUAL "Linux" AND CMAKE_C_COMPILER_ID MATCHES "GNU|Clang"))
   return()
