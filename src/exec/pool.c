@@ -70,7 +70,6 @@
 #  define POOL_FORGET(p) ((void)0)
 #endif
 
-
 typedef struct pool_slot {
     _Alignas(64) atomic_int pending;   /* 1: a job waits for this thread */
     atomic_int sleeping;               /* it waits on `wake` */
