@@ -1,0 +1,50 @@
+# The thread pool (src/exec/pool.c). The tests compile pool.c on its own,
+# apart from the rest of the library, and reach its hidden helpers:
+#   test_pool         cmocka; linked with --wrap=pthread_create so that it
+#                     counts the pool's thread starts and makes them fail;
+#   test_pool_unload  dlopen()s and dlclose()s focal_pool_module (pool.c as
+#                     a loadable module) 100 times and checks that no thread
+#                     is left over;
+#   bench_pool        the cost of a call against a thread per call (not a
+#                     test; `bench_pool` prints its figures).
+# Under ThreadSanitizer test_pool sets die_after_fork=0 itself (its fork
+# tests start threads in the children). helgrind and drd do not model C11
+# atomics: build test_pool for them with -DFOCAL_POOL_HELGRIND or
+# -DFOCAL_POOL_DRD (pool.c and the test then annotate their atomics for the
+# tool); their reports in the fork tests' children are about the lock and
+# condition variables that the child handler reinitialises.
+# Linux with GNU ld, lld or gold (--wrap), like tests/faults.
+if(NOT (CMAKE_SYSTEM_NAME STREQUAL "Linux" AND CMAKE_C_COMPILER_ID MATCHES "GNU|Clang"))
+  return()
+endif()
+
+set(FOCAL_POOL_SOURCE "${PROJECT_SOURCE_DIR}/src/exec/pool.c")
+
+add_executable(test_pool "${CMAKE_CURRENT_LIST_DIR}/test_pool.c" "${FOCAL_POOL_SOURCE}")
+target_include_directories(test_pool PRIVATE "${PROJECT_SOURCE_DIR}/src")
+target_compile_options(test_pool PRIVATE ${FOCAL_WARNINGS})
+target_link_options(test_pool PRIVATE "LINKER:--wrap=pthread_create")
+target_link_libraries(test_pool PRIVATE PkgConfig::CMOCKA Threads::Threads)
+add_test(NAME test_pool COMMAND test_pool)
+set_tests_properties(test_pool PROPERTIES LABELS pool TIMEOUT 600)
+
+add_library(focal_pool_module MODULE "${CMAKE_CURRENT_LIST_DIR}/pool_module.c" "${FOCAL_POOL_SOURCE}")
+target_include_directories(focal_pool_module PRIVATE "${PROJECT_SOURCE_DIR}/src")
+target_compile_options(focal_pool_module PRIVATE ${FOCAL_WARNINGS})
+target_link_libraries(focal_pool_module PRIVATE Threads::Threads)
+target_link_options(focal_pool_module PRIVATE "LINKER:--no-undefined")
+set_target_properties(focal_pool_module PROPERTIES C_VISIBILITY_PRESET hidden)
+
+add_executable(test_pool_unload "${CMAKE_CURRENT_LIST_DIR}/test_pool_unload.c")
+target_compile_options(test_pool_unload PRIVATE ${FOCAL_WARNINGS})
+target_compile_definitions(test_pool_unload PRIVATE
+  FOCAL_POOL_MODULE="$<TARGET_FILE:focal_pool_module>")
+target_link_libraries(test_pool_unload PRIVATE PkgConfig::CMOCKA Threads::Threads ${CMAKE_DL_LIBS})
+add_dependencies(test_pool_unload focal_pool_module)
+add_test(NAME test_pool_unload COMMAND test_pool_unload)
+set_tests_properties(test_pool_unload PROPERTIES LABELS pool TIMEOUT 300)
+
+add_executable(bench_pool "${CMAKE_CURRENT_LIST_DIR}/bench_pool.c" "${FOCAL_POOL_SOURCE}")
+target_include_directories(bench_pool PRIVATE "${PROJECT_SOURCE_DIR}/src")
+target_compile_options(bench_pool PRIVATE ${FOCAL_WARNINGS})
+target_link_libraries(bench_pool PRIVATE Threads::Threads)
