@@ -93,6 +93,8 @@ static void resolve(focal_plan *p)
     p->want_grad = p->a.grad_input != NULL && p->a.op != FOCAL_OP_FORWARD;
     p->out_each = p->want_loss && !p->reduced;
     p->up_each = p->want_grad && !p->reduced && p->a.op == FOCAL_OP_BACKWARD;
+    /* Gradients of 16 MiB or more cannot stay in cache anyway. */
+    p->stream = p->want_grad && p->a.n * p->a.c * p->a.inner * (p->a.dtype == FOCAL_F32 ? 4 : 8) >= (16 << 20);
     p->gamma = loss->gamma;
     p->beta = loss->beta;
     if (p->a.dtype == FOCAL_F32) {

@@ -63,6 +63,7 @@ typedef struct focal_plan {
     int want_grad;              /* write grad_input */
     int out_each;               /* out holds one value per position / element */
     int up_each;                /* grad_out holds one value per position / element */
+    int stream;                 /* the gradient is too large to stay in cache: non-temporal stores */
     double gamma, beta, ls;
     double clip_lo, clip_hi;    /* probabilities input, rounded to the storage type */
     int alpha_kind;             /* enum focal_alpha_kind */

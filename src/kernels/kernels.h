@@ -32,9 +32,14 @@ typedef struct focal_kernels {
     void (*store1)(void *p, int64_t i, double v);
 } focal_kernels;
 
-/* Largest c for which softmax works class-major, lanes across positions
- * (its tiles keep c vectors of exponentials); above it, rows of c. */
-#define FOCAL_PLANES_MAX_C 64
+/* Whether softmax works class-major, lanes across positions (its steps
+ * keep c vectors of exponentials), or in rows of c: class-major for up to
+ * 64 classes, and up to 256 where the planes are in place (inner > 1),
+ * which then need no transposing. */
+static inline int focal_softmax_planes(int64_t c, int64_t inner)
+{
+    return c <= 64 || (inner > 1 && c <= 256);
+}
 
 /* The tables of every instruction set this build has (NULL where it was
  * not compiled in), indexed by focal_dtype. */

@@ -8,6 +8,7 @@
  *   SDTYPE       its focal_dtype
  *   LO           1 where results are stored narrower than double
  *   S_LOAD(p) S_LOAD_PART(p, n, fill) S_STORE(p, v) S_STORE_PART(p, n, v)
+ *   S_STREAM(p, v)
  *                the vocabulary's loads and stores of STYPE
  *
  * Each kernel is a tile function of the driver (kernels.h). The loops here
@@ -27,6 +28,26 @@
             S_STORE((p), (v));                                                                                     \
         else                                                                                                       \
             S_STORE_PART((p), (n), (v));                                                                           \
+    } while (0)
+/* A gradient vector: with plan->stream, a whole vector at a boundary of its
+ * size is written with a non-temporal store (no read of a line that is
+ * only overwritten); the kernels fence at the end of the tile. */
+#define SVG(P, p, n, v)                                                                                            \
+    do {                                                                                                           \
+        if ((P)->stream && (n) == V_LANES && ((uintptr_t)(p) % (V_LANES * sizeof(STYPE))) == 0)                    \
+            S_STREAM((p), (v));                                                                                    \
+        else                                                                                                       \
+            SV((p), (n), (v));                                                                                     \
+    } while (0)
+/* The same where consecutive stores go to different lines (a class-major
+ * step's classes): only vectors that fill whole lines are streamed, as a
+ * line's halves written far apart would each cost a partial write. */
+#define SVG_LINE(P, p, n, v)                                                                                       \
+    do {                                                                                                           \
+        if (V_LANES * sizeof(STYPE) >= 64)                                                                         \
+            SVG((P), (p), (n), (v));                                                                               \
+        else                                                                                                       \
+            SV((p), (n), (v));                                                                                     \
     } while (0)
 /* A vector of doubles (scratch, alpha vectors). */
 #define LDD(p, n) ((n) == V_LANES ? v_load(p) : v_load_part((p), (n), 0.0))
@@ -89,7 +110,7 @@ ST_INLINE vd K(upstream_at)(const focal_plan *P, int64_t pos, int n)
 }
 
 /* ======================================================================
- * Softmax, class-major: lanes across positions (c <= FOCAL_PLANES_MAX_C)
+ * Softmax, class-major: lanes across positions (focal_softmax_planes)
  * ====================================================================== */
 
 /* The exponentials of one step into ev, with the other classes' mass R
@@ -100,6 +121,9 @@ ST_INLINE void K(planes_exps)(const K(view) *V, int64_t c, int64_t s, int n, vi 
     const STYPE *x = V->x + s;
     vi cj = vi_set(0);
     for (int64_t j = 0; j < c; j++, x += V->stride, cj = vi_add(cj, vi_set(1))) {
+        /* Each class's run a few steps ahead: the hardware prefetchers do
+         * not follow this many streams. */
+        v_prefetch(x + 4 * V_LANES);
         const vd e = ST_EXP(LD(x, n), LO);
         const vm mj = vi_eq(t, cj);
         ev[j] = e;
@@ -172,7 +196,7 @@ ST_INLINE void K(planes_index)(const focal_plan *P, const K(view) *V, const K(st
     STYPE *g = V->g + s;
     vi cj = vi_set(0);
     for (int64_t j = 0; j < c; j++, g += V->stride, cj = vi_add(cj, vi_set(1)))
-        SV(g, n, v_keep(st->valid, v_sel(vi_eq(st->t, cj), nG, v_mul(rho, ev[j]))));
+        SVG_LINE(P, g, n, v_keep(st->valid, v_sel(vi_eq(st->t, cj), nG, v_mul(rho, ev[j]))));
 }
 
 /* The target distribution's weight of class j (y_j alpha_j) for this
@@ -295,7 +319,7 @@ ST_INLINE void K(planes_dist)(const focal_plan *P, const K(view) *V, const K(ste
     for (int64_t j = 0; j < c; j++, g += V->stride) {
         const vm is_a = v_eq(amax, v_set((double)j));
         const vd inner = v_sel(is_a, kk, v_add(v_sub(kk, dv[j]), da));
-        SV(g, n, v_keep(st->valid, v_mul(gw, v_sub(v_mul(ev[j], inner), kv[j]))));
+        SVG_LINE(P, g, n, v_keep(st->valid, v_mul(gw, v_sub(v_mul(ev[j], inner), kv[j]))));
     }
 }
 
@@ -419,6 +443,8 @@ ST_INLINE void K(softmax_planes_body)(const focal_plan *P, const focal_tile *T, 
         K(planes_step)(P, &V, s, (int)(rows - s), ev, kv, dv, gamma, &sum);
     if (P->a.inner == 1 && V.g != NULL)
         focal_transpose(SDTYPE, V.g, c, rows, rows, (STYPE *)P->a.grad_input + T->base, c);
+    if (P->stream)
+        v_stream_fence();
     acc->loss += v_hsum(sum);
 }
 
@@ -497,12 +523,25 @@ ST_INLINE double K(row_others)(const double *e, int64_t c, int64_t a, double tot
     return v_hsum(r);
 }
 
-/* g_j = rho e_j for a row, then g_t = gt. */
-ST_INLINE void K(row_scaled)(STYPE *g, const double *e, int64_t c, vd rho)
+/* g_j = rho e_j for a row. A gradient too large to stay in cache
+ * (plan->stream) is written with non-temporal stores from the first
+ * vector boundary on, so that its lines are not read before being
+ * overwritten. */
+ST_INLINE void K(row_scaled)(const focal_plan *P, STYPE *g, const double *e, int64_t c, vd rho)
 {
     int64_t j = 0;
-    for (; j + V_LANES <= c; j += V_LANES)
-        S_STORE(g + j, v_mul(rho, v_load(e + j)));
+    if (P->stream) {
+        const int64_t mis = (int64_t)(((uintptr_t)g / sizeof(STYPE)) % V_LANES);
+        if (mis != 0) {
+            j = V_LANES - mis < c ? V_LANES - mis : c;
+            S_STORE_PART(g, (int)j, v_mul(rho, v_load_part(e, (int)j, 0.0)));
+        }
+        for (; j + V_LANES <= c; j += V_LANES)
+            S_STREAM(g + j, v_mul(rho, v_load(e + j)));
+    } else {
+        for (; j + V_LANES <= c; j += V_LANES)
+            S_STORE(g + j, v_mul(rho, v_load(e + j)));
+    }
     if (j < c)
         S_STORE_PART(g + j, (int)(c - j), v_mul(rho, v_load_part(e + j, (int)(c - j), 0.0)));
 }
@@ -579,7 +618,7 @@ ST_INLINE double K(row_index)(const focal_plan *P, const STYPE *x, STYPE *g, int
     if (g == NULL)
         return lt;
     const vd G = v_mul(st_grad_mult(P, v_set(lw), v_set(K(row_upstream)(P, pos))), k);
-    K(row_scaled)(g, e, c, st_softmax_rho(G, v_set(R)));
+    K(row_scaled)(P, g, e, c, st_softmax_rho(G, v_set(R)));
     S_STORE_PART(g + t, 1, v_neg(G));
     return lt;
 }
@@ -787,14 +826,20 @@ ST_INLINE void K(softmax_rows_body)(const focal_plan *P, const focal_tile *T, vo
     }
     if (P->a.inner > 1 && g != NULL)
         focal_transpose(SDTYPE, g, rows, c, c, (STYPE *)P->a.grad_input + T->base, P->a.inner);
+    if (P->stream)
+        v_stream_fence();
     acc->loss += sum;
 }
 
-static void K(softmax)(const focal_plan *P, const focal_tile *T, void *scratch, focal_sums *acc)
+static void K(softmax)(const focal_plan *plan, const focal_tile *T, void *scratch, focal_sums *acc)
 {
+    /* A private copy of the plan: the compiler may then keep its fields in
+     * registers across the stores to the outputs, which could otherwise
+     * alias it. */
+    const focal_plan copy = *plan, *P = &copy;
 #define KS_PLANES(G) K(softmax_planes_body)(P, T, scratch, acc, (G))
 #define KS_ROWS(G) K(softmax_rows_body)(P, T, scratch, acc, (G))
-    if (P->a.c <= FOCAL_PLANES_MAX_C)
+    if (focal_softmax_planes(P->a.c, P->a.inner))
         KS_GAMMA(P->gamma, KS_PLANES);
     else
         KS_GAMMA(P->gamma, KS_ROWS);
@@ -835,61 +880,127 @@ ST_INLINE void K(sig_elements)(const focal_plan *P, int form, vd x, vd y, double
     }
 }
 
-/* The elements of one vector, alpha and weights applied: adds w alpha_t
- * loss to *acc, writes it to o (NONE) and the gradient to g. gw is the
- * vector's gradient multiplier (K(sig_mult)). */
-ST_INLINE void K(sig_vector)(const focal_plan *P, int form, vd x, vd y, vd a1, vd a0, vm valid, vd w, vd gw,
-                             double gamma, STYPE *o, STYPE *g, int n, vd *acc)
+/* The settings a sigmoid tile branches on, as bits: compile-time
+ * constants in the kernel's common specialisations (K(sigmoid)), a
+ * runtime value in its general copy. */
+#ifndef KS_SIG_FLAGS
+#define KS_SIG_FLAGS
+enum {
+    SF_DENSE = 1,     /* dense targets (else index targets) */
+    SF_GRAD = 2,      /* the gradient is written */
+    SF_OUT = 4,       /* out holds a value per element (NONE) */
+    SF_UP = 8,        /* grad_out holds a value per element (NONE backward) */
+    SF_W = 16,        /* position weights */
+    SF_AVEC = 32,     /* a per-class alpha */
+    SF_ALPHA = 64,    /* any alpha */
+    SF_TINY = 128,    /* a tiny denominator (gather.h) */
+    SF_SMOOTH = 256,  /* label smoothing */
+    SF_STREAM = 512,  /* non-temporal gradient stores */
+    SF_IGNORE = 1024  /* index targets with an ignore_index */
+};
+#endif
+
+ST_INLINE unsigned K(sig_flags)(const focal_plan *P)
 {
-    if (form == KS_FL && !(P->y_neg == 0 && P->y_pos == 1 && !P->dense)) {
-        /* Vectors whose targets are all 0 or 1 take the shorter form. */
-        const vm hard = m_or(v_eq(y, v_zero()), v_eq(y, v_set(1.0)));
-        if (m_all(m_or(hard, m_not(valid))))
+    return (P->dense ? SF_DENSE : 0) | (P->want_grad ? SF_GRAD : 0) | (P->out_each ? SF_OUT : 0) |
+           (P->up_each ? SF_UP : 0) | (P->a.weight != NULL ? SF_W : 0) | (P->alpha_v != NULL ? SF_AVEC : 0) |
+           (P->alpha_kind != FOCAL_ALPHA_NONE ? SF_ALPHA : 0) | (P->tiny ? SF_TINY : 0) |
+           (P->smoothed ? SF_SMOOTH : 0) | (P->stream ? SF_STREAM : 0) |
+           (!P->dense && P->has_ignore ? SF_IGNORE : 0);
+}
+
+/* One vector of n elements at flat index at: logits (or probabilities) x,
+ * targets y, the class's (or classes') alpha a1 / a0, the lanes that
+ * count, weights w and gradient multipliers gw. Adds w alpha_t loss to
+ * *acc and writes it (NONE) and the gradient. */
+ST_INLINE void K(sig_vector)(const focal_plan *P, const unsigned fl, int form, double gamma, int64_t at, vd x, vd y,
+                             vd a1, vd a0, vm valid, vd w, vd gw, int n, vd *acc)
+{
+    /* Only partial vectors and ignored positions need their lanes masked. */
+    const int masked = n < V_LANES || (fl & SF_IGNORE);
+    if (form == KS_FL) {
+        /* Index targets without smoothing are 0 or 1; other vectors whose
+         * targets all are take the shorter form too. */
+        if (!(fl & (SF_DENSE | SF_SMOOTH)))
             form = KS_FL_HARD;
-    } else if (form == KS_FL) {
-        form = KS_FL_HARD;
+        else if (m_all(m_or(m_or(v_eq(y, v_zero()), v_eq(y, v_set(1.0))), m_not(valid))))
+            form = KS_FL_HARD;
     }
     vd loss, grad;
     K(sig_elements)(P, form, x, y, gamma, &loss, &grad);
-    const vd at = P->alpha_kind == FOCAL_ALPHA_NONE ? v_set(1.0) : st_sigmoid_alpha(a1, a0, y);
-    const vd lt = v_keep(valid, v_mul(w, v_mul(at, loss)));
+    const vd alpha_t = (fl & SF_ALPHA) ? st_sigmoid_alpha(a1, a0, y) : v_set(1.0);
+    vd lt = (fl & SF_ALPHA) ? v_mul(alpha_t, loss) : loss;
+    if (fl & SF_W)
+        lt = v_mul(w, lt);
+    if (masked)
+        lt = v_keep(valid, lt);
     *acc = v_add(*acc, lt);
-    if (o != NULL)
-        SV(o, n, lt);
-    if (g != NULL) {
-        const vd ag = P->tiny ? v_div(at, v_set(P->alpha_scale)) : at;
-        SV(g, n, v_keep(valid, v_mul(gw, v_mul(ag, grad))));
+    if (fl & SF_OUT)
+        SV((STYPE *)P->a.out + at, n, lt);
+    if (fl & SF_GRAD) {
+        vd ag = (fl & SF_ALPHA) ? v_mul(alpha_t, grad) : grad;
+        if (fl & SF_TINY)
+            ag = v_div(ag, v_set(P->alpha_scale));
+        vd gv = v_mul(gw, ag);
+        if (masked)
+            gv = v_keep(valid, gv);
+        STYPE *g = (STYPE *)P->a.grad_input + at;
+        if ((fl & SF_STREAM) && n == V_LANES && ((uintptr_t)g % (V_LANES * sizeof(STYPE))) == 0)
+            S_STREAM(g, gv);
+        else
+            SV(g, n, gv);
     }
 }
 
 /* The gradient multiplier of a position's elements, before any
  * per-element upstream (w alpha_scale under a tiny denominator, whose
  * elements' alpha_t are divided by alpha_scale). */
-ST_INLINE vd K(sig_mult)(const focal_plan *P, vd w)
+ST_INLINE vd K(sig_mult)(const focal_plan *P, const unsigned fl, vd w)
 {
-    if (!P->want_grad)
+    if (!(fl & SF_GRAD))
         return v_zero();
-    return st_grad_mult(P, P->tiny ? v_mul(w, v_set(P->alpha_scale)) : w, v_set(1.0));
+    if (fl & SF_TINY)
+        return st_grad_mult(P, v_mul(w, v_set(P->alpha_scale)), v_set(1.0));
+    return v_mul(w, v_set(P->factor));
 }
 
-/* Planes, one step of n positions of class j at flat index at. */
-ST_INLINE void K(sig_plane_step)(const focal_plan *P, int form, double gamma, int64_t j, vd a1, vd a0, int64_t pos,
-                                 int64_t at, int n, vd *acc)
+/* The target of class j for a vector: dense (smoothed), or whether the
+ * index target is j. */
+ST_INLINE vd K(sig_target)(const focal_plan *P, const unsigned fl, int64_t at, vm is_j, int n)
 {
-    K(step) st;
-    K(step_init)(P, pos, n, &st);
-    const vd x = LD((const STYPE *)P->a.input + at, n);
-    const vd y = P->dense ? st_smooth(P, LD((const STYPE *)P->a.target_dense + at, n), P->ls / 2)
-                          : v_sel(vi_eq(st.t, vi_set(j)), v_set(P->y_pos), v_set(P->y_neg));
-    vd gw = K(sig_mult)(P, st.w);
-    if (P->up_each)
-        gw = v_mul(gw, LD((const STYPE *)P->a.grad_out + at, n));
-    K(sig_vector)(P, form, x, y, a1, a0, st.valid, st.w, gw, gamma, P->out_each ? (STYPE *)P->a.out + at : NULL,
-                  P->want_grad ? (STYPE *)P->a.grad_input + at : NULL, n, acc);
+    if (fl & SF_DENSE) {
+        const vd y = LD((const STYPE *)P->a.target_dense + at, n);
+        return (fl & SF_SMOOTH) ? v_fma(y, v_set(1.0 - P->ls), v_set(P->ls / 2)) : y;
+    }
+    return v_sel(is_j, v_set(P->y_pos), v_set(P->y_neg));
 }
 
 /* Planes (inner > 1): lanes across the positions of one class. */
-ST_INLINE void K(sig_planes)(const focal_plan *P, const focal_tile *T, int form, double gamma, vd *acc)
+ST_INLINE void K(sig_plane_step)(const focal_plan *P, const unsigned fl, int form, double gamma, int64_t j, vd a1,
+                                 vd a0, int64_t pos, int64_t at, int n, vd *acc)
+{
+    /* A few lines ahead in the inputs' streams. */
+    v_prefetch((const STYPE *)P->a.input + at + 256 / sizeof(STYPE));
+    if (fl & SF_DENSE)
+        v_prefetch((const STYPE *)P->a.target_dense + at + 256 / sizeof(STYPE));
+    vi t = vi_set(-1);
+    vm valid = m_first(n);
+    if (!(fl & SF_DENSE)) {
+        t = vi_load_part(P->a.target_index + pos, n, -1);
+        if (fl & SF_IGNORE)
+            valid = m_andnot(valid, vi_eq(t, vi_set(P->ignore)));
+    }
+    const vd w = (fl & SF_W) ? LD((const STYPE *)P->a.weight + pos, n) : v_set(1.0);
+    const vd x = LD((const STYPE *)P->a.input + at, n);
+    const vd y = K(sig_target)(P, fl, at, vi_eq(t, vi_set(j)), n);
+    vd gw = K(sig_mult)(P, fl, w);
+    if (fl & SF_UP)
+        gw = v_mul(gw, LD((const STYPE *)P->a.grad_out + at, n));
+    K(sig_vector)(P, fl, form, gamma, at, x, y, a1, a0, valid, w, gw, n, acc);
+}
+
+ST_INLINE void K(sig_planes)(const focal_plan *P, const unsigned fl, const focal_tile *T, int form, double gamma,
+                             vd *acc)
 {
     const int64_t c = P->a.c, inner = P->a.inner, rows = T->rows;
     for (int64_t j = 0; j < c; j++) {
@@ -899,75 +1010,108 @@ ST_INLINE void K(sig_planes)(const focal_plan *P, const focal_tile *T, int form,
         const int64_t e0 = T->base + j * inner;
         int64_t s = 0;
         for (; s + V_LANES <= rows; s += V_LANES)
-            K(sig_plane_step)(P, form, gamma, j, va1, va0, T->pos0 + s, e0 + s, V_LANES, acc);
+            K(sig_plane_step)(P, fl, form, gamma, j, va1, va0, T->pos0 + s, e0 + s, V_LANES, acc);
         if (s < rows)
-            K(sig_plane_step)(P, form, gamma, j, va1, va0, T->pos0 + s, e0 + s, (int)(rows - s), acc);
+            K(sig_plane_step)(P, fl, form, gamma, j, va1, va0, T->pos0 + s, e0 + s, (int)(rows - s), acc);
     }
-}
-
-/* Rows, classes j.. (n of them) of one position, flat index at. */
-ST_INLINE void K(sig_row_step)(const focal_plan *P, int form, double gamma, int64_t t, vd w, vd gw0, vd a1s, vd a0s,
-                               int64_t j, int64_t at, int n, vd *acc)
-{
-    const vd x = LD((const STYPE *)P->a.input + at, n);
-    const vd y = P->dense ? st_smooth(P, LD((const STYPE *)P->a.target_dense + at, n), P->ls / 2)
-                          : v_sel(K(row_is)(j, t), v_set(P->y_pos), v_set(P->y_neg));
-    vd a1 = a1s, a0 = a0s;
-    if (P->alpha_v != NULL) {
-        a1 = LDD(P->alpha_v + j, n);
-        a0 = v_sub(v_set(1.0), a1);
-    }
-    const vd gw = P->up_each ? v_mul(gw0, LD((const STYPE *)P->a.grad_out + at, n)) : gw0;
-    K(sig_vector)(P, form, x, y, a1, a0, m_first(n), w, gw, gamma, P->out_each ? (STYPE *)P->a.out + at : NULL,
-                  P->want_grad ? (STYPE *)P->a.grad_input + at : NULL, n, acc);
 }
 
 /* Rows (inner == 1): lanes across the classes of one position. */
-ST_INLINE void K(sig_rows)(const focal_plan *P, const focal_tile *T, int form, double gamma, vd *acc)
+ST_INLINE void K(sig_row_step)(const focal_plan *P, const unsigned fl, int form, double gamma, int64_t t, vd w,
+                               vd gw0, vd a1s, vd a0s, int64_t j, int64_t at, int n, vd *acc)
+{
+    v_prefetch((const STYPE *)P->a.input + at + 256 / sizeof(STYPE));
+    if (fl & SF_DENSE)
+        v_prefetch((const STYPE *)P->a.target_dense + at + 256 / sizeof(STYPE));
+    const vd x = LD((const STYPE *)P->a.input + at, n);
+    const vd y = K(sig_target)(P, fl, at, K(row_is)(j, t), n);
+    vd a1 = a1s, a0 = a0s;
+    if (fl & SF_AVEC) {
+        a1 = LDD(P->alpha_v + j, n);
+        a0 = v_sub(v_set(1.0), a1);
+    }
+    const vd gw = (fl & SF_UP) ? v_mul(gw0, LD((const STYPE *)P->a.grad_out + at, n)) : gw0;
+    K(sig_vector)(P, fl, form, gamma, at, x, y, a1, a0, m_first(n), w, gw, n, acc);
+}
+
+ST_INLINE void K(sig_rows)(const focal_plan *P, const unsigned fl, const focal_tile *T, int form, double gamma,
+                           vd *acc)
 {
     const int64_t c = P->a.c, rows = T->rows;
     double a1s = 1, a0s = 1;
-    if (P->alpha_v == NULL)
+    if (!(fl & SF_AVEC))
         st_sigmoid_alpha_class(P, 0, &a1s, &a0s);
     const vd va1 = v_set(a1s), va0 = v_set(a0s);
     for (int64_t r = 0; r < rows; r++) {
         const int64_t pos = T->pos0 + r, base = T->base + r * c;
-        int64_t t;
-        int kept;
-        double w;
-        K(row_step)(P, pos, &t, &kept, &w);
-        if (!kept) {
-            /* An ignored position: 0 loss, 0 gradient. */
-            if (P->out_each)
-                K(row_zero)((STYPE *)P->a.out + base, c);
-            if (P->want_grad)
-                K(row_zero)((STYPE *)P->a.grad_input + base, c);
-            continue;
+        int64_t t = -1;
+        if (!(fl & SF_DENSE)) {
+            t = P->a.target_index[pos];
+            if ((fl & SF_IGNORE) && t == P->ignore) {
+                /* An ignored position: 0 loss, 0 gradient. */
+                if (fl & SF_OUT)
+                    K(row_zero)((STYPE *)P->a.out + base, c);
+                if (fl & SF_GRAD)
+                    K(row_zero)((STYPE *)P->a.grad_input + base, c);
+                continue;
+            }
         }
-        const vd vw = v_set(w), gw0 = K(sig_mult)(P, vw);
+        const vd w = (fl & SF_W) ? v_set(K(lane0)(S_LOAD_PART((const STYPE *)P->a.weight + pos, 1, 0.0)))
+                                 : v_set(1.0);
+        const vd gw0 = K(sig_mult)(P, fl, w);
         int64_t j = 0;
         for (; j + V_LANES <= c; j += V_LANES)
-            K(sig_row_step)(P, form, gamma, t, vw, gw0, va1, va0, j, base + j, V_LANES, acc);
+            K(sig_row_step)(P, fl, form, gamma, t, w, gw0, va1, va0, j, base + j, V_LANES, acc);
         if (j < c)
-            K(sig_row_step)(P, form, gamma, t, vw, gw0, va1, va0, j, base + j, (int)(c - j), acc);
+            K(sig_row_step)(P, fl, form, gamma, t, w, gw0, va1, va0, j, base + j, (int)(c - j), acc);
     }
 }
 
-ST_INLINE void K(sigmoid_body)(const focal_plan *P, const focal_tile *T, focal_sums *acc, int form, double gamma)
+ST_INLINE void K(sigmoid_body)(const focal_plan *P, const unsigned fl, const focal_tile *T, focal_sums *acc, int form,
+                               double gamma)
 {
     vd sum = v_zero();
     if (P->a.inner > 1)
-        K(sig_planes)(P, T, form, gamma, &sum);
+        K(sig_planes)(P, fl, T, form, gamma, &sum);
     else
-        K(sig_rows)(P, T, form, gamma, &sum);
+        K(sig_rows)(P, fl, T, form, gamma, &sum);
+    if (fl & SF_STREAM)
+        v_stream_fence();
     acc->loss += v_hsum(sum);
 }
 
-static void K(sigmoid)(const focal_plan *P, const focal_tile *T, void *scratch, focal_sums *acc)
+/* The focal loss from logits in its common forms (targets of either kind,
+ * alpha or none, the gradient or not, streamed or not; no weights,
+ * per-element outputs, smoothing or tiny denominators) runs in copies
+ * where those settings are constants and gamma 2 a product; every other
+ * call in the general copy, which tests the same bits at run time. */
+#define KS_SIG_FAST(X)                                                                                              \
+    X(0) X(SF_DENSE) X(SF_GRAD) X(SF_DENSE | SF_GRAD) X(SF_ALPHA) X(SF_DENSE | SF_ALPHA) X(SF_GRAD | SF_ALPHA)       \
+    X(SF_DENSE | SF_GRAD | SF_ALPHA) X(SF_GRAD | SF_STREAM) X(SF_DENSE | SF_GRAD | SF_STREAM)                        \
+    X(SF_GRAD | SF_ALPHA | SF_STREAM) X(SF_DENSE | SF_GRAD | SF_ALPHA | SF_STREAM)
+
+static void K(sigmoid)(const focal_plan *plan, const focal_tile *T, void *scratch, focal_sums *acc)
 {
     (void)scratch;
+    const focal_plan copy = *plan, *P = &copy;   /* see K(softmax) */
     const int form = P->fl_star ? KS_FL_STAR : P->probabilities ? KS_FL_PROB : KS_FL;
-#define KS_SIG(G) K(sigmoid_body)(P, T, acc, form, (G))
+    const unsigned fl = K(sig_flags)(P);
+    if (form == KS_FL) {
+        switch (fl) {
+#define KS_SIG_CASE(F)                                                                                              \
+    case (F):                                                                                                       \
+        if (P->gamma == 2.0)                                                                                        \
+            K(sigmoid_body)(P, (F), T, acc, KS_FL, 2.0);                                                           \
+        else                                                                                                        \
+            K(sigmoid_body)(P, (F), T, acc, KS_FL, P->gamma);                                                      \
+        return;
+            KS_SIG_FAST(KS_SIG_CASE)
+#undef KS_SIG_CASE
+        default:
+            break;
+        }
+    }
+#define KS_SIG(G) K(sigmoid_body)(P, fl, T, acc, form, (G))
     KS_GAMMA(P->gamma, KS_SIG);
 #undef KS_SIG
 }
@@ -1040,9 +1184,10 @@ ST_INLINE vd K(scan_alpha_of)(const focal_plan *P, vd y, vd a)
     return v_mul(st_smooth(P, y, P->ls / (double)P->a.c), a);
 }
 
-static void K(scan)(const focal_plan *P, const focal_tile *T, void *scratch, focal_sums *acc)
+static void K(scan)(const focal_plan *plan, const focal_tile *T, void *scratch, focal_sums *acc)
 {
     (void)scratch;
+    const focal_plan copy = *plan, *P = &copy;   /* see K(softmax) */
     const int64_t c = P->a.c, inner = P->a.inner, rows = T->rows;
     const int need_wa = P->a.loss->reduction == FOCAL_REDUCTION_WEIGHTED_MEAN;
     const double per_position = P->sigmoid ? (double)c : 1.0;

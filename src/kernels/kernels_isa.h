@@ -19,6 +19,7 @@
 #define S_LOAD_PART(p, n, fill) v_load_f32_part((p), (n), (fill))
 #define S_STORE(p, v) v_store_f32((p), (v))
 #define S_STORE_PART(p, n, v) v_store_f32_part((p), (n), (v))
+#define S_STREAM(p, v) v_stream_f32((p), (v))
 #include "kernels/kernels_body.h"
 #undef STYPE
 #undef SFX
@@ -28,6 +29,7 @@
 #undef S_LOAD_PART
 #undef S_STORE
 #undef S_STORE_PART
+#undef S_STREAM
 
 #define STYPE double
 #define SFX f64
@@ -37,6 +39,7 @@
 #define S_LOAD_PART(p, n, fill) v_load_part((p), (n), (fill))
 #define S_STORE(p, v) v_store((p), (v))
 #define S_STORE_PART(p, n, v) v_store_part((p), (n), (v))
+#define S_STREAM(p, v) v_stream((p), (v))
 #include "kernels/kernels_body.h"
 #undef STYPE
 #undef SFX
@@ -46,6 +49,7 @@
 #undef S_LOAD_PART
 #undef S_STORE
 #undef S_STORE_PART
+#undef S_STREAM
 
 #define FOCAL_TABLE(SFX_, BYTES)                                                                     \
     static const focal_kernels table_##SFX_ = {                                                       \

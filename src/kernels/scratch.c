@@ -11,7 +11,7 @@ size_t focal_kernels_scratch(const focal_plan *plan, int64_t rows)
     if (plan->sigmoid)
         return 0;
     const size_t c = (size_t)plan->a.c, lanes = (size_t)plan->k->lanes, esize = (size_t)plan->k->element_size;
-    const int planes = plan->a.c <= FOCAL_PLANES_MAX_C;
+    const int planes = focal_softmax_planes(plan->a.c, plan->a.inner);
     size_t rowbuf, tiles = 0;
     /* Class-major: exponentials, coefficients and quotients of a step, c
      * vectors each; rows: the same as c doubles each. */

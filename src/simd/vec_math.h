@@ -78,13 +78,16 @@ V_INLINE vd vmath_exp_poly_lo(vd r)
 }
 
 /* x = n ln2 + r with n = round(x / ln2) and |r| <= ln2 / 2; returns e^r.
- * r's one rounding (in the second fma) costs at most 1/4 ulp of e^r. */
+ * r's one rounding (in the second fma) costs at most 1/4 ulp of e^r. The
+ * _lo variant leaves out n LN2_LO, at most 1100 * 2.4e-17 = 2^-45 of r,
+ * far below its polynomial's error. */
 V_INLINE vd vmath_exp_reduce(vd x, vd *n, vd *t, const int lo)
 {
     *t = v_fma(x, v_set(VMATH_LOG2E), v_set(VMATH_SHIFT));
     *n = v_sub(*t, v_set(VMATH_SHIFT));
     vd r = v_fnma(*n, v_set(VMATH_LN2_HI), x);
-    r = v_fnma(*n, v_set(VMATH_LN2_LO), r);
+    if (!lo)
+        r = v_fnma(*n, v_set(VMATH_LN2_LO), r);
     return lo ? vmath_exp_poly_lo(r) : vmath_exp_poly(r);
 }
 
@@ -153,17 +156,15 @@ V_INLINE vd vmath_log_poly_lo(vd z)
  * below 2^-58 of the result.
  * _lo: s (2 + z T) + e ln2, flo simply added to f first: every rounding is
  * near 2^-53 of the result, far below the 2^-32 bound. */
-V_INLINE vd vmath_log_reduced(vd f, vd flo, vd e, const int lo, const int has_flo)
+/* The same from s = f / (2 + f) at hand (for _lo, f and s already hold
+ * flo). */
+V_INLINE vd vmath_log_with_s(vd f, vd s, vd flo, vd e, const int lo, const int has_flo)
 {
     if (lo) {
-        if (has_flo)
-            f = v_add(f, flo);
-        const vd s = v_div(f, v_add(f, v_set(2.0)));
         const vd z = v_mul(s, s);
         const vd u = v_fma(vmath_log_poly_lo(z), z, v_set(2.0));
         return v_fma(e, v_set(VMATH_LN2_HI), v_mul(s, u));
     }
-    const vd s = v_div(f, v_add(f, v_set(2.0)));
     const vd z = v_mul(s, s);
     const vd hfsq = v_mul(v_mul(f, v_set(0.5)), f);
     const vd a = v_fma(z, vmath_log_poly(z), hfsq);
@@ -175,6 +176,14 @@ V_INLINE vd vmath_log_reduced(vd f, vd flo, vd e, const int lo, const int has_fl
     }
     const vd b = v_fma(s, a, low);
     return v_fma(e, v_set(VMATH_LN2_HI), v_sub(f, v_sub(hfsq, b)));
+}
+
+V_INLINE vd vmath_log_reduced(vd f, vd flo, vd e, const int lo, const int has_flo)
+{
+    if (lo && has_flo)
+        f = v_add(f, flo);
+    const vd s = v_div(f, v_add(f, v_set(2.0)));
+    return vmath_log_with_s(f, s, flo, e, lo, has_flo);
 }
 
 /* log of a normal positive x, e_adj added to its exponent. */
@@ -233,6 +242,30 @@ V_INLINE vd vmath_log1p_impl(vd x, const int lo)
     return y;
 }
 
+/* log1p(u) and 1 / (1 + u) for u in [0, 1] (as log1p(exp(-|x|)) and the
+ * sigmoid beside it), with one reciprocal for both: 1 / ((1 + u)(2 + f))
+ * gives 1 / (1 + u) and, times f (1 + u), log's s = f / (2 + f). Each is
+ * within a few ulp more than its own division would give. The reciprocal
+ * (of a number in [2, 6]) avoids the divider, which sigmoid mode would
+ * otherwise wait on for every vector. NaN passes. */
+V_INLINE vd vmath_log1p_unit_impl(vd u, vd *recip, const int lo)
+{
+    const vd w = v_add(u, v_set(1.0));
+    const vd c = v_sub(u, v_sub(w, v_set(1.0)));
+    const vm big = v_ge(w, v_set(0x1.6a09e667f3bcdp+0));
+    const vd m = v_sel(big, v_mul(w, v_set(0.5)), w);
+    const vd e = v_keep(big, v_set(1.0));
+    const vd flo = v_sel(big, v_mul(c, v_set(0.5)), c);
+    vd f = v_sub(m, v_set(1.0));
+    if (lo)
+        f = v_add(f, flo);
+    const vd d = v_add(f, v_set(2.0));
+    const vd wd = v_mul(w, d);
+    const vd inv = lo ? v_recip_lo(wd) : v_recip(wd);
+    *recip = v_mul(d, inv);
+    return vmath_log_with_s(f, v_mul(v_mul(f, w), inv), flo, e, lo, 1);
+}
+
 /* exp: below 1 ulp: the polynomial's last roundings, r's (1/4 ulp) and the
  * fit's (1/16 ulp); results below DBL_MIN are rounded once more, by the
  * scaling, to the subnormal's precision. */
@@ -242,5 +275,7 @@ V_INLINE vd v_log(vd x) { return vmath_log_impl(x, 0); }
 V_INLINE vd v_log_lo(vd x) { return vmath_log_impl(x, 1); }
 V_INLINE vd v_log1p(vd x) { return vmath_log1p_impl(x, 0); }
 V_INLINE vd v_log1p_lo(vd x) { return vmath_log1p_impl(x, 1); }
+V_INLINE vd v_log1p_unit(vd u, vd *recip) { return vmath_log1p_unit_impl(u, recip, 0); }
+V_INLINE vd v_log1p_unit_lo(vd u, vd *recip) { return vmath_log1p_unit_impl(u, recip, 1); }
 
 #endif /* FOCAL_VEC_MATH_H */

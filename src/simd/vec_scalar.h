@@ -27,10 +27,17 @@
  *                                               other lanes is not read)
  *   v_prefetch(p)                               asks for p's cache line
  *                                               ahead of use; never faults
+ *   v_stream(p, v) v_stream_f32(p, v)           non-temporal stores of a
+ *                                               whole vector, p aligned to
+ *                                               the bytes stored; then
+ *   v_stream_fence()                            before the data is used
  *
  * Arithmetic (IEEE double, one rounding each; fma rounds once):
  *   v_add v_sub v_mul v_div v_sqrt v_neg v_abs
  *   v_fma(a, b, c)  = a*b + c      v_fnma(a, b, c) = c - a*b
+ *   v_recip(d) v_recip_lo(d)     1 / d for a positive d in [2^-126, 2^126],
+ *                   within 2 ulp (_lo: relative error below 2^-32), without
+ *                   the divider where the instruction set has an estimate
  *   v_min(a, b)     = a < b ? a : b   v_max(a, b) = a > b ? a : b
  *                     (so a NaN in a yields b, as x86 minpd / maxpd)
  *
@@ -48,7 +55,12 @@
  * log(0) = -inf, log(x < 0) = NaN, log(+inf) = +inf; log1p(-1) = -inf,
  * log1p(x < -1) = NaN; NaN in, NaN out):
  *   v_exp v_log v_log1p        within 2 ulp of the exact result
- *   v_exp_lo v_log_lo v_log1p_lo   relative error below 2^-32 (for
+ *   v_log1p_unit(u, &r)        log1p(u) and r = 1 / (1 + u) for u in
+ *                              [0, 1] (NaN passes), each within 4 ulp:
+ *                              the pair log-sigmoid needs, for one
+ *                              division
+ *   v_exp_lo v_log_lo v_log1p_lo v_log1p_unit_lo
+ *                              relative error below 2^-32 (for
  *                              results stored in float, bfloat16 or
  *                              float16: amplified by the formulas'
  *                              powers, still far below their final
@@ -99,6 +111,11 @@ V_INLINE vm vi_eq(vi a, vi b) { return a == b; }
 V_INLINE vm vi_ltu(vi a, vi b) { return (uint64_t)a < (uint64_t)b; }
 V_INLINE vd v_gather(const double *base, vi idx, vm m) { return m ? base[idx] : 0.0; }
 
+/* Non-temporal stores: plain ones with one lane. */
+V_INLINE void v_stream(double *p, vd v) { *p = v; }
+V_INLINE void v_stream_f32(float *p, vd v) { *p = (float)v; }
+V_INLINE void v_stream_fence(void) {}
+
 /* Asks for the cache line at p ahead of its use; never faults. */
 V_INLINE void v_prefetch(const void *p) { __builtin_prefetch(p, 0, 3); }
 
@@ -107,6 +124,8 @@ V_INLINE vd v_sub(vd a, vd b) { return a - b; }
 V_INLINE vd v_mul(vd a, vd b) { return a * b; }
 V_INLINE vd v_div(vd a, vd b) { return a / b; }
 V_INLINE vd v_sqrt(vd a) { return sqrt(a); }
+V_INLINE vd v_recip(vd d) { return 1.0 / d; }
+V_INLINE vd v_recip_lo(vd d) { return 1.0 / d; }
 V_INLINE vd v_neg(vd a) { return -a; }
 V_INLINE vd v_abs(vd a) { return fabs(a); }
 V_INLINE vd v_fma(vd a, vd b, vd c) { return fma(a, b, c); }
@@ -143,5 +162,11 @@ V_INLINE vd v_log1p(vd x) { return log1p(x); }
 V_INLINE vd v_exp_lo(vd x) { return exp(x); }
 V_INLINE vd v_log_lo(vd x) { return log(x); }
 V_INLINE vd v_log1p_lo(vd x) { return log1p(x); }
+V_INLINE vd v_log1p_unit(vd u, vd *recip)
+{
+    *recip = 1.0 / (1.0 + u);
+    return log1p(u);
+}
+V_INLINE vd v_log1p_unit_lo(vd u, vd *recip) { return v_log1p_unit(u, recip); }
 
 #endif /* FOCAL_VEC_SCALAR_H */

@@ -13,10 +13,10 @@
 ST_INLINE void st_sigmoid(vd x, int lo, vd *sp_pos, vd *sp_neg, vd *p, vd *q)
 {
     const vd e = ST_EXP(v_neg(v_abs(x)), lo);
-    const vd L = ST_LOG1P(e, lo);
+    vd big;
+    const vd L = ST_LOG1P_UNIT(e, &big, lo);
     *sp_pos = v_add(v_max(x, v_zero()), L);
     *sp_neg = v_add(v_max(v_neg(x), v_zero()), L);
-    const vd big = v_div(v_set(1.0), v_add(v_set(1.0), e));
     const vd small = v_mul(e, big);
     const vm pos = v_ge(x, v_zero());
     *p = v_sel(pos, big, small);

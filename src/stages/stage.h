@@ -17,6 +17,7 @@
 #define ST_EXP(x, lo) ((lo) ? v_exp_lo(x) : v_exp(x))
 #define ST_LOG(x, lo) ((lo) ? v_log_lo(x) : v_log(x))
 #define ST_LOG1P(x, lo) ((lo) ? v_log1p_lo(x) : v_log1p(x))
+#define ST_LOG1P_UNIT(u, r, lo) ((lo) ? v_log1p_unit_lo((u), (r)) : v_log1p_unit((u), (r)))
 
 #define ST_INLINE static inline __attribute__((always_inline))
 
