@@ -103,7 +103,7 @@ V_INLINE vd v_div(vd a, vd b) { return _mm256_div_pd(a, b); }
 V_INLINE vd v_sqrt(vd a) { return _mm256_sqrt_pd(a); }
 /* 1 / d without the divider (which takes 8 cycles a vector): float's
  * 12-bit estimate, then a cubic Newton step (to 2^-36) and, for the full
- * version, a quadratic one. d in [2^-126, 2^126]. */
+ * version, a quadratic one. d in [2^-125, 2^125]. */
 V_INLINE vd v_recip_lo(vd d)
 {
     const vd r = _mm256_cvtps_pd(_mm_rcp_ps(_mm256_cvtpd_ps(d)));

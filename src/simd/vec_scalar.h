@@ -35,7 +35,7 @@
  * Arithmetic (IEEE double, one rounding each; fma rounds once):
  *   v_add v_sub v_mul v_div v_sqrt v_neg v_abs
  *   v_fma(a, b, c)  = a*b + c      v_fnma(a, b, c) = c - a*b
- *   v_recip(d) v_recip_lo(d)     1 / d for a positive d in [2^-126, 2^126],
+ *   v_recip(d) v_recip_lo(d)     1 / d for a positive d in [2^-125, 2^125],
  *                   within 2 ulp (_lo: relative error below 2^-32), without
  *                   the divider where the instruction set has an estimate
  *   v_min(a, b)     = a < b ? a : b   v_max(a, b) = a > b ? a : b
