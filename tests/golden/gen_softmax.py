@@ -29,7 +29,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 GAMMAS = (0.0, 0.5, 1.0, 2.0, 3.7)
 REDUCTIONS = ("none", "mean", "sum", "weighted_mean")
 DEFAULT_EPSILON = 1e-7
-DEFAULT_RTOL64 = 1e-10
+DEFAULT_RTOL64 = 1e-12
 DEFAULT_RTOL32 = 2e-6
 CROSSCHECK_RTOL = 1e-12
 

@@ -15,7 +15,7 @@
 #include <focal/focal.h>
 
 /* Tolerances used when a case has no "tol" line. */
-#define GOLDEN_DEFAULT_RTOL64 1e-10
+#define GOLDEN_DEFAULT_RTOL64 1e-12
 #define GOLDEN_DEFAULT_RTOL32 2e-6
 
 typedef enum golden_alpha_kind {
