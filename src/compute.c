@@ -1,6 +1,6 @@
-/* The twelve compute entry points: each describes its call, has it
- * planned (validation and the pre-pass), and runs the plan's main pass
- * through the driver. */
+/* The compute entry points: each describes its call, has it planned
+ * (validation and the pre-pass), and runs the plan's main pass through
+ * the driver. */
 #include <string.h>
 
 #include "exec/driver.h"
@@ -11,6 +11,20 @@ static focal_status run(const focal_plan *p)
 {
     const focal_args *a = &p->a;
     const size_t elements = (size_t)(a->n * a->c * a->inner);
+    if (a->op == FOCAL_OP_COUNTS) {
+        a->counts[0] = p->count;
+        a->counts[1] = p->weight_alpha;
+        a->counts[2] = p->positives;
+        return FOCAL_OK;
+    }
+    if (a->op == FOCAL_OP_TARGET) {
+        if (p->zero) {
+            memset(a->grad_target, 0, elements * (size_t)p->k->element_size);
+            return FOCAL_OK;
+        }
+        focal_sums sums;
+        return focal_drive(p, p->k->target_grad, p->workers, p->scratch_bytes, &sums);
+    }
     if (p->zero) {
         /* A zero denominator makes the reduced loss 0 and its gradient 0,
          * whatever the inputs hold (all-zero bits are 0 in every storage
@@ -68,6 +82,35 @@ static focal_status compute(const focal_args *args)
         a.TARGET_FIELD = target;                                                                                  \
         return compute(&a);                                                                                       \
     }
+
+/* The counts and the target gradient, per storage type. */
+#define FOCAL_DEFINE_1_1(SUFFIX, REAL, DTYPE)                                                                    \
+    focal_status focal_counts_##SUFFIX(const focal_loss *loss, int64_t n, int64_t c, int64_t inner,              \
+                                       const int64_t *target, const REAL *weight, double counts[3])              \
+    {                                                                                                             \
+        const focal_args a = {.loss = loss, .dtype = DTYPE, .op = FOCAL_OP_COUNTS, .n = n, .c = c, .inner = inner, \
+                              .target_index = target, .weight = weight, .counts = counts};                        \
+        return compute(&a);                                                                                       \
+    }                                                                                                             \
+    focal_status focal_counts_dense_##SUFFIX(const focal_loss *loss, int64_t n, int64_t c, int64_t inner,        \
+                                             const REAL *target, const REAL *weight, double counts[3])           \
+    {                                                                                                             \
+        const focal_args a = {.loss = loss, .dtype = DTYPE, .op = FOCAL_OP_COUNTS, .dense = 1, .n = n, .c = c,    \
+                              .inner = inner, .target_dense = target, .weight = weight, .counts = counts};       \
+        return compute(&a);                                                                                       \
+    }                                                                                                             \
+    focal_status focal_backward_target_dense_##SUFFIX(const focal_loss *loss, int64_t n, int64_t c, int64_t inner, \
+                                                      const REAL *input, const REAL *target, const REAL *weight,  \
+                                                      const REAL *grad_out, REAL *grad_target)                    \
+    {                                                                                                             \
+        const focal_args a = {.loss = loss, .dtype = DTYPE, .op = FOCAL_OP_TARGET, .dense = 1, .n = n, .c = c,    \
+                              .inner = inner, .input = input, .target_dense = target, .weight = weight,           \
+                              .grad_out = grad_out, .grad_target = grad_target};                                  \
+        return compute(&a);                                                                                       \
+    }
+
+FOCAL_DEFINE_1_1(f32, float, FOCAL_F32)
+FOCAL_DEFINE_1_1(f64, double, FOCAL_F64)
 
 FOCAL_DEFINE(f32, float, FOCAL_F32, , int64_t, target_index, 0)
 FOCAL_DEFINE(f32, float, FOCAL_F32, _dense, float, target_dense, 1)

@@ -18,6 +18,15 @@
             return focal_fail(FOCAL_ERROR_NULL_POINTER, fn ": out is NULL");       \
     } while (0)
 
+/* A heap copy of count doubles, or NULL. */
+static double *copy_vector(const double *v, int64_t count)
+{
+    double *copy = malloc((size_t)count * sizeof(double));
+    if (copy != NULL)
+        memcpy(copy, v, (size_t)count * sizeof(double));
+    return copy;
+}
+
 focal_status focal_loss_create(focal_loss **out, focal_mode mode)
 {
     if (out == NULL)
@@ -35,6 +44,8 @@ focal_status focal_loss_create(focal_loss **out, focal_mode mode)
     loss->input = FOCAL_INPUT_LOGITS;
     loss->epsilon = 1e-7;
     loss->variant = FOCAL_VARIANT_FL;
+    loss->divisor = 1.0;
+    loss->soft_form = FOCAL_SOFT_TORCHVISION;
     *out = loss;
     return FOCAL_OK;
 }
@@ -49,13 +60,17 @@ focal_status focal_loss_clone(const focal_loss *src, focal_loss **out)
     if (copy == NULL)
         return focal_fail(FOCAL_ERROR_OUT_OF_MEMORY, "focal_loss_clone: out of memory");
     *copy = *src;
-    if (src->alpha_kind == FOCAL_ALPHA_VECTOR) {
-        copy->alpha_vector = malloc((size_t)src->alpha_count * sizeof(double));
-        if (copy->alpha_vector == NULL) {
-            free(copy);
-            return focal_fail(FOCAL_ERROR_OUT_OF_MEMORY, "focal_loss_clone: out of memory");
-        }
-        memcpy(copy->alpha_vector, src->alpha_vector, (size_t)src->alpha_count * sizeof(double));
+    copy->alpha_vector = NULL;
+    copy->pos_weight = NULL;
+    if (src->alpha_kind == FOCAL_ALPHA_VECTOR &&
+        (copy->alpha_vector = copy_vector(src->alpha_vector, src->alpha_count)) == NULL) {
+        free(copy);
+        return focal_fail(FOCAL_ERROR_OUT_OF_MEMORY, "focal_loss_clone: out of memory");
+    }
+    if (src->pos_weight != NULL && (copy->pos_weight = copy_vector(src->pos_weight, src->pos_weight_count)) == NULL) {
+        free(copy->alpha_vector);
+        free(copy);
+        return focal_fail(FOCAL_ERROR_OUT_OF_MEMORY, "focal_loss_clone: out of memory");
     }
     *out = copy;
     return FOCAL_OK;
@@ -66,6 +81,7 @@ void focal_loss_destroy(focal_loss *loss)
     if (loss == NULL)
         return;
     free(loss->alpha_vector);
+    free(loss->pos_weight);
     free(loss);
 }
 
@@ -107,10 +123,9 @@ focal_status focal_loss_set_alpha_vector(focal_loss *loss, const double *alpha, 
         if (!isfinite(alpha[i]))
             return focal_fail(FOCAL_ERROR_INVALID_PARAMETER,
                               "alpha[%lld] = %g is not finite", (long long)i, alpha[i]);
-    double *copy = malloc((size_t)count * sizeof(double));
+    double *copy = copy_vector(alpha, count);
     if (copy == NULL)
         return focal_fail(FOCAL_ERROR_OUT_OF_MEMORY, "focal_loss_set_alpha_vector: out of memory");
-    memcpy(copy, alpha, (size_t)count * sizeof(double));
     free(loss->alpha_vector);
     loss->alpha_vector = copy;
     loss->alpha_count = count;
@@ -133,7 +148,7 @@ focal_status focal_loss_clear_alpha(focal_loss *loss)
 focal_status focal_loss_set_reduction(focal_loss *loss, focal_reduction r)
 {
     CHECK_LOSS(loss, "focal_loss_set_reduction");
-    if ((int)r < (int)FOCAL_REDUCTION_NONE || (int)r > (int)FOCAL_REDUCTION_SUM_OVER_POSITIVES)
+    if ((int)r < (int)FOCAL_REDUCTION_NONE || (int)r > (int)FOCAL_REDUCTION_DIVISOR)
         return focal_fail(FOCAL_ERROR_INVALID_PARAMETER,
                           "reduction = %d is not a focal_reduction", (int)r);
     loss->reduction = r;
@@ -211,6 +226,55 @@ focal_status focal_loss_set_threads(focal_loss *loss, int threads)
     return FOCAL_OK;
 }
 
+focal_status focal_loss_set_divisor(focal_loss *loss, double divisor)
+{
+    CHECK_LOSS(loss, "focal_loss_set_divisor");
+    if (!isfinite(divisor) || divisor < 0)
+        return focal_fail(FOCAL_ERROR_INVALID_PARAMETER, "divisor = %g is outside [0, inf) or not finite", divisor);
+    loss->divisor = divisor;
+    return FOCAL_OK;
+}
+
+focal_status focal_loss_set_soft_form(focal_loss *loss, focal_soft_form form)
+{
+    CHECK_LOSS(loss, "focal_loss_set_soft_form");
+    if (form != FOCAL_SOFT_TORCHVISION && form != FOCAL_SOFT_SPLIT)
+        return focal_fail(FOCAL_ERROR_INVALID_PARAMETER, "soft form = %d is not a focal_soft_form", (int)form);
+    loss->soft_form = form;
+    return FOCAL_OK;
+}
+
+focal_status focal_loss_set_pos_weight_vector(focal_loss *loss, const double *pos_weight, int64_t count)
+{
+    CHECK_LOSS(loss, "focal_loss_set_pos_weight_vector");
+    if (pos_weight == NULL)
+        return focal_fail(FOCAL_ERROR_NULL_POINTER, "focal_loss_set_pos_weight_vector: pos_weight is NULL");
+    if (count < 1)
+        return focal_fail(FOCAL_ERROR_INVALID_SHAPE, "pos_weight vector count = %lld is less than 1", (long long)count);
+    if ((uint64_t)count > SIZE_MAX / sizeof(double))
+        return focal_fail(FOCAL_ERROR_INVALID_SHAPE, "pos_weight vector count = %lld is too large", (long long)count);
+    for (int64_t i = 0; i < count; i++)
+        if (!isfinite(pos_weight[i]) || pos_weight[i] < 0)
+            return focal_fail(FOCAL_ERROR_INVALID_PARAMETER, "pos_weight[%lld] = %g is negative or not finite",
+                              (long long)i, pos_weight[i]);
+    double *copy = copy_vector(pos_weight, count);
+    if (copy == NULL)
+        return focal_fail(FOCAL_ERROR_OUT_OF_MEMORY, "focal_loss_set_pos_weight_vector: out of memory");
+    free(loss->pos_weight);
+    loss->pos_weight = copy;
+    loss->pos_weight_count = count;
+    return FOCAL_OK;
+}
+
+focal_status focal_loss_clear_pos_weight(focal_loss *loss)
+{
+    CHECK_LOSS(loss, "focal_loss_clear_pos_weight");
+    free(loss->pos_weight);
+    loss->pos_weight = NULL;
+    loss->pos_weight_count = 0;
+    return FOCAL_OK;
+}
+
 #define FOCAL_GETTER(name, type, field)                                        \
     focal_status focal_loss_get_##name(const focal_loss *loss, type *out)      \
     {                                                                          \
@@ -228,6 +292,22 @@ FOCAL_GETTER(label_smoothing, double, label_smoothing)
 FOCAL_GETTER(variant, focal_variant, variant)
 FOCAL_GETTER(beta, double, beta)
 FOCAL_GETTER(threads, int, threads)
+FOCAL_GETTER(divisor, double, divisor)
+FOCAL_GETTER(soft_form, focal_soft_form, soft_form)
+FOCAL_GETTER(pos_weight_count, int64_t, pos_weight_count)
+
+focal_status focal_loss_get_pos_weight_vector(const focal_loss *loss, double *out, int64_t count)
+{
+    CHECK_GET(loss, out, "focal_loss_get_pos_weight_vector");
+    if (loss->pos_weight == NULL)
+        return focal_fail(FOCAL_ERROR_INCOMPATIBLE, "focal_loss_get_pos_weight_vector: no pos_weight vector is set");
+    if (count != loss->pos_weight_count)
+        return focal_fail(FOCAL_ERROR_INVALID_SHAPE,
+                          "focal_loss_get_pos_weight_vector: count = %lld differs from the vector's length %lld",
+                          (long long)count, (long long)loss->pos_weight_count);
+    memcpy(out, loss->pos_weight, (size_t)count * sizeof(double));
+    return FOCAL_OK;
+}
 
 focal_status focal_loss_get_alpha(const focal_loss *loss, double *out)
 {

@@ -41,6 +41,10 @@ struct focal_loss {
     focal_variant variant;
     double beta;
     int threads;
+    double divisor;           /* FOCAL_REDUCTION_DIVISOR's (since 1.1) */
+    focal_soft_form soft_form;
+    double *pos_weight;       /* owned, pos_weight_count values, or NULL */
+    int64_t pos_weight_count;
 };
 
 #endif /* FOCAL_INTERNAL_H */

@@ -14,14 +14,14 @@
 #include "plan.h"
 #include "stages/reduce.h"
 
-static const char *const op_names[] = {"forward", "backward", "forward_backward"};
+static const char *const op_names[] = {"forward", "backward", "forward_backward", "counts", "backward_target"};
 
 static focal_status check_pointers(const focal_args *a)
 {
     const char *op = op_names[a->op];
     if (a->loss == NULL)
         return focal_fail(FOCAL_ERROR_NULL_POINTER, "%s: loss is NULL", op);
-    if (a->input == NULL)
+    if (a->op != FOCAL_OP_COUNTS && a->input == NULL)
         return focal_fail(FOCAL_ERROR_NULL_POINTER, "%s: input is NULL", op);
     if (a->target_index == NULL && a->target_dense == NULL)
         return focal_fail(FOCAL_ERROR_NULL_POINTER, "%s: target is NULL", op);
@@ -31,31 +31,52 @@ static focal_status check_pointers(const focal_args *a)
         return focal_fail(FOCAL_ERROR_NULL_POINTER, "%s: grad_out is NULL", op);
     if (a->op == FOCAL_OP_BACKWARD && a->grad_input == NULL)
         return focal_fail(FOCAL_ERROR_NULL_POINTER, "%s: grad_input is NULL", op);
+    if (a->op == FOCAL_OP_TARGET && a->grad_out == NULL)
+        return focal_fail(FOCAL_ERROR_NULL_POINTER, "%s: grad_out is NULL", op);
+    if (a->op == FOCAL_OP_TARGET && a->grad_target == NULL)
+        return focal_fail(FOCAL_ERROR_NULL_POINTER, "%s: grad_target is NULL", op);
+    if (a->op == FOCAL_OP_COUNTS && a->counts == NULL)
+        return focal_fail(FOCAL_ERROR_NULL_POINTER, "%s: counts is NULL", op);
     return FOCAL_OK;
 }
 
 static focal_status check_shape(const focal_args *a)
 {
-    const char *names[3] = {"n", "c", "inner"};
-    const int64_t dims[3] = {a->n, a->c, a->inner};
-    for (int i = 0; i < 3; i++)
-        if (dims[i] < 1)
-            return focal_fail(FOCAL_ERROR_INVALID_SHAPE, "%s = %lld is less than 1", names[i], (long long)dims[i]);
+    if (a->n < 0)
+        return focal_fail(FOCAL_ERROR_INVALID_SHAPE, "n = %lld is negative", (long long)a->n);
+    if (a->c < 1)
+        return focal_fail(FOCAL_ERROR_INVALID_SHAPE, "c = %lld is less than 1", (long long)a->c);
+    if (a->inner < 0)
+        return focal_fail(FOCAL_ERROR_INVALID_SHAPE, "inner = %lld is negative", (long long)a->inner);
     /* Every index and byte count of the tensor and of the per-position
-     * arrays (at most 8 bytes an element) must fit in int64_t and size_t. */
+     * arrays (at most 8 bytes an element) must fit in int64_t and size_t;
+     * an empty tensor (n or inner 0) has none. */
     const uint64_t limit = (uint64_t)(SIZE_MAX < INT64_MAX ? SIZE_MAX : INT64_MAX) / 8;
     const uint64_t total = (uint64_t)a->n;
-    if (total > limit / (uint64_t)a->c || total * (uint64_t)a->c > limit / (uint64_t)a->inner)
+    if (a->n > 0 && a->inner > 0 &&
+        (total > limit / (uint64_t)a->c || total * (uint64_t)a->c > limit / (uint64_t)a->inner))
         return focal_fail(FOCAL_ERROR_INVALID_SHAPE, "n * c * inner = %lld * %lld * %lld overflows", (long long)a->n,
                           (long long)a->c, (long long)a->inner);
     if (a->loss->alpha_kind == FOCAL_ALPHA_VECTOR && a->loss->alpha_count != a->c)
         return focal_fail(FOCAL_ERROR_INVALID_SHAPE, "alpha vector length %lld differs from c = %lld",
                           (long long)a->loss->alpha_count, (long long)a->c);
+    if (a->loss->pos_weight != NULL && a->loss->pos_weight_count != a->c)
+        return focal_fail(FOCAL_ERROR_INVALID_SHAPE, "pos_weight vector length %lld differs from c = %lld",
+                          (long long)a->loss->pos_weight_count, (long long)a->c);
     return FOCAL_OK;
 }
 
 static focal_status check_settings(const focal_loss *loss)
 {
+    /* The soft-target forms and pos_weight are sigmoid FL's. */
+    if (loss->soft_form == FOCAL_SOFT_SPLIT && loss->mode == FOCAL_MODE_SOFTMAX)
+        return focal_fail(FOCAL_ERROR_INCOMPATIBLE, "soft form SPLIT is for sigmoid mode only");
+    if (loss->pos_weight != NULL && loss->mode == FOCAL_MODE_SOFTMAX)
+        return focal_fail(FOCAL_ERROR_INCOMPATIBLE, "a pos_weight vector is for sigmoid mode only");
+    if (loss->soft_form == FOCAL_SOFT_SPLIT && loss->variant != FOCAL_VARIANT_FL)
+        return focal_fail(FOCAL_ERROR_INCOMPATIBLE, "soft form SPLIT is for variant FL only");
+    if (loss->pos_weight != NULL && loss->variant != FOCAL_VARIANT_FL)
+        return focal_fail(FOCAL_ERROR_INCOMPATIBLE, "a pos_weight vector is for variant FL only");
     if (loss->mode == FOCAL_MODE_SOFTMAX) {
         if (loss->reduction == FOCAL_REDUCTION_SUM_OVER_POSITIVES)
             return focal_fail(FOCAL_ERROR_INCOMPATIBLE, "reduction SUM_OVER_POSITIVES is for sigmoid mode only");
@@ -89,10 +110,13 @@ static void resolve(focal_plan *p)
     p->ls = loss->label_smoothing;
     p->smoothed = p->ls > 0;
     p->reduced = loss->reduction != FOCAL_REDUCTION_NONE;
-    p->want_loss = p->a.out != NULL && p->a.op != FOCAL_OP_BACKWARD;
-    p->want_grad = p->a.grad_input != NULL && p->a.op != FOCAL_OP_FORWARD;
+    p->want_loss = p->a.out != NULL && (p->a.op == FOCAL_OP_FORWARD || p->a.op == FOCAL_OP_FUSED);
+    p->want_grad = p->a.grad_input != NULL && (p->a.op == FOCAL_OP_BACKWARD || p->a.op == FOCAL_OP_FUSED);
     p->out_each = p->want_loss && !p->reduced;
-    p->up_each = p->want_grad && !p->reduced && p->a.op == FOCAL_OP_BACKWARD;
+    p->up_each = !p->reduced && (p->a.op == FOCAL_OP_BACKWARD || p->a.op == FOCAL_OP_TARGET);
+    p->empty = p->a.n == 0 || p->a.inner == 0;
+    p->split = p->sigmoid && loss->soft_form == FOCAL_SOFT_SPLIT;
+    p->pos_weight = loss->pos_weight;
     /* Gradients of 16 MiB or more cannot stay in cache anyway. */
     p->stream = p->want_grad && p->a.n * p->a.c * p->a.inner * (p->a.dtype == FOCAL_F32 ? 4 : 8) >= (16 << 20);
     p->gamma = loss->gamma;
@@ -149,15 +173,43 @@ static void scale(focal_plan *p, const focal_sums *sums)
     p->count = sums->count;
     p->weight_alpha = sums->weight_alpha;
     p->positives = sums->positives;
-    p->denominator = st_denominator(loss->reduction, p->count, p->weight_alpha, p->positives);
+    p->denominator = st_denominator(loss->reduction, p->count, p->weight_alpha, p->positives, loss->divisor);
     p->zero = p->reduced && p->denominator == 0;
-    p->upstream = p->a.op == FOCAL_OP_BACKWARD && p->reduced ? p->k->load1(p->a.grad_out, 0) : 1.0;
+    p->upstream = (p->a.op == FOCAL_OP_BACKWARD || p->a.op == FOCAL_OP_TARGET) && p->reduced
+                      ? p->k->load1(p->a.grad_out, 0)
+                      : 1.0;
     /* One division per call; a denominator below 2^-900 is divided per
      * position instead, after the weights and alphas that keep the
      * quotient bounded. */
     p->tiny = p->reduced && !p->zero && fabs(p->denominator) < 0x1p-900;
     p->divided = p->tiny && !p->sigmoid && (p->dense || p->smoothed);
     p->factor = p->reduced ? (p->zero || p->tiny ? 0.0 : p->upstream / p->denominator) : 1.0;
+}
+
+/* The target gradient's coefficients. Where the denominator depends on the
+ * targets (WEIGHTED_MEAN's sum(w alpha_t), SUM_OVER_POSITIVES' max(1, P)
+ * for P >= 1), its derivative enters times the reduced sum S, which a
+ * forward pass of the loss gives first. */
+static focal_status target_terms(focal_plan *p)
+{
+    const focal_reduction r = p->a.loss->reduction;
+    int kind = 0;
+    if (r == FOCAL_REDUCTION_WEIGHTED_MEAN && (!p->sigmoid || p->alpha_kind != FOCAL_ALPHA_NONE))
+        kind = 1;
+    else if (r == FOCAL_REDUCTION_SUM_OVER_POSITIVES && p->positives >= 1)
+        kind = 2;
+    p->tg_loss = !p->reduced ? 1.0 : p->zero ? 0.0 : p->upstream / p->denominator;
+    if (kind == 0 || p->zero)
+        return FOCAL_OK;
+    focal_sums sums;
+    const focal_status s =
+        focal_drive(p, p->sigmoid ? p->k->sigmoid : p->k->softmax, p->workers, p->scratch_bytes, &sums);
+    if (s != FOCAL_OK)
+        return s;
+    const double share = p->divided ? sums.loss : sums.loss / p->denominator;
+    p->tg_den_kind = kind;
+    p->tg_den = -(p->upstream * share) / p->denominator;
+    return FOCAL_OK;
 }
 
 focal_status focal_plan_build(const focal_args *args, focal_plan *p)
@@ -191,6 +243,8 @@ focal_status focal_plan_build(const focal_args *args, focal_plan *p)
     if (s != FOCAL_OK)
         return s;
     scale(p, &sums);
+    if (args->op == FOCAL_OP_COUNTS)
+        return FOCAL_OK;
 
     /* The main pass's workers and scratch. */
     p->workers = focal_workers_for(args->loss, args->n * args->c * args->inner, &p->tiling);
@@ -198,5 +252,5 @@ focal_status focal_plan_build(const focal_args *args, focal_plan *p)
     if (p->scratch_bytes == 0 && !p->sigmoid)
         return focal_fail(FOCAL_ERROR_OUT_OF_MEMORY, "the tile buffers for c = %lld do not fit in memory",
                           (long long)args->c);
-    return FOCAL_OK;
+    return args->op == FOCAL_OP_TARGET ? target_terms(p) : FOCAL_OK;
 }

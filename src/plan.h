@@ -13,7 +13,13 @@
 typedef enum focal_dtype { FOCAL_F32 = 0, FOCAL_F64 = 1 } focal_dtype;
 #define FOCAL_DTYPES 2
 
-typedef enum focal_op { FOCAL_OP_FORWARD = 0, FOCAL_OP_BACKWARD = 1, FOCAL_OP_FUSED = 2 } focal_op;
+typedef enum focal_op {
+    FOCAL_OP_FORWARD = 0,
+    FOCAL_OP_BACKWARD = 1,
+    FOCAL_OP_FUSED = 2,
+    FOCAL_OP_COUNTS = 3,        /* the denominators' sums only */
+    FOCAL_OP_TARGET = 4         /* the gradient with respect to dense targets */
+} focal_op;
 
 /* What a public entry point was given. */
 typedef struct focal_args {
@@ -29,6 +35,8 @@ typedef struct focal_args {
     const void *grad_out;
     void *out;
     void *grad_input;
+    void *grad_target;          /* FOCAL_OP_TARGET */
+    double *counts;             /* FOCAL_OP_COUNTS */
 } focal_args;
 
 /* Positions per tile and chunks of tiles: a function of the shape alone,
@@ -64,6 +72,9 @@ typedef struct focal_plan {
     int out_each;               /* out holds one value per position / element */
     int up_each;                /* grad_out holds one value per position / element */
     int stream;                 /* the gradient is too large to stay in cache: non-temporal stores */
+    int empty;                  /* n * inner == 0 */
+    int split;                  /* sigmoid soft form SPLIT */
+    const double *pos_weight;   /* per class, or NULL */
     double gamma, beta, ls;
     double clip_lo, clip_hi;    /* probabilities input, rounded to the storage type */
     int alpha_kind;             /* enum focal_alpha_kind */
@@ -93,6 +104,12 @@ typedef struct focal_plan {
     double alpha_scale;         /* softmax: the largest |alpha_c|; sigmoid: of |a| and |1 - a|; 1 without alpha */
     int divided;                /* tiny, softmax target distributions: the tiles' sums are already divided */
     int zero;                   /* reduced with a zero denominator: every value 0 */
+
+    /* The target gradient (FOCAL_OP_TARGET): d/dy of the reduced loss is
+     * tg_loss times w dloss/dy plus tg_den times the denominator's
+     * derivative, where it depends on the targets (tg_den_kind). */
+    double tg_loss, tg_den;
+    int tg_den_kind;            /* 0 none, 1 WEIGHTED_MEAN's sum(w alpha_t), 2 max(1, P) */
 } focal_plan;
 
 /* The per-tile pre-pass result and its combination. */

@@ -716,6 +716,7 @@ static void reference_sigmoid(const setup *s, prec p, const double *x, const dou
     case FOCAL_REDUCTION_SUM_OVER_POSITIVES:
         scale = 1.0L / (positives > 1.0L ? positives : 1.0L);
         break;
+    case FOCAL_REDUCTION_DIVISOR:
     case FOCAL_REDUCTION_NONE:
     case FOCAL_REDUCTION_SUM:
         break;

@@ -55,11 +55,11 @@ extern "C" {
  * ------------------------------------------------------------------------ */
 
 #define FOCAL_VERSION_MAJOR 1
-#define FOCAL_VERSION_MINOR 0
+#define FOCAL_VERSION_MINOR 1
 #define FOCAL_VERSION_PATCH 0
 #define FOCAL_VERSION_NUMBER \
     (FOCAL_VERSION_MAJOR * 10000 + FOCAL_VERSION_MINOR * 100 + FOCAL_VERSION_PATCH)
-#define FOCAL_VERSION_STRING "1.0.0"
+#define FOCAL_VERSION_STRING "1.1.0"
 
 /* The version of the library actually loaded, as FOCAL_VERSION_NUMBER
  * (major*10000 + minor*100 + patch). Compare its major part with the
@@ -88,7 +88,8 @@ FOCAL_API const char *focal_isa(void);
 typedef enum focal_status {
     FOCAL_OK                      = 0,
     FOCAL_ERROR_NULL_POINTER      = 1,  /* a required pointer is NULL */
-    FOCAL_ERROR_INVALID_SHAPE     = 2,  /* n, c or inner < 1; n*c*inner overflows; alpha vector length != c */
+    FOCAL_ERROR_INVALID_SHAPE     = 2,  /* n or inner < 0, c < 1 (1.0: n or inner < 1); n*c*inner overflows;
+                                           alpha or pos_weight vector length != c */
     FOCAL_ERROR_INVALID_PARAMETER = 3,  /* setter value outside its domain; unknown enum value */
     FOCAL_ERROR_INVALID_TARGET    = 4,  /* class index out of range and not ignore_index; dense target outside [0,1] or not finite */
     FOCAL_ERROR_INVALID_WEIGHT    = 5,  /* weight negative or not finite */
@@ -124,13 +125,20 @@ typedef enum focal_reduction {
     FOCAL_REDUCTION_MEAN               = 1,  /* SUM / number of non-ignored positions or elements */
     FOCAL_REDUCTION_SUM                = 2,  /* sum of w * loss */
     FOCAL_REDUCTION_WEIGHTED_MEAN      = 3,  /* SUM / sum(w * alpha_t) */
-    FOCAL_REDUCTION_SUM_OVER_POSITIVES = 4   /* SUM / max(1, positives); sigmoid mode only */
+    FOCAL_REDUCTION_SUM_OVER_POSITIVES = 4,  /* SUM / max(1, positives); sigmoid mode only */
+    FOCAL_REDUCTION_DIVISOR            = 5   /* SUM / the context's divisor (data-parallel training); since 1.1 */
 } focal_reduction;
 
 typedef enum focal_input {
     FOCAL_INPUT_LOGITS        = 0,  /* raw scores */
     FOCAL_INPUT_PROBABILITIES = 1   /* probabilities, clipped to [epsilon, 1 - epsilon] */
 } focal_input;
+
+/* The soft-target form of sigmoid mode (since 1.1). */
+typedef enum focal_soft_form {
+    FOCAL_SOFT_TORCHVISION = 0,  /* alpha_t (1 - p_t)^gamma CE, p_t = p y + (1 - p)(1 - y) (torchvision) */
+    FOCAL_SOFT_SPLIT       = 1   /* -a pw y (1 - p)^gamma log p - (1 - a)(1 - y) p^gamma log(1 - p) (kornia) */
+} focal_soft_form;
 
 typedef enum focal_variant {
     FOCAL_VARIANT_FL      = 0,  /* the focal loss */
@@ -189,6 +197,21 @@ FOCAL_API focal_status focal_loss_set_label_smoothing(focal_loss *loss, double e
 FOCAL_API focal_status focal_loss_set_variant(focal_loss *loss, focal_variant v);
 /* The FL* shift beta, finite; default 0. */
 FOCAL_API focal_status focal_loss_set_beta(focal_loss *loss, double beta);
+/* The divisor of FOCAL_REDUCTION_DIVISOR: finite and >= 0; default 1. A
+ * data-parallel caller sets it to the count all-reduced over the ranks
+ * (docs/distributed.md); 0 gives a zero loss and gradient. Since 1.1. */
+FOCAL_API focal_status focal_loss_set_divisor(focal_loss *loss, double divisor);
+/* One of focal_soft_form; default TORCHVISION. SPLIT is for sigmoid mode,
+ * variant FL (INCOMPATIBLE at compute otherwise). Since 1.1. */
+FOCAL_API focal_status focal_loss_set_soft_form(focal_loss *loss, focal_soft_form form);
+/* A per-class weight of the positive term (copied), as BCEWithLogitsLoss's
+ * pos_weight: count >= 1 (a compute call with c != count fails with
+ * INVALID_SHAPE), every value finite and >= 0. Sigmoid mode, variant FL
+ * (INCOMPATIBLE at compute otherwise). Errors also: NULL_POINTER (vector
+ * NULL), INVALID_SHAPE (count < 1), OUT_OF_MEMORY. Since 1.1. */
+FOCAL_API focal_status focal_loss_set_pos_weight_vector(focal_loss *loss, const double *pos_weight, int64_t count);
+/* Back to no pos_weight (1 for every class). Since 1.1. */
+FOCAL_API focal_status focal_loss_clear_pos_weight(focal_loss *loss);
 /* Threads a compute call may use: >= 0, 0 = the library's default (the
  * CPUs this process may run on, from its affinity mask, limited by a
  * cgroup CPU quota where one is set). The threads belong to one pool,
@@ -219,6 +242,16 @@ FOCAL_API focal_status focal_loss_get_label_smoothing(const focal_loss *loss, do
 FOCAL_API focal_status focal_loss_get_variant(const focal_loss *loss, focal_variant *out);
 FOCAL_API focal_status focal_loss_get_beta(const focal_loss *loss, double *out);
 FOCAL_API focal_status focal_loss_get_threads(const focal_loss *loss, int *out);
+/* Since 1.1. */
+FOCAL_API focal_status focal_loss_get_divisor(const focal_loss *loss, double *out);
+/* Since 1.1. */
+FOCAL_API focal_status focal_loss_get_soft_form(const focal_loss *loss, focal_soft_form *out);
+/* The pos_weight vector's length; 0 when none is set. Since 1.1. */
+FOCAL_API focal_status focal_loss_get_pos_weight_count(const focal_loss *loss, int64_t *out);
+/* Copies the pos_weight vector into out[0..count). Errors also:
+ * INCOMPATIBLE when none is set, INVALID_SHAPE when count differs from its
+ * length. Since 1.1. */
+FOCAL_API focal_status focal_loss_get_pos_weight_vector(const focal_loss *loss, double *out, int64_t count);
 
 /* ------------------------------------------------------------------------
  * Compute
@@ -241,12 +274,17 @@ FOCAL_API focal_status focal_loss_get_threads(const focal_loss *loss, int *out);
  * (with NONE: of the sum of out) in one pass; out or grad_input may be
  * NULL to skip it. Buffers must not overlap.
  *
+ * Empty tensors (since 1.1): n = 0 or inner = 0 (with c >= 1) is a valid
+ * call: a reduced out is 0, NONE writes nothing, grad_input has no
+ * elements. Settings and pointers are checked as for any call.
+ *
  * Errors: NULL_POINTER (loss, input, target or a required output NULL;
- * grad_out NULL), INVALID_SHAPE (n, c or inner < 1, n*c*inner or its byte
- * size overflows, alpha vector length != c), INVALID_TARGET, INVALID_WEIGHT,
- * INCOMPATIBLE (settings that do not fit the mode or the call),
- * OUT_OF_MEMORY. Everything is validated before the first write.
- * Thread-safe for concurrent calls sharing one context. Since 1.0.
+ * grad_out NULL), INVALID_SHAPE (n or inner < 0, c < 1, n*c*inner or its
+ * byte size overflows, alpha or pos_weight vector length != c),
+ * INVALID_TARGET, INVALID_WEIGHT, INCOMPATIBLE (settings that do not fit
+ * the mode or the call), OUT_OF_MEMORY. Everything is validated before the
+ * first write. Thread-safe for concurrent calls sharing one context.
+ * Since 1.0.
  * ------------------------------------------------------------------------ */
 
 FOCAL_API focal_status focal_forward_f32(const focal_loss *loss, int64_t n, int64_t c, int64_t inner,
@@ -288,6 +326,54 @@ FOCAL_API focal_status focal_backward_dense_f64(const focal_loss *loss, int64_t 
 FOCAL_API focal_status focal_forward_backward_dense_f64(const focal_loss *loss, int64_t n, int64_t c, int64_t inner,
                                                         const double *input, const double *target, const double *weight,
                                                         double *out, double *grad_input);
+
+/* ------------------------------------------------------------------------
+ * Data-parallel training: the shard's counts (since 1.1)
+ *
+ * counts[0]  non-ignored positions (softmax) or elements (sigmoid)   MEAN
+ * counts[1]  sum(w * alpha_t)                                        WEIGHTED_MEAN
+ * counts[2]  positives P (sigmoid; 0 in softmax mode)                SUM_OVER_POSITIVES
+ *
+ * exactly the denominators, before any max(1, .), that a compute call with
+ * the same settings and arguments uses. A caller all-reduces them over the
+ * ranks, sets the divisor to the global figure and computes its shard with
+ * FOCAL_REDUCTION_DIVISOR (docs/distributed.md). The settings, target and
+ * weight are validated as a compute call validates them (same statuses and
+ * detail messages); no input is read; only counts is written. Errors:
+ * NULL_POINTER (loss, target or counts NULL), INVALID_SHAPE,
+ * INVALID_TARGET, INVALID_WEIGHT, INCOMPATIBLE. Thread-safe for concurrent
+ * calls sharing one context. Since 1.1.
+ * ------------------------------------------------------------------------ */
+
+FOCAL_API focal_status focal_counts_f32(const focal_loss *loss, int64_t n, int64_t c, int64_t inner,
+                                        const int64_t *target, const float *weight, double counts[3]);
+FOCAL_API focal_status focal_counts_dense_f32(const focal_loss *loss, int64_t n, int64_t c, int64_t inner,
+                                              const float *target, const float *weight, double counts[3]);
+FOCAL_API focal_status focal_counts_f64(const focal_loss *loss, int64_t n, int64_t c, int64_t inner,
+                                        const int64_t *target, const double *weight, double counts[3]);
+FOCAL_API focal_status focal_counts_dense_f64(const focal_loss *loss, int64_t n, int64_t c, int64_t inner,
+                                              const double *target, const double *weight, double counts[3]);
+
+/* ------------------------------------------------------------------------
+ * The gradient with respect to dense targets (since 1.1)
+ *
+ * grad_target (shaped like target) receives the gradient of
+ * sum(grad_out * out) with respect to the dense targets (a reduced loss
+ * has one grad_out value), for distillation and learned soft labels:
+ * through the loss and through the denominators, WEIGHTED_MEAN's
+ * sum(w alpha_t) and SUM_OVER_POSITIVES' max(1, P), whose derivative is
+ * taken as 1 where P >= 1 and 0 where P < 1 (as torch.clamp(min=1)). With
+ * label smoothing, with respect to the unsmoothed target. Both modes, every
+ * variant and input kind. Errors: as focal_backward_dense_*. Thread-safe
+ * for concurrent calls sharing one context. Since 1.1.
+ * ------------------------------------------------------------------------ */
+
+FOCAL_API focal_status focal_backward_target_dense_f32(const focal_loss *loss, int64_t n, int64_t c, int64_t inner,
+                                                       const float *input, const float *target, const float *weight,
+                                                       const float *grad_out, float *grad_target);
+FOCAL_API focal_status focal_backward_target_dense_f64(const focal_loss *loss, int64_t n, int64_t c, int64_t inner,
+                                                       const double *input, const double *target, const double *weight,
+                                                       const double *grad_out, double *grad_target);
 
 /* ------------------------------------------------------------------------
  * Helpers

@@ -17,6 +17,11 @@
 
 void focal_tiling_init(focal_tiling *t, int64_t n, int64_t c, int64_t inner)
 {
+    if (n == 0 || inner == 0) {
+        /* An empty tensor: no tile, no chunk. */
+        *t = (focal_tiling){.rows = 1, .plane = 0, .tiles_per_plane = 1, .tiles = 0, .chunks = 0};
+        return;
+    }
     int64_t rows = FOCAL_TILE_ELEMENTS / c;
     if (rows < 1)
         rows = 1;

@@ -27,6 +27,7 @@ typedef struct focal_kernels {
     focal_tile_fn scan;         /* the pre-pass: targets and weights, the denominators' sums */
     focal_tile_fn softmax;      /* softmax mode, every setting */
     focal_tile_fn sigmoid;      /* sigmoid mode, every setting */
+    focal_tile_fn target_grad;  /* the gradient with respect to dense targets, both modes */
     /* One value of the storage type, widened / rounded once. */
     double (*load1)(const void *p, int64_t i);
     void (*store1)(void *p, int64_t i, double v);

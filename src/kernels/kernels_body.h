@@ -232,12 +232,17 @@ ST_INLINE vd K(dist_tiny)(const focal_plan *P, const K(view) *V, const K(step) *
  * sum_j y_j alpha_j (1 - p_j)^gamma (-log p_j). The largest class a of a
  * position keeps its own forms (its 1 - p_a is the others' mass, never
  * 1 - p_a), every other has e_j <= S / 2. */
-ST_INLINE void K(planes_dist)(const focal_plan *P, const K(view) *V, const K(step) *st, int64_t s, vd *ev,
-                              vd *kv, vd *dv, double gamma, vd *acc)
+/* A target distribution's softmax in one step: the exponentials into ev,
+ * the largest class a (first on ties) with its own forms (its 1 - p_a is
+ * the others' mass Ra, never 1 - p_a), and what every other class's
+ * forms need: S, 1 / S, log S and the exponentials' shift. */
+typedef struct K(dist_stats) {
+    vd S, inv_s, log_s, shift, emax, amax, Ra, la, pa, qa;
+} K(dist_stats);
+
+ST_INLINE void K(planes_dist_stats)(const K(view) *V, int64_t c, int64_t s, int n, vm valid, vd *ev,
+                                    K(dist_stats) *D)
 {
-    const int64_t c = P->a.c;
-    const int n = st->n;
-    /* Exponentials, their total and the largest (first on ties). */
     vd S = v_zero(), emax = v_set(-1.0), amax = v_zero();
     const STYPE *x = V->x + s;
     for (int64_t j = 0; j < c; j++, x += V->stride) {
@@ -249,7 +254,7 @@ ST_INLINE void K(planes_dist)(const focal_plan *P, const K(view) *V, const K(ste
         amax = v_sel(more, v_set((double)j), amax);
     }
     vd shift = v_zero();
-    const vm redo = m_and(st->valid, m_not(st_softmax_direct_ok(emax, S)));
+    const vm redo = m_and(valid, m_not(st_softmax_direct_ok(emax, S)));
     if (m_any(redo)) {
         shift = v_keep(redo, K(planes_max)(V, c, s, n));
         vd S2 = v_zero(), emax2 = v_set(-1.0), amax2 = v_zero();
@@ -262,7 +267,6 @@ ST_INLINE void K(planes_dist)(const focal_plan *P, const K(view) *V, const K(ste
             emax2 = v_sel(more, e, emax2);
             amax2 = v_sel(more, v_set((double)j), amax2);
         }
-        S = S2;
         emax = emax2;
         amax = amax2;
     }
@@ -270,24 +274,44 @@ ST_INLINE void K(planes_dist)(const focal_plan *P, const K(view) *V, const K(ste
     vd Ra = v_zero();
     for (int64_t j = 0; j < c; j++)
         Ra = v_add(Ra, v_sel(v_eq(amax, v_set((double)j)), v_zero(), ev[j]));
-    S = v_add(Ra, emax);
-    const vd inv_s = v_div(v_set(1.0), S), log_s = ST_LOG(S, LO);
-    vd la, pa, qa;
-    st_softmax_ratio(emax, Ra, LO, &la, &pa, &qa);
+    D->S = v_add(Ra, emax);
+    D->inv_s = v_div(v_set(1.0), D->S);
+    D->log_s = ST_LOG(D->S, LO);
+    D->shift = shift;
+    D->emax = emax;
+    D->amax = amax;
+    D->Ra = Ra;
+    st_softmax_ratio(emax, Ra, LO, &D->la, &D->pa, &D->qa);
+}
 
+/* Class j's log p, p, 1 - p and the others' mass (S - e_j, or Ra for the
+ * largest class) from the step's statistics; x_j the class's logits. */
+ST_INLINE void K(dist_class)(const K(dist_stats) *D, vm is_a, vd ej, vd xj, vd *l, vd *p, vd *q, vd *others)
+{
+    st_softmax_other(ej, D->S, D->inv_s, D->log_s, v_sub(xj, D->shift), l, p, q, others);
+    *l = v_sel(is_a, D->la, *l);
+    *p = v_sel(is_a, D->pa, *p);
+    *q = v_sel(is_a, D->qa, *q);
+    *others = v_sel(is_a, D->Ra, *others);
+}
+
+ST_INLINE void K(planes_dist)(const focal_plan *P, const K(view) *V, const K(step) *st, int64_t s, vd *ev,
+                              vd *kv, vd *dv, double gamma, vd *acc)
+{
+    const int64_t c = P->a.c;
+    const int n = st->n;
+    K(dist_stats) D;
+    K(planes_dist_stats)(V, c, s, n, st->valid, ev, &D);
+    const vd amax = D.amax;
     vd share = v_zero(), norm = v_set(1.0);
     if (P->tiny)
         norm = K(dist_tiny)(P, V, st, s, &share);
     vd loss = v_zero(), kk = v_zero(), da = v_zero();
-    x = V->x + s;
+    const STYPE *x = V->x + s;
     for (int64_t j = 0; j < c; j++, x += V->stride) {
         const vm is_a = v_eq(amax, v_set((double)j));
         vd l, p, q, others;
-        st_softmax_other(ev[j], S, inv_s, log_s, v_sub(LD(x, n), shift), &l, &p, &q, &others);
-        l = v_sel(is_a, la, l);
-        p = v_sel(is_a, pa, p);
-        q = v_sel(is_a, qa, q);
-        others = v_sel(is_a, Ra, others);
+        K(dist_class)(&D, is_a, ev[j], LD(x, n), &l, &p, &q, &others);
         vd a = K(dist_coef)(P, V, st, s, j);
         if (P->tiny)
             a = v_div(a, norm);
@@ -649,6 +673,27 @@ ST_INLINE double K(row_tiny)(const focal_plan *P, const STYPE *y, int64_t t, dou
     return mass > 0 ? mass * P->alpha_scale : 1.0;
 }
 
+/* A row's softmax statistics for a target distribution (see
+ * K(planes_dist_stats)), as vectors of one value; *a the largest class. */
+ST_INLINE void K(row_dist_stats)(const STYPE *x, int64_t c, double *e, K(dist_stats) *D, int64_t *a)
+{
+    double emax, shift = 0;
+    double S = K(row_exps)(x, c, 0.0, e, &emax, a);
+    if (!m_any(st_softmax_direct_ok(v_set(emax), v_set(S)))) {
+        shift = K(row_max)(x, c);
+        S = K(row_exps)(x, c, shift, e, &emax, a);
+    }
+    const double Ra = K(row_others)(e, c, *a, S);
+    D->S = v_set(Ra + emax);
+    D->inv_s = v_div(v_set(1.0), D->S);
+    D->log_s = ST_LOG(D->S, LO);
+    D->shift = v_set(shift);
+    D->emax = v_set(emax);
+    D->amax = v_set((double)*a);
+    D->Ra = v_set(Ra);
+    st_softmax_ratio(D->emax, D->Ra, LO, &D->la, &D->pa, &D->qa);
+}
+
 /* Target distributions, logits, one row (see K(planes_dist)). */
 ST_INLINE double K(row_dist)(const focal_plan *P, const STYPE *x, const STYPE *y, STYPE *g, int64_t pos, double *e,
                              double *kr, double *dr, double gamma)
@@ -664,18 +709,9 @@ ST_INLINE double K(row_dist)(const focal_plan *P, const STYPE *x, const STYPE *y
             K(row_zero)(g, c);
         return 0.0;
     }
-    double emax, shift = 0;
     int64_t a;
-    double S = K(row_exps)(x, c, 0.0, e, &emax, &a);
-    if (!m_any(st_softmax_direct_ok(v_set(emax), v_set(S)))) {
-        shift = K(row_max)(x, c);
-        S = K(row_exps)(x, c, shift, e, &emax, &a);
-    }
-    const double Ra = K(row_others)(e, c, a, S);
-    S = Ra + emax;
-    vd la, pa, qa;
-    st_softmax_ratio(v_set(emax), v_set(Ra), LO, &la, &pa, &qa);
-    const vd vs = v_set(S), inv_s = v_div(v_set(1.0), vs), log_s = ST_LOG(vs, LO), sh = v_set(shift);
+    K(dist_stats) D;
+    K(row_dist_stats)(x, c, e, &D, &a);
     double share = 0, norm = 1;
     if (P->tiny)
         norm = K(row_tiny)(P, y, t, w, &share);
@@ -684,13 +720,8 @@ ST_INLINE double K(row_dist)(const focal_plan *P, const STYPE *x, const STYPE *y
     for (int64_t j = 0; j < c; j += V_LANES) {
         const int n = c - j < V_LANES ? (int)(c - j) : V_LANES;
         const vm is_a = K(row_is)(j, a);
-        const vd ej = LDD(e + j, n);
         vd l, p, q, others;
-        st_softmax_other(ej, vs, inv_s, log_s, v_sub(LD(x + j, n), sh), &l, &p, &q, &others);
-        l = v_sel(is_a, la, l);
-        p = v_sel(is_a, pa, p);
-        q = v_sel(is_a, qa, q);
-        others = v_sel(is_a, v_set(Ra), others);
+        K(dist_class)(&D, is_a, LDD(e + j, n), LD(x + j, n), &l, &p, &q, &others);
         vd coef = K(row_coef)(P, y, t, j, n);
         if (P->tiny)
             coef = v_div(coef, v_set(norm));
@@ -853,32 +884,11 @@ static void K(softmax)(const focal_plan *plan, const focal_tile *T, void *scratc
 
 #ifndef KS_FORMS
 #define KS_FORMS
-enum { KS_FL = 0, KS_FL_HARD = 1, KS_FL_PROB = 2, KS_FL_STAR = 3 };
+/* The sigmoid element forms: torchvision's from logits (hard and soft
+ * targets) and from probabilities, FL*, the split form from logits and
+ * from probabilities. */
+enum { KS_FL = 0, KS_FL_PROB = 1, KS_FL_STAR = 2, KS_SPLIT = 3, KS_SPLIT_PROB = 4 };
 #endif
-
-/* One vector of elements: logits (or probabilities) x, targets y. Returns
- * the loss without alpha in *loss and the derivative in *grad. */
-ST_INLINE void K(sig_elements)(const focal_plan *P, int form, vd x, vd y, double gamma, vd *loss, vd *grad)
-{
-    switch (form) {
-    case KS_FL_STAR:
-        st_fl_star(x, y, gamma, P->beta, LO, loss, grad);
-        return;
-    case KS_FL_PROB: {
-        vm inside;
-        const vd p = st_clip(x, P->clip_lo, P->clip_hi, &inside);
-        st_fl_prob(p, y, gamma, LO, loss, grad);
-        *grad = st_clip_grad(x, inside, *grad);
-        return;
-    }
-    case KS_FL_HARD:
-        st_fl_hard(x, y, gamma, LO, loss, grad);
-        return;
-    default:
-        st_fl_soft(x, y, gamma, LO, loss, grad);
-        return;
-    }
-}
 
 /* The settings a sigmoid tile branches on, as bits: compile-time
  * constants in the kernel's common specialisations (K(sigmoid)), a
@@ -896,9 +906,80 @@ enum {
     SF_TINY = 128,    /* a tiny denominator (gather.h) */
     SF_SMOOTH = 256,  /* label smoothing */
     SF_STREAM = 512,  /* non-temporal gradient stores */
-    SF_IGNORE = 1024  /* index targets with an ignore_index */
+    SF_IGNORE = 1024, /* index targets with an ignore_index */
+    SF_PW = 2048      /* a pos_weight vector */
 };
 #endif
+
+/* One vector's alpha-weighted losses and derivatives. a1 / a0 are the
+ * class's alpha and 1 - alpha (1 and 1 without alpha), pw its pos_weight
+ * (1 without). For targets all 0 or 1 every logits form is torchvision's
+ * hard one with the weight a1 pw (positive) or a0 (negative); otherwise
+ * torchvision's weighs the whole loss by alpha_t = a1 y + a0 (1 - y) and
+ * the split form each part by its own. */
+ST_INLINE void K(sig_elements)(const focal_plan *P, const unsigned fl, int form, vd x, vd y, vd a1, vd a0, vd pw,
+                               vm valid, double gamma, vd *loss, vd *grad)
+{
+    const int weighted = (fl & (SF_ALPHA | SF_PW)) != 0;
+    if (form == KS_FL || form == KS_SPLIT) {
+        /* Index targets without smoothing are 0 or 1; other vectors whose
+         * targets all are take the hard form too. */
+        int hard = !(fl & (SF_DENSE | SF_SMOOTH));
+        if (!hard)
+            hard = m_all(m_or(m_or(v_eq(y, v_zero()), v_eq(y, v_set(1.0))), m_not(valid)));
+        if (hard) {
+            st_fl_hard(x, y, gamma, LO, loss, grad);
+            if (weighted) {
+                const vd at = st_sigmoid_alpha((fl & SF_PW) ? v_mul(a1, pw) : a1, a0, y);
+                *loss = v_mul(at, *loss);
+                *grad = v_mul(at, *grad);
+            }
+            return;
+        }
+    }
+    vm inside = m_true();
+    vd p = x;
+    if (form == KS_FL_PROB || form == KS_SPLIT_PROB)
+        p = st_clip(x, P->clip_lo, P->clip_hi, &inside);
+    if (form == KS_SPLIT || form == KS_SPLIT_PROB) {
+        vd lp, ln, gp, gn;
+        if (form == KS_SPLIT)
+            st_fl_split(x, y, gamma, LO, &lp, &ln, &gp, &gn);
+        else
+            st_fl_split_prob(p, y, gamma, LO, &lp, &ln, &gp, &gn);
+        const vd A1 = (fl & SF_PW) ? v_mul(a1, pw) : a1;
+        *loss = v_fma(A1, lp, v_mul(a0, ln));
+        *grad = v_fma(A1, gp, v_mul(a0, gn));
+    } else {
+        switch (form) {
+        case KS_FL_STAR:
+            st_fl_star(x, y, gamma, P->beta, LO, loss, grad);
+            break;
+        case KS_FL_PROB:
+            st_fl_prob(p, y, pw, gamma, LO, loss, grad);
+            break;
+        default:
+            st_fl_soft(x, y, pw, gamma, LO, loss, grad);
+            break;
+        }
+        if (fl & SF_ALPHA) {
+            const vd at = st_sigmoid_alpha(a1, a0, y);
+            *loss = v_mul(at, *loss);
+            *grad = v_mul(at, *grad);
+        }
+    }
+    if (form == KS_FL_PROB || form == KS_SPLIT_PROB)
+        *grad = st_clip_grad(x, inside, *grad);
+}
+
+ST_INLINE int K(sig_form)(const focal_plan *P)
+{
+    if (P->fl_star)
+        return KS_FL_STAR;
+    if (P->split)
+        return P->probabilities ? KS_SPLIT_PROB : KS_SPLIT;
+    return P->probabilities ? KS_FL_PROB : KS_FL;
+}
 
 ST_INLINE unsigned K(sig_flags)(const focal_plan *P)
 {
@@ -906,42 +987,30 @@ ST_INLINE unsigned K(sig_flags)(const focal_plan *P)
            (P->up_each ? SF_UP : 0) | (P->a.weight != NULL ? SF_W : 0) | (P->alpha_v != NULL ? SF_AVEC : 0) |
            (P->alpha_kind != FOCAL_ALPHA_NONE ? SF_ALPHA : 0) | (P->tiny ? SF_TINY : 0) |
            (P->smoothed ? SF_SMOOTH : 0) | (P->stream ? SF_STREAM : 0) |
-           (!P->dense && P->has_ignore ? SF_IGNORE : 0);
+           (!P->dense && P->has_ignore ? SF_IGNORE : 0) | (P->pos_weight != NULL ? SF_PW : 0);
 }
 
 /* One vector of n elements at flat index at: logits (or probabilities) x,
- * targets y, the class's (or classes') alpha a1 / a0, the lanes that
- * count, weights w and gradient multipliers gw. Adds w alpha_t loss to
- * *acc and writes it (NONE) and the gradient. */
+ * targets y, the class's (or classes') alpha a1 / a0 and pos_weight pw,
+ * the lanes that count, weights w and gradient multipliers gw. Adds w
+ * alpha_t loss to *acc and writes it (NONE) and the gradient. */
 ST_INLINE void K(sig_vector)(const focal_plan *P, const unsigned fl, int form, double gamma, int64_t at, vd x, vd y,
-                             vd a1, vd a0, vm valid, vd w, vd gw, int n, vd *acc)
+                             vd a1, vd a0, vd pw, vm valid, vd w, vd gw, int n, vd *acc)
 {
     /* Only partial vectors and ignored positions need their lanes masked. */
     const int masked = n < V_LANES || (fl & SF_IGNORE);
-    if (form == KS_FL) {
-        /* Index targets without smoothing are 0 or 1; other vectors whose
-         * targets all are take the shorter form too. */
-        if (!(fl & (SF_DENSE | SF_SMOOTH)))
-            form = KS_FL_HARD;
-        else if (m_all(m_or(m_or(v_eq(y, v_zero()), v_eq(y, v_set(1.0))), m_not(valid))))
-            form = KS_FL_HARD;
-    }
     vd loss, grad;
-    K(sig_elements)(P, form, x, y, gamma, &loss, &grad);
-    const vd alpha_t = (fl & SF_ALPHA) ? st_sigmoid_alpha(a1, a0, y) : v_set(1.0);
-    vd lt = (fl & SF_ALPHA) ? v_mul(alpha_t, loss) : loss;
-    if (fl & SF_W)
-        lt = v_mul(w, lt);
+    K(sig_elements)(P, fl, form, x, y, a1, a0, pw, valid, gamma, &loss, &grad);
+    vd lt = (fl & SF_W) ? v_mul(w, loss) : loss;
     if (masked)
         lt = v_keep(valid, lt);
     *acc = v_add(*acc, lt);
     if (fl & SF_OUT)
         SV((STYPE *)P->a.out + at, n, lt);
     if (fl & SF_GRAD) {
-        vd ag = (fl & SF_ALPHA) ? v_mul(alpha_t, grad) : grad;
         if (fl & SF_TINY)
-            ag = v_div(ag, v_set(P->alpha_scale));
-        vd gv = v_mul(gw, ag);
+            grad = v_div(grad, v_set(P->alpha_scale));
+        vd gv = v_mul(gw, grad);
         if (masked)
             gv = v_keep(valid, gv);
         STYPE *g = (STYPE *)P->a.grad_input + at;
@@ -977,7 +1046,7 @@ ST_INLINE vd K(sig_target)(const focal_plan *P, const unsigned fl, int64_t at, v
 
 /* Planes (inner > 1): lanes across the positions of one class. */
 ST_INLINE void K(sig_plane_step)(const focal_plan *P, const unsigned fl, int form, double gamma, int64_t j, vd a1,
-                                 vd a0, int64_t pos, int64_t at, int n, vd *acc)
+                                 vd a0, vd pw, int64_t pos, int64_t at, int n, vd *acc)
 {
     /* A few lines ahead in the inputs' streams. */
     v_prefetch((const STYPE *)P->a.input + at + 256 / sizeof(STYPE));
@@ -996,7 +1065,7 @@ ST_INLINE void K(sig_plane_step)(const focal_plan *P, const unsigned fl, int for
     vd gw = K(sig_mult)(P, fl, w);
     if (fl & SF_UP)
         gw = v_mul(gw, LD((const STYPE *)P->a.grad_out + at, n));
-    K(sig_vector)(P, fl, form, gamma, at, x, y, a1, a0, valid, w, gw, n, acc);
+    K(sig_vector)(P, fl, form, gamma, at, x, y, a1, a0, pw, valid, w, gw, n, acc);
 }
 
 ST_INLINE void K(sig_planes)(const focal_plan *P, const unsigned fl, const focal_tile *T, int form, double gamma,
@@ -1006,13 +1075,13 @@ ST_INLINE void K(sig_planes)(const focal_plan *P, const unsigned fl, const focal
     for (int64_t j = 0; j < c; j++) {
         double a1, a0;
         st_sigmoid_alpha_class(P, j, &a1, &a0);
-        const vd va1 = v_set(a1), va0 = v_set(a0);
+        const vd va1 = v_set(a1), va0 = v_set(a0), pw = v_set((fl & SF_PW) ? P->pos_weight[j] : 1.0);
         const int64_t e0 = T->base + j * inner;
         int64_t s = 0;
         for (; s + V_LANES <= rows; s += V_LANES)
-            K(sig_plane_step)(P, fl, form, gamma, j, va1, va0, T->pos0 + s, e0 + s, V_LANES, acc);
+            K(sig_plane_step)(P, fl, form, gamma, j, va1, va0, pw, T->pos0 + s, e0 + s, V_LANES, acc);
         if (s < rows)
-            K(sig_plane_step)(P, fl, form, gamma, j, va1, va0, T->pos0 + s, e0 + s, (int)(rows - s), acc);
+            K(sig_plane_step)(P, fl, form, gamma, j, va1, va0, pw, T->pos0 + s, e0 + s, (int)(rows - s), acc);
     }
 }
 
@@ -1030,8 +1099,9 @@ ST_INLINE void K(sig_row_step)(const focal_plan *P, const unsigned fl, int form,
         a1 = LDD(P->alpha_v + j, n);
         a0 = v_sub(v_set(1.0), a1);
     }
+    const vd pw = (fl & SF_PW) ? LDD(P->pos_weight + j, n) : v_set(1.0);
     const vd gw = (fl & SF_UP) ? v_mul(gw0, LD((const STYPE *)P->a.grad_out + at, n)) : gw0;
-    K(sig_vector)(P, fl, form, gamma, at, x, y, a1, a0, m_first(n), w, gw, n, acc);
+    K(sig_vector)(P, fl, form, gamma, at, x, y, a1, a0, pw, m_first(n), w, gw, n, acc);
 }
 
 ST_INLINE void K(sig_rows)(const focal_plan *P, const unsigned fl, const focal_tile *T, int form, double gamma,
@@ -1094,7 +1164,7 @@ static void K(sigmoid)(const focal_plan *plan, const focal_tile *T, void *scratc
 {
     (void)scratch;
     const focal_plan copy = *plan, *P = &copy;   /* see K(softmax) */
-    const int form = P->fl_star ? KS_FL_STAR : P->probabilities ? KS_FL_PROB : KS_FL;
+    const int form = K(sig_form)(P);
     const unsigned fl = K(sig_flags)(P);
     if (form == KS_FL) {
         switch (fl) {
@@ -1114,6 +1184,224 @@ static void K(sigmoid)(const focal_plan *plan, const focal_tile *T, void *scratc
 #define KS_SIG(G) K(sigmoid_body)(P, fl, T, acc, form, (G))
     KS_GAMMA(P->gamma, KS_SIG);
 #undef KS_SIG
+}
+
+/* ======================================================================
+ * The gradient with respect to dense targets
+ *
+ * d/dy of the reduced loss (plan.c, target_terms): tg_loss times the
+ * position's weight (and, with NONE, the upstream value) times
+ * d loss / dy, plus tg_den times the derivative of a denominator that
+ * depends on the targets. With label smoothing, y' = y (1 - ls) + spread
+ * and d/dy = (1 - ls) d/dy'.
+ * ====================================================================== */
+
+/* Softmax: loss = sum_c y'_c alpha_c (1 - p_c)^gamma (-log p_c), linear in
+ * y: d/dy_c = (1 - ls) alpha_c term_c; WEIGHTED_MEAN's denominator
+ * sum(w sum_c y'_c alpha_c) has w alpha_c (1 - ls). */
+ST_INLINE vd K(sm_target_value)(const focal_plan *P, vd term, double alpha_c, vd gmul, vd w)
+{
+    const double f = (1.0 - P->ls) * alpha_c;
+    vd g = v_mul(gmul, v_mul(v_set(f), term));
+    if (P->tg_den_kind == 1)
+        g = v_fma(v_set(P->tg_den * f), w, g);
+    return g;
+}
+
+ST_INLINE void K(planes_target)(const focal_plan *P, const K(view) *V, const K(step) *st, int64_t s, vd *ev,
+                                double gamma)
+{
+    const int64_t c = P->a.c;
+    const int n = st->n;
+    K(dist_stats) D = {0};
+    if (!P->probabilities)
+        K(planes_dist_stats)(V, c, s, n, st->valid, ev, &D);
+    const vd up = K(upstream_at)(P, st->pos, n);
+    const vd gmul = v_mul(v_mul(st->w, up), v_set(P->tg_loss));
+    const STYPE *x = V->x + s;
+    STYPE *g = V->g + s;
+    for (int64_t j = 0; j < c; j++, x += V->stride, g += V->stride) {
+        const vd xj = LD(x, n);
+        vd l, p, q, others;
+        if (P->probabilities) {
+            vm inside;
+            p = st_clip(xj, P->clip_lo, P->clip_hi, &inside);
+            q = v_sub(v_set(1.0), p);
+            l = ST_LOG(p, LO);
+        } else {
+            K(dist_class)(&D, v_eq(D.amax, v_set((double)j)), ev[j], xj, &l, &p, &q, &others);
+        }
+        vd term, k;
+        st_focal(p, q, l, gamma, LO, &term, &k);
+        SV(g, n, K(sm_target_value)(P, term, st_alpha_class(P, j), gmul, st->w));
+    }
+}
+
+ST_INLINE void K(row_target)(const focal_plan *P, const STYPE *x, STYPE *g, int64_t pos, double *e, double gamma)
+{
+    const int64_t c = P->a.c;
+    int64_t t, a = 0;
+    int kept;
+    double w;
+    K(row_step)(P, pos, &t, &kept, &w);
+    K(dist_stats) D = {0};
+    if (!P->probabilities)
+        K(row_dist_stats)(x, c, e, &D, &a);
+    const vd vw = v_set(w), gmul = v_set(w * K(row_upstream)(P, pos) * P->tg_loss);
+    for (int64_t j = 0; j < c; j += V_LANES) {
+        const int n = c - j < V_LANES ? (int)(c - j) : V_LANES;
+        const vd xj = LD(x + j, n);
+        vd l, p, q, others;
+        if (P->probabilities) {
+            vm inside;
+            p = st_clip(xj, P->clip_lo, P->clip_hi, &inside);
+            q = v_sub(v_set(1.0), p);
+            l = ST_LOG(p, LO);
+        } else {
+            K(dist_class)(&D, K(row_is)(j, a), LDD(e + j, n), xj, &l, &p, &q, &others);
+        }
+        vd term, k;
+        st_focal(p, q, l, gamma, LO, &term, &k);
+        const double f = 1.0 - P->ls;
+        const vd alpha = P->alpha_v != NULL ? LDD(P->alpha_v + j, n) : v_set(P->alpha_s);
+        vd gv = v_mul(gmul, v_mul(v_mul(v_set(f), alpha), term));
+        if (P->tg_den_kind == 1)
+            gv = v_fma(v_mul(v_set(P->tg_den * f), alpha), vw, gv);
+        SV(g + j, n, gv);
+    }
+}
+
+/* Sigmoid: d/dy of one vector of elements (alpha and pos_weight within). */
+ST_INLINE vd K(sig_dtarget)(const focal_plan *P, int form, vd x, vd y, vd a1, vd a0, vd pw, double gamma)
+{
+    if (form == KS_FL_STAR)
+        return st_fl_star_dtarget(x, y, a1, a0, gamma, P->beta, LO);
+    vd p, q, ce_p, ce_q;
+    if (form == KS_FL_PROB || form == KS_SPLIT_PROB) {
+        vm inside;
+        p = st_clip(x, P->clip_lo, P->clip_hi, &inside);
+        q = v_sub(v_set(1.0), p);
+        ce_p = v_neg(ST_LOG(p, LO));
+        ce_q = v_neg(ST_LOG1P(v_neg(p), LO));
+    } else {
+        st_sigmoid(x, LO, &ce_q, &ce_p, &p, &q);
+    }
+    if (form == KS_SPLIT || form == KS_SPLIT_PROB) {
+        /* Linear in y: A1 q^gamma ce_p - A0 p^gamma ce_q. */
+        const vd A1 = v_mul(a1, pw);
+        return v_fnma(v_mul(a0, st_pow(p, gamma, LO)), ce_q, v_mul(v_mul(A1, st_pow(q, gamma, LO)), ce_p));
+    }
+    return st_fl_dtarget(p, q, ce_p, ce_q, y, pw, a1, a0, gamma, LO);
+}
+
+/* One vector of n elements at flat index at: grad_target there. */
+ST_INLINE void K(sig_target_vector)(const focal_plan *P, int form, int64_t at, vd a1, vd a0, vd pw, vd w, vd up, int n,
+                                    double gamma)
+{
+    const vd x = LD((const STYPE *)P->a.input + at, n);
+    const vd y = st_smooth(P, LD((const STYPE *)P->a.target_dense + at, n), P->ls / 2);
+    const double f = 1.0 - P->ls;
+    vd g = v_mul(v_mul(v_mul(w, up), v_set(P->tg_loss * f)), K(sig_dtarget)(P, form, x, y, a1, a0, pw, gamma));
+    if (P->tg_den_kind == 1)
+        g = v_fma(v_mul(v_sub(a1, a0), w), v_set(P->tg_den * f), g);
+    else if (P->tg_den_kind == 2)
+        g = v_add(g, v_set(P->tg_den));
+    SV((STYPE *)P->a.grad_target + at, n, g);
+}
+
+ST_INLINE void K(sig_target_tile)(const focal_plan *P, const focal_tile *T, double gamma)
+{
+    const int form = K(sig_form)(P);
+    const int64_t c = P->a.c, inner = P->a.inner, rows = T->rows;
+    if (inner > 1) {
+        for (int64_t j = 0; j < c; j++) {
+            double a1, a0;
+            st_sigmoid_alpha_class(P, j, &a1, &a0);
+            const vd pw = v_set(P->pos_weight != NULL ? P->pos_weight[j] : 1.0);
+            for (int64_t s = 0; s < rows; s += V_LANES) {
+                const int n = rows - s < V_LANES ? (int)(rows - s) : V_LANES;
+                const int64_t pos = T->pos0 + s, at = T->base + j * inner + s;
+                const vd w = P->a.weight != NULL ? LD((const STYPE *)P->a.weight + pos, n) : v_set(1.0);
+                const vd up = P->up_each ? LD((const STYPE *)P->a.grad_out + at, n) : v_set(1.0);
+                K(sig_target_vector)(P, form, at, v_set(a1), v_set(a0), pw, w, up, n, gamma);
+            }
+        }
+        return;
+    }
+    double a1s = 1, a0s = 1;
+    if (P->alpha_v == NULL)
+        st_sigmoid_alpha_class(P, 0, &a1s, &a0s);
+    for (int64_t r = 0; r < rows; r++) {
+        const int64_t pos = T->pos0 + r, base = T->base + r * c;
+        const vd w = v_set(P->a.weight != NULL ? K(lane0)(S_LOAD_PART((const STYPE *)P->a.weight + pos, 1, 0.0)) : 1.0);
+        for (int64_t j = 0; j < c; j += V_LANES) {
+            const int n = c - j < V_LANES ? (int)(c - j) : V_LANES;
+            vd a1 = v_set(a1s), a0 = v_set(a0s);
+            if (P->alpha_v != NULL) {
+                a1 = LDD(P->alpha_v + j, n);
+                a0 = v_sub(v_set(1.0), a1);
+            }
+            const vd pw = P->pos_weight != NULL ? LDD(P->pos_weight + j, n) : v_set(1.0);
+            const vd up = P->up_each ? LD((const STYPE *)P->a.grad_out + base + j, n) : v_set(1.0);
+            K(sig_target_vector)(P, form, base + j, a1, a0, pw, w, up, n, gamma);
+        }
+    }
+}
+
+ST_INLINE void K(target_body)(const focal_plan *P, const focal_tile *T, void *scratch, double gamma)
+{
+    if (P->sigmoid) {
+        K(sig_target_tile)(P, T, gamma);
+        return;
+    }
+    const int64_t c = P->a.c, rows = T->rows;
+    if (focal_softmax_planes(c, P->a.inner)) {
+        vd *ev = scratch;
+        STYPE *tiles = (STYPE *)(ev + 3 * c);
+        K(view) V = {.pos0 = T->pos0};
+        if (P->a.inner > 1) {
+            V.x = (const STYPE *)P->a.input + T->base;
+            V.g = (STYPE *)P->a.grad_target + T->base;
+            V.stride = P->a.inner;
+        } else {
+            STYPE *xt = tiles, *gt = tiles + 2 * rows * c;
+            focal_transpose(SDTYPE, (const STYPE *)P->a.input + T->base, rows, c, c, xt, rows);
+            V.x = xt;
+            V.g = gt;
+            V.stride = rows;
+        }
+        for (int64_t s = 0; s < rows; s += V_LANES) {
+            K(step) st;
+            K(step_init)(P, T->pos0 + s, rows - s < V_LANES ? (int)(rows - s) : V_LANES, &st);
+            K(planes_target)(P, &V, &st, s, ev, gamma);
+        }
+        if (P->a.inner == 1)
+            focal_transpose(SDTYPE, V.g, c, rows, rows, (STYPE *)P->a.grad_target + T->base, c);
+        return;
+    }
+    double *e = scratch;
+    STYPE *tiles = (STYPE *)(e + 3 * c);
+    const STYPE *x = (const STYPE *)P->a.input + T->base;
+    STYPE *g = (STYPE *)P->a.grad_target + T->base;
+    if (P->a.inner > 1) {
+        STYPE *xt = tiles, *gt = tiles + 2 * rows * c;
+        focal_transpose(SDTYPE, x, c, rows, P->a.inner, xt, c);
+        x = xt;
+        g = gt;
+    }
+    for (int64_t r = 0; r < rows; r++)
+        K(row_target)(P, x + r * c, g + r * c, T->pos0 + r, e, gamma);
+    if (P->a.inner > 1)
+        focal_transpose(SDTYPE, g, rows, c, c, (STYPE *)P->a.grad_target + T->base, P->a.inner);
+}
+
+static void K(target_grad)(const focal_plan *plan, const focal_tile *T, void *scratch, focal_sums *acc)
+{
+    (void)acc;
+    const focal_plan copy = *plan, *P = &copy;   /* see K(softmax) */
+#define KS_TG(G) K(target_body)(P, T, scratch, (G))
+    KS_GAMMA(P->gamma, KS_TG);
+#undef KS_TG
 }
 
 /* ======================================================================

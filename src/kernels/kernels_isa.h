@@ -59,6 +59,7 @@
         .scan = scan_##SFX_,                                                                          \
         .softmax = softmax_##SFX_,                                                                    \
         .sigmoid = sigmoid_##SFX_,                                                                    \
+        .target_grad = target_grad_##SFX_,                                                            \
         .load1 = load1_##SFX_,                                                                        \
         .store1 = store1_##SFX_,                                                                      \
     };

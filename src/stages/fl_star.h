@@ -21,4 +21,21 @@ ST_INLINE void st_fl_star(vd x, vd y, double gamma, double beta, int lo, vd *los
     *grad = v_neg(v_mul(s, sig_neg_z));
 }
 
+/* The derivative with respect to y of alpha_t(y) L, alpha_t = a1 y +
+ * a0 (1 - y): (a1 - a0) L - alpha_t 2x sigmoid(-z), z = gamma x_t + beta. */
+ST_INLINE vd st_fl_star_dtarget(vd x, vd y, vd a1, vd a0, double gamma, double beta, int lo)
+{
+    vd loss, grad;
+    st_fl_star(x, y, gamma, beta, lo, &loss, &grad);
+    /* grad = -(2y - 1) sigmoid(-z), so sigmoid(-z) = -grad / (2y - 1);
+     * recomputed to stay defined at y = 1/2. */
+    const vd s = v_fma(v_set(2.0), y, v_set(-1.0));
+    const vd z = v_mul(v_set(gamma), v_fma(x, s, v_set(beta / gamma)));
+    const vd e = ST_EXP(v_neg(v_abs(z)), lo);
+    const vd big = v_div(v_set(1.0), v_add(v_set(1.0), e));
+    const vd sig_neg_z = v_sel(v_ge(z, v_zero()), v_mul(e, big), big);
+    const vd at = v_fma(a1, y, v_mul(a0, v_sub(v_set(1.0), y)));
+    return v_fnma(v_mul(at, v_add(x, x)), sig_neg_z, v_mul(v_sub(a1, a0), loss));
+}
+
 #endif /* FOCAL_STAGE_FL_STAR_H */

@@ -7,10 +7,14 @@
 #include "focal/focal.h"
 
 /* count: non-ignored positions (softmax) or elements (sigmoid);
- * weight_alpha: sum of w alpha_t over them; positives: P. */
-static inline double st_denominator(focal_reduction r, double count, double weight_alpha, double positives)
+ * weight_alpha: sum of w alpha_t over them; positives: P; divisor: the
+ * context's. */
+static inline double st_denominator(focal_reduction r, double count, double weight_alpha, double positives,
+                                    double divisor)
 {
     switch (r) {
+    case FOCAL_REDUCTION_DIVISOR:
+        return divisor;
     case FOCAL_REDUCTION_MEAN:
         return count;
     case FOCAL_REDUCTION_WEIGHTED_MEAN:
