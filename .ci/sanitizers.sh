@@ -80,7 +80,7 @@ configure_build() {   # configure_build <dir> <build type> <cflags> <ldflags> [c
     local dir=$1 type=$2 cflags=$3 ldflags=$4
     shift 4
     CC=$cc cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE="$type" -DFOCAL_WERROR=ON \
-        -DFOCAL_BUILD_BENCH=OFF "-DCMAKE_C_FLAGS=$cflags" \
+        -DFOCAL_BUILD_BENCH=OFF -DFOCAL_FORCE_INLINE=OFF "-DCMAKE_C_FLAGS=$cflags" \
         "-DCMAKE_EXE_LINKER_FLAGS=$ldflags" "-DCMAKE_SHARED_LINKER_FLAGS=$ldflags" "$@" \
         >"$dir/configure.log" 2>&1 &&
         cmake --build "$dir" -j"$jobs" >"$dir/build.log" 2>&1
@@ -127,7 +127,7 @@ stage_tsan() {
     echo "== tsan: configure and build ($dir, gcc)"
     mkdir -p "$dir"
     if ! CC=gcc cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFOCAL_WERROR=ON \
-        -DFOCAL_BUILD_BENCH=OFF -DFOCAL_BUILD_EXAMPLES=OFF "-DCMAKE_C_FLAGS=$san -fno-omit-frame-pointer" \
+        -DFOCAL_BUILD_BENCH=OFF -DFOCAL_BUILD_EXAMPLES=OFF -DFOCAL_FORCE_INLINE=OFF "-DCMAKE_C_FLAGS=$san -fno-omit-frame-pointer" \
         "-DCMAKE_EXE_LINKER_FLAGS=$san" "-DCMAKE_SHARED_LINKER_FLAGS=$san" >"$dir/configure.log" 2>&1 ||
         ! cmake --build "$dir" -j"$jobs" >"$dir/build.log" 2>&1; then
         tail -30 "$dir/build.log"
@@ -157,7 +157,7 @@ stage_valgrind() {
     echo "== valgrind: configure and build ($dir, gcc)"
     mkdir -p "$dir"
     if ! CC=gcc cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFOCAL_WERROR=ON \
-        -DFOCAL_BUILD_BENCH=OFF -DFOCAL_BUILD_EXAMPLES=OFF >"$dir/configure.log" 2>&1 ||
+        -DFOCAL_BUILD_BENCH=OFF -DFOCAL_BUILD_EXAMPLES=OFF -DFOCAL_FORCE_INLINE=OFF >"$dir/configure.log" 2>&1 ||
         ! cmake --build "$dir" -j"$jobs" >"$dir/build.log" 2>&1; then
         tail -30 "$dir/build.log"
         record valgrind 1 $((SECONDS - start)) "build failed ($dir/build.log)"

@@ -1089,7 +1089,7 @@ static void setter_domains_on(focal_loss *loss, const char *prefix)
                                           {NAN, "nan"},     {INFINITY, "inf"}, {-INFINITY, "-inf"}};
     static const struct dcase beta_bad[] = {{NAN, "nan"}, {INFINITY, "inf"}, {-INFINITY, "-inf"}};
     static const struct icase threads_bad[] = {{-1, "-1"}, {-7, "-7"}, {INT_MIN, "-2147483648"}};
-    static const struct icase reduction_bad[] = {{5, "5"}, {17, "17"}, {-1, "-1"}};
+    static const struct icase reduction_bad[] = {{6, "6"}, {17, "17"}, {-1, "-1"}};
     static const struct icase enum2_bad[] = {{2, "2"}, {17, "17"}, {-1, "-1"}};
     char p[256];
 
@@ -1168,6 +1168,43 @@ static void setter_domains_on(focal_loss *loss, const char *prefix)
                  bad_entries[i].text);
         EXPECT_FAILS(p, loss, FOCAL_ERROR_INVALID_PARAMETER, focal_loss_set_alpha_vector(loss, v, 5),
                      "alpha", bad_entries[i].index, bad_entries[i].text);
+    }
+
+    /* 1.1: the divisor, the soft form, the pos_weight vector. */
+    static const struct dcase divisor_bad[] = {{-1.0, "-1"}, {-0x1p-1074, "-4.9"}, {NAN, "nan"},
+                                               {INFINITY, "inf"}, {-INFINITY, "-inf"}};
+    for (size_t i = 0; i < sizeof divisor_bad / sizeof divisor_bad[0]; ++i) {
+        snprintf(p, sizeof p, "%s, divisor %s", prefix, divisor_bad[i].text);
+        EXPECT_FAILS(p, loss, FOCAL_ERROR_INVALID_PARAMETER, focal_loss_set_divisor(loss, divisor_bad[i].value),
+                     "divisor", divisor_bad[i].text);
+    }
+    for (size_t i = 0; i < sizeof enum2_bad / sizeof enum2_bad[0]; ++i) {
+        snprintf(p, sizeof p, "%s, soft form %s", prefix, enum2_bad[i].text);
+        EXPECT_FAILS(p, loss, FOCAL_ERROR_INVALID_PARAMETER,
+                     focal_loss_set_soft_form(loss, (focal_soft_form)enum2_bad[i].value), "soft form",
+                     enum2_bad[i].text);
+    }
+    snprintf(p, sizeof p, "%s, pos_weight vector", prefix);
+    EXPECT_FAILS(p, loss, FOCAL_ERROR_NULL_POINTER, focal_loss_set_pos_weight_vector(loss, NULL, 5), "pos_weight");
+    EXPECT_FAILS(p, loss, FOCAL_ERROR_INVALID_SHAPE, focal_loss_set_pos_weight_vector(loss, ok5, 0),
+                 "pos_weight|count");
+    EXPECT_FAILS(p, loss, FOCAL_ERROR_INVALID_SHAPE, focal_loss_set_pos_weight_vector(loss, ok5, -3),
+                 "pos_weight|count", "-3");
+    static const struct {
+        size_t at;
+        double value;
+        const char *index;
+        const char *text;
+    } bad_pw[] = {{2, NAN, "[2]", "nan"}, {4, INFINITY, "[4]", "inf"}, {0, -0.5, "[0]", "-0.5"},
+                  {3, -INFINITY, "[3]", "-inf"}};
+    for (size_t i = 0; i < sizeof bad_pw / sizeof bad_pw[0]; ++i) {
+        double v[5];
+        memcpy(v, ok5, sizeof v);
+        v[bad_pw[i].at] = bad_pw[i].value;
+        snprintf(p, sizeof p, "%s, pos_weight vector with pos_weight%s = %s", prefix, bad_pw[i].index,
+                 bad_pw[i].text);
+        EXPECT_FAILS(p, loss, FOCAL_ERROR_INVALID_PARAMETER, focal_loss_set_pos_weight_vector(loss, v, 5),
+                     "pos_weight", bad_pw[i].index, bad_pw[i].text);
     }
 }
 
@@ -1542,9 +1579,8 @@ static void test_compute_invalid_shape(void **state)
         const char *needle;
         const char *name; /* n and c are too short to look for */
     } bad[] = {
-        {0, C, INNER, "0", ""},
+        /* n = 0 and inner = 0 are empty calls since 1.1 (tests/test_empty.c). */
         {N, 0, INNER, "0", ""},
-        {N, C, 0, "0", "inner"},
         {-7, C, INNER, "-7", ""},
         {N, -7, INNER, "-7", ""},
         {N, C, -7, "-7", "inner"},
@@ -2017,6 +2053,184 @@ static void test_compute_fl_star_incompatible(void **state)
     {name "/softmax", f, errcheck_reset_tally, NULL, &softmax_case},                         \
     {name "/sigmoid", f, errcheck_reset_tally, NULL, &sigmoid_case}
 
+
+/* ------------------------------------------------------------------------
+ * 1.1: the split form and pos_weight fit sigmoid FL only; the counts and
+ * the target gradient validate as the compute calls do.
+ * ------------------------------------------------------------------------ */
+
+enum { T11_N = 3, T11_C = 5, T11_INNER = 2, T11_POS = T11_N * T11_INNER, T11_ELEMS = T11_N * T11_C * T11_INNER };
+
+/* Every 1.1 entry point and the fused compute calls, on one context; each
+ * result that is not the expected status, or an output a failing call
+ * wrote, or a message without the needle, is a problem. */
+static void expect_1_1(const char *what, const focal_loss *loss, int64_t c, const double *x, const int64_t *t,
+                       const double *yd, const double *w, focal_status want, const char *needle)
+{
+    double out = -7.0, grad[T11_ELEMS], counts[3] = {-7.0, -7.0, -7.0}, gt[T11_ELEMS];
+    const double up = 1.0;
+    float xf[T11_ELEMS], ydf[T11_ELEMS], wf[T11_POS], outf = -7.0f, gradf[T11_ELEMS], gtf[T11_ELEMS];
+    const float upf = 1.0f;
+    for (int i = 0; i < T11_ELEMS; ++i) {
+        xf[i] = (float)x[i];
+        ydf[i] = (float)yd[i];
+        grad[i] = gt[i] = -7.0;
+        gradf[i] = gtf[i] = -7.0f;
+    }
+    for (int i = 0; i < T11_POS; ++i)
+        wf[i] = (float)w[i];
+    const struct {
+        const char *name;
+        focal_status s;
+    } calls[] = {
+        {"forward_backward_f64", focal_forward_backward_f64(loss, T11_N, c, T11_INNER, x, t, w, &out, grad)},
+        {"forward_backward_dense_f64",
+         focal_forward_backward_dense_f64(loss, T11_N, c, T11_INNER, x, yd, w, &out, grad)},
+        {"forward_backward_f32", focal_forward_backward_f32(loss, T11_N, c, T11_INNER, xf, t, wf, &outf, gradf)},
+        {"counts_f64", focal_counts_f64(loss, T11_N, c, T11_INNER, t, w, counts)},
+        {"counts_dense_f64", focal_counts_dense_f64(loss, T11_N, c, T11_INNER, yd, w, counts)},
+        {"counts_f32", focal_counts_f32(loss, T11_N, c, T11_INNER, t, wf, counts)},
+        {"counts_dense_f32", focal_counts_dense_f32(loss, T11_N, c, T11_INNER, ydf, wf, counts)},
+        {"backward_target_dense_f64",
+         focal_backward_target_dense_f64(loss, T11_N, c, T11_INNER, x, yd, w, &up, gt)},
+        {"backward_target_dense_f32",
+         focal_backward_target_dense_f32(loss, T11_N, c, T11_INNER, xf, ydf, wf, &upf, gtf)},
+    };
+    for (size_t i = 0; i < sizeof calls / sizeof calls[0]; ++i) {
+        if (calls[i].s != want) {
+            errcheck_problem("%s: %s returned %d, expected %d (%s)", what, calls[i].name, (int)calls[i].s, (int)want,
+                             focal_last_error());
+            continue;
+        }
+        if (want == FOCAL_OK)
+            continue;
+        char msg[512];
+        errcheck_copy_last_error(msg, sizeof msg);
+        if (!errcheck_contains(msg, needle))
+            errcheck_problem("%s: %s: message \"%s\" lacks \"%s\"", what, calls[i].name, msg, needle);
+    }
+    if (want == FOCAL_OK)
+        return;
+    int written = out != -7.0 || outf != -7.0f || counts[0] != -7.0 || counts[1] != -7.0 || counts[2] != -7.0;
+    for (int i = 0; i < T11_ELEMS; ++i)
+        written |= grad[i] != -7.0 || gt[i] != -7.0 || gradf[i] != -7.0f || gtf[i] != -7.0f;
+    if (written)
+        errcheck_problem("%s: a failing call wrote an output", what);
+}
+
+static void test_compute_1_1_settings(void **state)
+{
+    (void)state;
+    double x[T11_ELEMS], yd[T11_ELEMS], w[T11_POS];
+    int64_t t[T11_POS];
+    for (int i = 0; i < T11_ELEMS; ++i) {
+        x[i] = 0.25 * (i % 7) - 0.75;
+        yd[i] = (i % 3) * 0.5;
+    }
+    for (int i = 0; i < T11_POS; ++i) {
+        t[i] = i % T11_C;
+        w[i] = 0.5 + 0.25 * i;
+    }
+    static const double pw[T11_C] = {1.0, 2.0, 0.5, 3.0, 1.5};
+    errcheck_snapshot before;
+    char diff[256];
+    for (int mode = 0; mode < 2; ++mode) {
+        for (int setting = 0; setting < 2; ++setting) {
+            /* SPLIT, then pos_weight: each alone, on softmax mode and on FL*. */
+            for (int star = 0; star < 1 + mode; ++star) {
+                focal_loss *loss = NULL;
+                assert_int_equal(focal_loss_create(&loss, (focal_mode)mode), FOCAL_OK);
+                if (setting == 0)
+                    assert_int_equal(focal_loss_set_soft_form(loss, FOCAL_SOFT_SPLIT), FOCAL_OK);
+                else
+                    assert_int_equal(focal_loss_set_pos_weight_vector(loss, pw, T11_C), FOCAL_OK);
+                if (star)
+                    assert_int_equal(focal_loss_set_variant(loss, FOCAL_VARIANT_FL_STAR), FOCAL_OK);
+                errcheck_snapshot_take(loss, &before);
+                char what[128];
+                snprintf(what, sizeof what, "%s mode%s with %s", names_mode((focal_mode)mode), star ? ", FL*," : "",
+                         setting == 0 ? "SPLIT" : "pos_weight");
+                if (mode == FOCAL_MODE_SIGMOID && !star)
+                    expect_1_1(what, loss, T11_C, x, t, yd, w, FOCAL_OK, "");
+                else
+                    expect_1_1(what, loss, T11_C, x, t, yd, w, FOCAL_ERROR_INCOMPATIBLE,
+                               setting == 0 ? "split" : "pos_weight");
+                errcheck_snapshot take_after;
+                errcheck_snapshot_take(loss, &take_after);
+                if (!errcheck_snapshot_equal(&before, &take_after, diff, sizeof diff))
+                    errcheck_problem("%s: the context changed: %s", what, diff);
+                focal_loss_destroy(loss);
+            }
+        }
+        /* A pos_weight of another length than c. */
+        if (mode == FOCAL_MODE_SIGMOID) {
+            focal_loss *loss = NULL;
+            assert_int_equal(focal_loss_create(&loss, FOCAL_MODE_SIGMOID), FOCAL_OK);
+            assert_int_equal(focal_loss_set_pos_weight_vector(loss, pw, 3), FOCAL_OK);
+            expect_1_1("sigmoid, pos_weight of length 3", loss, T11_C, x, t, yd, w, FOCAL_ERROR_INVALID_SHAPE,
+                       "pos_weight");
+            focal_loss_destroy(loss);
+        }
+        /* Bad targets and weights: the same status and message as the
+         * compute calls, for the counts and the target gradient. */
+        focal_loss *loss = NULL;
+        assert_int_equal(focal_loss_create(&loss, (focal_mode)mode), FOCAL_OK);
+        double wb[T11_POS], ydb[T11_ELEMS];
+        memcpy(wb, w, sizeof wb);
+        wb[4] = -0.5;
+        expect_1_1("a negative weight", loss, T11_C, x, t, yd, wb, FOCAL_ERROR_INVALID_WEIGHT, "weight[4]");
+        memcpy(ydb, yd, sizeof ydb);
+        ydb[7] = 1.5;
+        int64_t tb[T11_POS];
+        memcpy(tb, t, sizeof tb);
+        tb[2] = mode == FOCAL_MODE_SIGMOID ? T11_C + 1 : T11_C;
+        const focal_status want_t = FOCAL_ERROR_INVALID_TARGET;
+        double counts[3] = {-7, -7, -7}, gt[T11_ELEMS];
+        for (int i = 0; i < T11_ELEMS; ++i)
+            gt[i] = -7.0;
+        const double up = 1.0;
+        const focal_status s1 = focal_counts_f64(loss, T11_N, T11_C, T11_INNER, tb, w, counts);
+        char msg[512];
+        errcheck_copy_last_error(msg, sizeof msg);
+        if (s1 != want_t || !errcheck_contains(msg, "target[2]") || counts[0] != -7)
+            errcheck_problem("%s: counts_f64 with target[2] out of range: %d \"%s\"", names_mode((focal_mode)mode),
+                             (int)s1, msg);
+        const focal_status s2 = focal_counts_dense_f64(loss, T11_N, T11_C, T11_INNER, ydb, w, counts);
+        errcheck_copy_last_error(msg, sizeof msg);
+        if (s2 != want_t || !errcheck_contains(msg, "target[7]") || counts[0] != -7)
+            errcheck_problem("%s: counts_dense_f64 with target[7] = 1.5: %d \"%s\"", names_mode((focal_mode)mode),
+                             (int)s2, msg);
+        const focal_status s3 = focal_backward_target_dense_f64(loss, T11_N, T11_C, T11_INNER, x, ydb, w, &up, gt);
+        errcheck_copy_last_error(msg, sizeof msg);
+        int written = 0;
+        for (int i = 0; i < T11_ELEMS; ++i)
+            written |= gt[i] != -7.0;
+        if (s3 != want_t || !errcheck_contains(msg, "target[7]") || written)
+            errcheck_problem("%s: backward_target_dense_f64 with target[7] = 1.5: %d \"%s\"%s",
+                             names_mode((focal_mode)mode), (int)s3, msg, written ? ", wrote" : "");
+        /* The pointers each of them needs. */
+        if (focal_counts_f64(loss, T11_N, T11_C, T11_INNER, t, w, NULL) != FOCAL_ERROR_NULL_POINTER ||
+            focal_counts_f64(loss, T11_N, T11_C, T11_INNER, NULL, w, counts) != FOCAL_ERROR_NULL_POINTER ||
+            focal_counts_dense_f64(NULL, T11_N, T11_C, T11_INNER, yd, w, counts) != FOCAL_ERROR_NULL_POINTER ||
+            focal_backward_target_dense_f64(loss, T11_N, T11_C, T11_INNER, NULL, yd, w, &up, gt) !=
+                FOCAL_ERROR_NULL_POINTER ||
+            focal_backward_target_dense_f64(loss, T11_N, T11_C, T11_INNER, x, NULL, w, &up, gt) !=
+                FOCAL_ERROR_NULL_POINTER ||
+            focal_backward_target_dense_f64(loss, T11_N, T11_C, T11_INNER, x, yd, w, NULL, gt) !=
+                FOCAL_ERROR_NULL_POINTER ||
+            focal_backward_target_dense_f64(loss, T11_N, T11_C, T11_INNER, x, yd, w, &up, NULL) !=
+                FOCAL_ERROR_NULL_POINTER)
+            errcheck_problem("%s: a NULL required pointer was not NULL_POINTER", names_mode((focal_mode)mode));
+        /* No input is read by the counts: NULL there is fine (no input
+         * parameter exists), and they accept what compute accepts. */
+        if (focal_counts_f64(loss, T11_N, T11_C, T11_INNER, t, NULL, counts) != FOCAL_OK)
+            errcheck_problem("%s: counts_f64 failed on valid arguments: %s", names_mode((focal_mode)mode),
+                             focal_last_error());
+        focal_loss_destroy(loss);
+    }
+    errcheck_finish();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -2046,6 +2260,7 @@ int main(void)
         cmocka_unit_test_setup(test_compute_incompatible_softmax, errcheck_reset_tally),
         cmocka_unit_test_setup(test_compute_sigmoid_takes_softmax_misfits, errcheck_reset_tally),
         cmocka_unit_test_setup(test_compute_fl_star_incompatible, errcheck_reset_tally),
+        cmocka_unit_test_setup(test_compute_1_1_settings, errcheck_reset_tally),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

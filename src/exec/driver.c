@@ -88,7 +88,9 @@ focal_status focal_drive(const focal_plan *plan, focal_tile_fn fn, int workers, 
     scratch_bytes = (scratch_bytes + 63) & ~(size_t)63;
     char *block = NULL, *scratch = NULL;
     if (scratch_bytes > 0) {
-        if (scratch_bytes > (SIZE_MAX - 64) / (size_t)workers ||
+        /* Beyond 2^40 bytes a worker the request cannot be met: refused
+         * before asking malloc (which some allocators abort on). */
+        if ((uint64_t)scratch_bytes > (UINT64_C(1) << 40) || scratch_bytes > (SIZE_MAX - 64) / (size_t)workers ||
             (block = malloc(scratch_bytes * (size_t)workers + 64)) == NULL)
             return focal_fail(FOCAL_ERROR_OUT_OF_MEMORY, "out of memory for %d tile buffers of %zu bytes",
                               workers, scratch_bytes);

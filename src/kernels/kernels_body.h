@@ -52,15 +52,13 @@
 /* A vector of doubles (scratch, alpha vectors). */
 #define LDD(p, n) ((n) == V_LANES ? v_load(p) : v_load_part((p), (n), 0.0))
 
-/* Calls BODY(gamma) with gamma a constant for the common exponents. */
+/* Calls BODY(gamma) with gamma a constant for the paper's exponent, 2,
+ * where the power is a product; every other gamma goes through the
+ * general copy (st_pow tests the other small integers at run time). */
 #define KS_GAMMA(g, BODY)                                                                                          \
     do {                                                                                                           \
         if ((g) == 2.0)                                                                                            \
             BODY(2.0);                                                                                             \
-        else if ((g) == 0.0)                                                                                       \
-            BODY(0.0);                                                                                             \
-        else if ((g) == 1.0)                                                                                       \
-            BODY(1.0);                                                                                             \
         else                                                                                                       \
             BODY(g);                                                                                               \
     } while (0)
@@ -1150,15 +1148,15 @@ ST_INLINE void K(sigmoid_body)(const focal_plan *P, const unsigned fl, const foc
     acc->loss += v_hsum(sum);
 }
 
-/* The focal loss from logits in its common forms (targets of either kind,
- * alpha or none, the gradient or not, streamed or not; no weights,
- * per-element outputs, smoothing or tiny denominators) runs in copies
- * where those settings are constants and gamma 2 a product; every other
- * call in the general copy, which tests the same bits at run time. */
+/* The focal loss from logits in its common training forms (targets of
+ * either kind, alpha or none, the gradient of a reduced loss, streamed or
+ * not; no weights, per-element outputs, smoothing, pos_weight or tiny
+ * denominators) runs in copies where those settings are constants and
+ * gamma 2 a product; every other call in the general copy, which tests
+ * the same bits at run time. */
 #define KS_SIG_FAST(X)                                                                                              \
-    X(0) X(SF_DENSE) X(SF_GRAD) X(SF_DENSE | SF_GRAD) X(SF_ALPHA) X(SF_DENSE | SF_ALPHA) X(SF_GRAD | SF_ALPHA)       \
-    X(SF_DENSE | SF_GRAD | SF_ALPHA) X(SF_GRAD | SF_STREAM) X(SF_DENSE | SF_GRAD | SF_STREAM)                        \
-    X(SF_GRAD | SF_ALPHA | SF_STREAM) X(SF_DENSE | SF_GRAD | SF_ALPHA | SF_STREAM)
+    X(SF_GRAD) X(SF_DENSE | SF_GRAD) X(SF_GRAD | SF_ALPHA) X(SF_DENSE | SF_GRAD | SF_ALPHA) X(SF_GRAD | SF_STREAM)    \
+    X(SF_DENSE | SF_GRAD | SF_STREAM) X(SF_GRAD | SF_ALPHA | SF_STREAM) X(SF_DENSE | SF_GRAD | SF_ALPHA | SF_STREAM)
 
 static void K(sigmoid)(const focal_plan *plan, const focal_tile *T, void *scratch, focal_sums *acc)
 {
@@ -1399,9 +1397,7 @@ static void K(target_grad)(const focal_plan *plan, const focal_tile *T, void *sc
 {
     (void)acc;
     const focal_plan copy = *plan, *P = &copy;   /* see K(softmax) */
-#define KS_TG(G) K(target_body)(P, T, scratch, (G))
-    KS_GAMMA(P->gamma, KS_TG);
-#undef KS_TG
+    K(target_body)(P, T, scratch, P->gamma);
 }
 
 /* ======================================================================

@@ -25,7 +25,14 @@ typedef __m256d vd;
 typedef __m256d vm;
 typedef __m256i vi;
 
-#define V_INLINE static inline __attribute__((always_inline))
+/* Forced inline where the compiler optimises (the kernels are built from
+ * these pieces, specialised by constants); plain functions otherwise, so
+ * that unoptimised and coverage builds stay small and fast to compile. */
+#if defined(__OPTIMIZE__) && !defined(FOCAL_NO_FORCE_INLINE)
+#  define V_INLINE static inline __attribute__((always_inline))
+#else
+#  define V_INLINE static inline
+#endif
 
 V_INLINE vd v_set(double d) { return _mm256_set1_pd(d); }
 V_INLINE vd v_zero(void) { return _mm256_setzero_pd(); }
@@ -83,7 +90,10 @@ V_INLINE vm vi_ltu(vi a, vi b)
  * source's (zero) elsewhere. */
 V_INLINE vd v_gather(const double *base, vi idx, vm m)
 {
-    return _mm256_mask_i64gather_pd(_mm256_setzero_pd(), base, idx, m, 8);
+    /* Masked-off lanes' indices set to 0, so that tools which check every
+     * lane's address (AddressSanitizer) see none out of range. */
+    const __m256i safe = _mm256_and_si256(idx, _mm256_castpd_si256(m));
+    return _mm256_mask_i64gather_pd(_mm256_setzero_pd(), base, safe, m, 8);
 }
 
 /* Non-temporal stores of a whole vector: p aligned to the stored bytes

@@ -23,7 +23,14 @@ typedef __m512d vd;
 typedef __mmask8 vm;
 typedef __m512i vi;
 
-#define V_INLINE static inline __attribute__((always_inline))
+/* Forced inline where the compiler optimises (the kernels are built from
+ * these pieces, specialised by constants); plain functions otherwise, so
+ * that unoptimised and coverage builds stay small and fast to compile. */
+#if defined(__OPTIMIZE__) && !defined(FOCAL_NO_FORCE_INLINE)
+#  define V_INLINE static inline __attribute__((always_inline))
+#else
+#  define V_INLINE static inline
+#endif
 
 V_INLINE vd v_set(double d) { return _mm512_set1_pd(d); }
 V_INLINE vd v_zero(void) { return _mm512_setzero_pd(); }
@@ -65,10 +72,11 @@ V_INLINE vi vi_add(vi a, vi b) { return _mm512_add_epi64(a, b); }
 V_INLINE vm vi_eq(vi a, vi b) { return _mm512_cmpeq_epi64_mask(a, b); }
 V_INLINE vm vi_ltu(vi a, vi b) { return _mm512_cmplt_epu64_mask(a, b); }
 /* Lanes outside m are neither loaded nor their index used; they get the
- * source's zero. */
+ * source's zero. Their index is also set to 0 first, so that tools which
+ * check every lane's address (AddressSanitizer) see none out of range. */
 V_INLINE vd v_gather(const double *base, vi idx, vm m)
 {
-    return _mm512_mask_i64gather_pd(_mm512_setzero_pd(), m, idx, base, 8);
+    return _mm512_mask_i64gather_pd(_mm512_setzero_pd(), m, _mm512_maskz_mov_epi64(m, idx), base, 8);
 }
 
 /* Non-temporal stores of a whole vector: p aligned to the stored bytes

@@ -80,7 +80,14 @@ typedef double vd;
 typedef int vm;
 typedef int64_t vi;
 
-#define V_INLINE static inline __attribute__((always_inline))
+/* Forced inline where the compiler optimises (the kernels are built from
+ * these pieces, specialised by constants); plain functions otherwise, so
+ * that unoptimised and coverage builds stay small and fast to compile. */
+#if defined(__OPTIMIZE__) && !defined(FOCAL_NO_FORCE_INLINE)
+#  define V_INLINE static inline __attribute__((always_inline))
+#else
+#  define V_INLINE static inline
+#endif
 
 V_INLINE vd v_set(double d) { return d; }
 V_INLINE vd v_zero(void) { return 0.0; }

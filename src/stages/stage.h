@@ -19,6 +19,12 @@
 #define ST_LOG1P(x, lo) ((lo) ? v_log1p_lo(x) : v_log1p(x))
 #define ST_LOG1P_UNIT(u, r, lo) ((lo) ? v_log1p_unit_lo((u), (r)) : v_log1p_unit((u), (r)))
 
-#define ST_INLINE static inline __attribute__((always_inline))
+/* Forced inline where the compiler optimises, plain otherwise (see
+ * V_INLINE). */
+#if defined(__OPTIMIZE__) && !defined(FOCAL_NO_FORCE_INLINE)
+#  define ST_INLINE static inline __attribute__((always_inline))
+#else
+#  define ST_INLINE static inline
+#endif
 
 #endif /* FOCAL_STAGE_H */

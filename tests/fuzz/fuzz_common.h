@@ -161,7 +161,7 @@ static inline double fr_value(fuzz_reader *r, enum fuzz_kind kind)
 /* An int-sized enum value: s < 0x80 picks one of `valid` values 0..valid-1,
  * otherwise one of these (mostly invalid) values. */
 #define FUZZ_NBAD_INT 8
-static const int fuzz_bad_int[FUZZ_NBAD_INT] = {-1, 5, 2, INT_MIN, INT_MAX, 100, -100, 7};
+static const int fuzz_bad_int[FUZZ_NBAD_INT] = {-1, 6, 2, INT_MIN, INT_MAX, 100, -100, 7};
 
 static inline int fr_enum(fuzz_reader *r, int valid)
 {
@@ -413,9 +413,9 @@ static inline focal_status fuzz_apply_setter(focal_loss *loss, fuzz_reader *r, i
         expect.alpha_count = 0;
         break;
     case FUZZ_SET_REDUCTION:
-        e = fr_enum(r, 5);
+        e = fr_enum(r, 6);
         st = focal_loss_set_reduction(loss, (focal_reduction)e);
-        if (e < 0 || e > 4) want = FOCAL_ERROR_INVALID_PARAMETER;
+        if (e < 0 || e > 5) want = FOCAL_ERROR_INVALID_PARAMETER;
         expect.reduction = (focal_reduction)e;
         break;
     case FUZZ_SET_IGNORE: {

@@ -222,9 +222,10 @@ static void decode_shape(fuzz_reader *r, fz_case *k)
         if (k->n > hi)
             k->n = hi > lo ? hi : lo;
     } else {
-        /* Invalid: a dimension below 1, or a product whose element count
-         * (or, for float64, byte size) overflows 64 bits, which every
-         * implementation must reject before touching a buffer. */
+        /* Invalid: n or inner below 0, c below 1, or a product whose
+         * element count (or, for float64, byte size) overflows 64 bits,
+         * which every implementation must reject before touching a buffer.
+         * (n = 0 or inner = 0 is a valid empty call since 1.1.) */
         static const int64_t bad_dims[4] = {0, -1, -7, INT64_MIN};
         static const int64_t huge[10][3] = {
             {INT64_MAX, 1, 1},
@@ -254,7 +255,9 @@ static void decode_shape(fuzz_reader *r, fz_case *k)
                 return;
             }
         }
-        const int64_t bad = bad_dims[(s >> 3) % 4];
+        int64_t bad = bad_dims[(s >> 3) % 4];
+        if (bad == 0 && (s >> 5) % 3 != 1)
+            bad = -1;
         switch ((s >> 5) % 3) {
         case 0: k->n = bad; break;
         case 1: k->c = bad; break;

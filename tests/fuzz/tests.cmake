@@ -49,7 +49,7 @@ if(FOCAL_FUZZ)
     PRIVATE "${PROJECT_SOURCE_DIR}/src")
   target_compile_definitions(focal_fuzz_lib
     PUBLIC FOCAL_STATIC_DEFINE
-    PRIVATE FOCAL_BUILDING_LIBRARY ${FOCAL_ISA_DEFINITIONS})
+    PRIVATE FOCAL_BUILDING_LIBRARY ${FOCAL_ISA_DEFINITIONS} FOCAL_NO_FORCE_INLINE)
   # Edge coverage only: comparison tracing in the per-element loops would
   # cost more than it guides.
   target_compile_options(focal_fuzz_lib PRIVATE ${FOCAL_FUZZ_SANITIZE} -fsanitize=fuzzer-no-link

@@ -34,6 +34,15 @@ void errcheck_snapshot_take(const focal_loss *loss, errcheck_snapshot *snap)
     snap->variant_status = focal_loss_get_variant(loss, &snap->variant);
     snap->beta_status = focal_loss_get_beta(loss, &snap->beta);
     snap->threads_status = focal_loss_get_threads(loss, &snap->threads);
+    snap->divisor_status = focal_loss_get_divisor(loss, &snap->divisor);
+    snap->soft_form_status = focal_loss_get_soft_form(loss, &snap->soft_form);
+    snap->pos_weight_count_status = focal_loss_get_pos_weight_count(loss, &snap->pos_weight_count);
+    if (snap->pos_weight_count_status == FOCAL_OK && snap->pos_weight_count >= 1 &&
+        snap->pos_weight_count <= ERRCHECK_MAX_ALPHA)
+        snap->pos_weight_vector_status =
+            focal_loss_get_pos_weight_vector(loss, snap->pos_weight_vector, snap->pos_weight_count);
+    else
+        snap->pos_weight_vector_status = FOCAL_OK;
 }
 
 static void note(char *what, size_t size, size_t *used, const char *name)
@@ -77,6 +86,10 @@ int errcheck_snapshot_equal(const errcheck_snapshot *a, const errcheck_snapshot 
     ERRCHECK_FIELD(variant, "variant");
     ERRCHECK_FIELD(beta, "beta");
     ERRCHECK_FIELD(threads, "threads");
+    ERRCHECK_FIELD(divisor, "divisor");
+    ERRCHECK_FIELD(soft_form, "soft form");
+    ERRCHECK_FIELD(pos_weight_count, "pos_weight count");
+    ERRCHECK_FIELD(pos_weight_vector, "pos_weight vector");
     return equal;
 }
 

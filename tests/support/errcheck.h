@@ -45,6 +45,15 @@ typedef struct errcheck_snapshot {
     double beta;
     focal_status threads_status;
     int threads;
+    /* Since 1.1. */
+    focal_status divisor_status;
+    double divisor;
+    focal_status soft_form_status;
+    focal_soft_form soft_form;
+    focal_status pos_weight_count_status;
+    int64_t pos_weight_count;
+    focal_status pos_weight_vector_status;
+    double pos_weight_vector[ERRCHECK_MAX_ALPHA];
 } errcheck_snapshot;
 
 /* Reads every setting of loss through the public getters. The getters may
