@@ -1,71 +1,88 @@
-/* One fused float32 call on a reduced copy of a benchmark workload, for
- * instruction counts under callgrind (bench/profile.sh): the counts say
- * where the work goes independently of the machine's load. */
+/* One fused call of a benchmark configuration on a reduced copy of its
+ * shape, for instruction counts under callgrind (bench/profile.sh): the
+ * counts say where the work goes independently of the machine's load.
+ *
+ *   focal_profile SHAPE[:CONFIG[:DTYPE]]     e.g. cls, det:fl-star, seg:weights:f64
+ *
+ * SHAPE is cls, seg, det or small, CONFIG a row of the configuration
+ * matrix (focal_bench --list-configs; default base), DTYPE f32 (default)
+ * or f64. The data and settings are those focal_bench times, on
+ * profile_n x profile_inner positions (matrix.c). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <focal/focal.h>
+#include "matrix.h"
 
-static focal_status one_call(focal_loss *loss, int sigmoid, int64_t n, int64_t c, int64_t inner, const float *x,
-                             const float *y, const int64_t *t, float *g, float *out)
+__attribute__((noinline)) static focal_status measured_call(const focal_loss *loss, bench_data *d,
+                                                            const bench_settings *s)
 {
-    return sigmoid ? focal_forward_backward_dense_f32(loss, n, c, inner, x, y, NULL, out, g)
-                   : focal_forward_backward_f32(loss, n, c, inner, x, t, NULL, out, g);
-}
-
-__attribute__((noinline)) static focal_status measured_call(focal_loss *loss, int sigmoid, int64_t n, int64_t c,
-                                                            int64_t inner, const float *x, const float *y,
-                                                            const int64_t *t, float *g, float *out)
-{
-    return one_call(loss, sigmoid, n, c, inner, x, y, t, g, out);
+    return bench_call(loss, d, s, BENCH_OP_FUSED);
 }
 
 int main(int argc, char **argv)
 {
-    const char *w = argc > 1 ? argv[1] : "cls";
-    int64_t n = 1024, c = 1000, inner = 1;
-    int sigmoid = 0;
-    if (strcmp(w, "seg") == 0) {
-        n = 1, c = 19, inner = 256 * 256;
-    } else if (strcmp(w, "det") == 0) {
-        n = 20000, c = 80, sigmoid = 1;
-    } else if (strcmp(w, "small") == 0) {
-        n = 64, c = 10;
+    char spec[256];
+    snprintf(spec, sizeof spec, "%s", argc > 1 ? argv[1] : "cls");
+    char *shape_name = spec, *config_name = "base", *dtype_name = "f32";
+    char *colon = strchr(shape_name, ':');
+    if (colon != NULL) {
+        *colon = '\0';
+        config_name = colon + 1;
+        if ((colon = strchr(config_name, ':')) != NULL) {
+            *colon = '\0';
+            dtype_name = colon + 1;
+        }
     }
-    const int64_t elements = n * c * inner, positions = n * inner;
-    float *x = malloc((size_t)elements * sizeof *x), *g = malloc((size_t)elements * sizeof *g);
-    float *y = malloc((size_t)elements * sizeof *y);
-    int64_t *t = malloc((size_t)positions * sizeof *t);
-    if (x == NULL || g == NULL || y == NULL || t == NULL)
-        return 1;
-    uint64_t s = 42;
-    for (int64_t i = 0; i < elements; i++) {
-        s = s * 6364136223846793005ull + 1442695040888963407ull;
-        x[i] = (float)((double)(s >> 40) / 16777216.0 * 8.0 - 4.0);
-        y[i] = (s >> 20) % 100 == 0;
+    const int wi = bench_find_shape(shape_name);
+    if (wi < 0) {
+        fprintf(stderr, "focal_profile: unknown shape '%s' (cls, seg, det, small)\n", shape_name);
+        return 2;
     }
-    for (int64_t i = 0; i < positions; i++)
-        t[i] = (int64_t)((uint64_t)i * 2654435761u % (uint64_t)c);
+    const bench_shape *shape = &BENCH_SHAPES[wi];
+    const int ci = bench_find_config(config_name, shape);
+    if (ci < 0) {
+        fprintf(stderr, "focal_profile: no configuration '%s' for %s (focal_bench --list-configs)\n", config_name,
+                shape_name);
+        return 2;
+    }
+    const int dtype = strcmp(dtype_name, "f64") == 0 ? BENCH_F64 : BENCH_F32;
+    if (dtype == BENCH_F32 && strcmp(dtype_name, "f32") != 0) {
+        fprintf(stderr, "focal_profile: unknown dtype '%s' (f32, f64)\n", dtype_name);
+        return 2;
+    }
+    bench_settings s;
+    bench_resolve(shape, &BENCH_CONFIGS[ci], &s);
+    bench_data d;
+    bench_data_init(&d, wi, dtype, shape->profile_n, shape->profile_inner, bench_needs(shape, &s));
     focal_loss *loss;
-    if (focal_loss_create(&loss, sigmoid ? FOCAL_MODE_SIGMOID : FOCAL_MODE_SOFTMAX) != FOCAL_OK)
+    char err[512];
+    if (bench_configure(&loss, shape, &s, 1, err, sizeof err) != FOCAL_OK) {
+        fprintf(stderr, "focal_profile: %s\n", err);
         return 1;
-    focal_loss_set_threads(loss, 1);
-    if (sigmoid) {
-        focal_loss_set_alpha(loss, 0.25);
-        focal_loss_set_reduction(loss, FOCAL_REDUCTION_SUM_OVER_POSITIVES);
     }
-    float out;
     /* A first call binds the library's symbols and detects the CPU; only
      * the second, inside measured_call, is counted (profile.sh collects
      * there alone). */
-    focal_status st = one_call(loss, sigmoid, n, c, inner, x, y, t, g, &out);
+    focal_status st = bench_call(loss, &d, &s, BENCH_OP_FUSED);
     if (st == FOCAL_OK)
-        st = measured_call(loss, sigmoid, n, c, inner, x, y, t, g, &out);
-    printf("%s: %lld elements, status %d, loss %g, path %s\n", w, (long long)elements, (int)st,
-           (double)out, focal_isa());
+        st = measured_call(loss, &d, &s);
+    double loss_value = d.out_scalar[0];
+    if (dtype == BENCH_F32) {
+        float v;
+        memcpy(&v, d.out_scalar, sizeof v);
+        loss_value = v;
+    }
+    if (s.reduction == FOCAL_REDUCTION_NONE)
+        loss_value = 0.0;   /* one value per position or element: not printed */
+    char text[512];
+    bench_describe(&s, text, sizeof text);
+    printf("%s:%s:%s: %lld elements, status %d, loss %g, table %s; %s\n", shape->name, BENCH_CONFIGS[ci].name,
+           BENCH_DTYPE_NAMES[dtype], (long long)(d.n * d.c * d.inner), (int)st, loss_value, focal_isa(), text);
+    if (st != FOCAL_OK)
+        fprintf(stderr, "focal_profile: %s\n", focal_last_error());
     focal_loss_destroy(loss);
-    free(x), free(g), free(y), free(t);
+    bench_data_free(&d);
     return st != FOCAL_OK;
 }
