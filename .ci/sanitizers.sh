@@ -87,6 +87,12 @@ configure_build() {   # configure_build <dir> <build type> <cflags> <ldflags> [c
 }
 
 # Number of tests ctest ran, from its log.
+# A failed stage's checks, for .ci/test to print again at the end.
+keep_failures() {   # keep_failures LOG LABEL
+    [ -n "${FOCAL_CI_FAILURES:-}" ] && [ -f "$1" ] || return 0
+    grep -E '^(FAIL|not ok|\[  (FAILED|ERROR) \]|.*(Assertion|Timeout|\*\*\*Failed|runtime error|ERROR: AddressSanitizer))' "$1" |
+        head -40 | sed "s/^/$2: /" >>"$FOCAL_CI_FAILURES" || true
+}
 ctest_count() { sed -n 's/.* tests passed, [0-9]* tests failed out of \([0-9]*\).*/\1/p' "$1" | tail -1; }
 
 stage_asan() {
@@ -116,6 +122,7 @@ stage_asan() {
         ctest -j"$jobs" --output-on-failure -LE "$exclude" -E '^exported_symbols$' \
             >ctest.log 2>&1) || ok=1
     tail -15 "$dir/ctest.log"
+    [ "$ok" = 0 ] || keep_failures "$dir/ctest.log" "asan$suffix"
     record asan "$ok" $((SECONDS - start)) "$(ctest_count "$dir/ctest.log") ctest tests, both ISA paths ($dir/ctest.log)"
 }
 
@@ -145,6 +152,7 @@ stage_tsan() {
         ctest --output-on-failure -R '^test_threads_shared_scalar$' >ctest-scalar.log 2>&1) || ok=1
     tail -12 "$dir/ctest.log"
     tail -3 "$dir/ctest-scalar.log"
+    [ "$ok" = 0 ] || { keep_failures "$dir/ctest.log" tsan; keep_failures "$dir/ctest-scalar.log" tsan; }
     local n1 n2
     n1=$(ctest_count "$dir/ctest.log")
     n2=$(ctest_count "$dir/ctest-scalar.log")

@@ -130,6 +130,7 @@ const char *bench_reduction_name(focal_reduction r)
     case FOCAL_REDUCTION_SUM: return "SUM";
     case FOCAL_REDUCTION_WEIGHTED_MEAN: return "WEIGHTED_MEAN";
     case FOCAL_REDUCTION_SUM_OVER_POSITIVES: return "SUM_OVER_POSITIVES";
+    case FOCAL_REDUCTION_DIVISOR: return "DIVISOR";
     }
     return "unknown";
 }

@@ -67,7 +67,7 @@ static void run_chunk(void *arg, int64_t chunk, int worker)
     const int64_t end = begin + q + (chunk < r ? 1 : 0);
     focal_sums *acc = &job->chunks[chunk];
     *acc = (focal_sums){.status = FOCAL_OK};
-    void *scratch = job->scratch + (size_t)worker * job->scratch_bytes;
+    void *scratch = job->scratch ? job->scratch + (size_t)worker * job->scratch_bytes : NULL;
     for (int64_t k = begin; k < end && acc->status == FOCAL_OK; k++) {
         focal_tile tile;
         tile.image = k / t->tiles_per_plane;
