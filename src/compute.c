@@ -83,8 +83,8 @@ static focal_status compute(const focal_args *args)
         return compute(&a);                                                                                       \
     }
 
-/* The counts and the target gradient, per storage type. */
-#define FOCAL_DEFINE_1_1(SUFFIX, REAL, DTYPE)                                                                    \
+/* The counts per storage type, and the target gradient. */
+#define FOCAL_DEFINE_COUNTS(SUFFIX, REAL, DTYPE)                                                                 \
     focal_status focal_counts_##SUFFIX(const focal_loss *loss, int64_t n, int64_t c, int64_t inner,              \
                                        const int64_t *target, const REAL *weight, double counts[3])              \
     {                                                                                                             \
@@ -98,7 +98,8 @@ static focal_status compute(const focal_args *args)
         const focal_args a = {.loss = loss, .dtype = DTYPE, .op = FOCAL_OP_COUNTS, .dense = 1, .n = n, .c = c,    \
                               .inner = inner, .target_dense = target, .weight = weight, .counts = counts};       \
         return compute(&a);                                                                                       \
-    }                                                                                                             \
+    }
+#define FOCAL_DEFINE_TARGET(SUFFIX, REAL, DTYPE)                                                                 \
     focal_status focal_backward_target_dense_##SUFFIX(const focal_loss *loss, int64_t n, int64_t c, int64_t inner, \
                                                       const REAL *input, const REAL *target, const REAL *weight,  \
                                                       const REAL *grad_out, REAL *grad_target)                    \
@@ -109,10 +110,18 @@ static focal_status compute(const focal_args *args)
         return compute(&a);                                                                                       \
     }
 
-FOCAL_DEFINE_1_1(f32, float, FOCAL_F32)
-FOCAL_DEFINE_1_1(f64, double, FOCAL_F64)
+FOCAL_DEFINE_COUNTS(f32, float, FOCAL_F32)
+FOCAL_DEFINE_COUNTS(f64, double, FOCAL_F64)
+FOCAL_DEFINE_COUNTS(bf16, uint16_t, FOCAL_BF16)
+FOCAL_DEFINE_COUNTS(f16, uint16_t, FOCAL_F16)
+FOCAL_DEFINE_TARGET(f32, float, FOCAL_F32)
+FOCAL_DEFINE_TARGET(f64, double, FOCAL_F64)
 
 FOCAL_DEFINE(f32, float, FOCAL_F32, , int64_t, target_index, 0)
 FOCAL_DEFINE(f32, float, FOCAL_F32, _dense, float, target_dense, 1)
 FOCAL_DEFINE(f64, double, FOCAL_F64, , int64_t, target_index, 0)
 FOCAL_DEFINE(f64, double, FOCAL_F64, _dense, double, target_dense, 1)
+FOCAL_DEFINE(bf16, uint16_t, FOCAL_BF16, , int64_t, target_index, 0)
+FOCAL_DEFINE(bf16, uint16_t, FOCAL_BF16, _dense, uint16_t, target_dense, 1)
+FOCAL_DEFINE(f16, uint16_t, FOCAL_F16, , int64_t, target_index, 0)
+FOCAL_DEFINE(f16, uint16_t, FOCAL_F16, _dense, uint16_t, target_dense, 1)

@@ -46,6 +46,8 @@ focal_status focal_loss_create(focal_loss **out, focal_mode mode)
     loss->variant = FOCAL_VARIANT_FL;
     loss->divisor = 1.0;
     loss->soft_form = FOCAL_SOFT_TORCHVISION;
+    loss->gamma_negative = 4.0;
+    loss->clip = 0.05;
     *out = loss;
     return FOCAL_OK;
 }
@@ -202,7 +204,7 @@ focal_status focal_loss_set_label_smoothing(focal_loss *loss, double eps)
 focal_status focal_loss_set_variant(focal_loss *loss, focal_variant v)
 {
     CHECK_LOSS(loss, "focal_loss_set_variant");
-    if (v != FOCAL_VARIANT_FL && v != FOCAL_VARIANT_FL_STAR)
+    if ((int)v < (int)FOCAL_VARIANT_FL || (int)v > (int)FOCAL_VARIANT_ASL)
         return focal_fail(FOCAL_ERROR_INVALID_PARAMETER, "variant = %d is not a focal_variant", (int)v);
     loss->variant = v;
     return FOCAL_OK;
@@ -223,6 +225,34 @@ focal_status focal_loss_set_threads(focal_loss *loss, int threads)
     if (threads < 0)
         return focal_fail(FOCAL_ERROR_INVALID_PARAMETER, "threads = %d is negative", threads);
     loss->threads = threads;
+    return FOCAL_OK;
+}
+
+focal_status focal_loss_set_gamma_negative(focal_loss *loss, double gamma)
+{
+    CHECK_LOSS(loss, "focal_loss_set_gamma_negative");
+    if (!isfinite(gamma) || gamma < 0)
+        return focal_fail(FOCAL_ERROR_INVALID_PARAMETER, "gamma_negative = %g is outside [0, inf) or not finite",
+                          gamma);
+    loss->gamma_negative = gamma;
+    return FOCAL_OK;
+}
+
+focal_status focal_loss_set_clip(focal_loss *loss, double clip)
+{
+    CHECK_LOSS(loss, "focal_loss_set_clip");
+    if (!(clip >= 0 && clip < 1))
+        return focal_fail(FOCAL_ERROR_INVALID_PARAMETER, "clip = %g is outside [0, 1)", clip);
+    loss->clip = clip;
+    return FOCAL_OK;
+}
+
+focal_status focal_loss_set_poly_epsilon(focal_loss *loss, double epsilon)
+{
+    CHECK_LOSS(loss, "focal_loss_set_poly_epsilon");
+    if (!isfinite(epsilon))
+        return focal_fail(FOCAL_ERROR_INVALID_PARAMETER, "poly epsilon = %g is not finite", epsilon);
+    loss->poly_epsilon = epsilon;
     return FOCAL_OK;
 }
 
@@ -293,6 +323,9 @@ FOCAL_GETTER(variant, focal_variant, variant)
 FOCAL_GETTER(beta, double, beta)
 FOCAL_GETTER(threads, int, threads)
 FOCAL_GETTER(divisor, double, divisor)
+FOCAL_GETTER(gamma_negative, double, gamma_negative)
+FOCAL_GETTER(clip, double, clip)
+FOCAL_GETTER(poly_epsilon, double, poly_epsilon)
 FOCAL_GETTER(soft_form, focal_soft_form, soft_form)
 FOCAL_GETTER(pos_weight_count, int64_t, pos_weight_count)
 

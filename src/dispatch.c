@@ -18,10 +18,10 @@
 #endif
 
 #ifndef FOCAL_HAVE_AVX2
-const focal_kernels *const focal_kernels_avx2[FOCAL_DTYPES] = {NULL, NULL};
+const focal_kernels *const focal_kernels_avx2[FOCAL_DTYPES] = {NULL, NULL, NULL, NULL};
 #endif
 #ifndef FOCAL_HAVE_AVX512
-const focal_kernels *const focal_kernels_avx512[FOCAL_DTYPES] = {NULL, NULL};
+const focal_kernels *const focal_kernels_avx512[FOCAL_DTYPES] = {NULL, NULL, NULL, NULL};
 #endif
 
 static focal_isa_level supported = FOCAL_ISA_SCALAR, chosen = FOCAL_ISA_SCALAR;
@@ -40,8 +40,9 @@ static focal_isa_level cpu_level(void)
     unsigned a, b, c, d;
     if (!__get_cpuid(1, &a, &b, &c, &d))
         return FOCAL_ISA_SCALAR;
-    const int fma = (c >> 12) & 1, osxsave = (c >> 27) & 1, avx = (c >> 28) & 1;
-    if (!fma || !osxsave || !avx || __get_cpuid_max(0, NULL) < 7)
+    /* F16C converts the float16 storage. */
+    const int fma = (c >> 12) & 1, osxsave = (c >> 27) & 1, avx = (c >> 28) & 1, f16c = (c >> 29) & 1;
+    if (!fma || !osxsave || !avx || !f16c || __get_cpuid_max(0, NULL) < 7)
         return FOCAL_ISA_SCALAR;
     /* The OS must save what the kernels use: XMM and YMM (XCR0 bits 1,
      * 2), and for AVX-512 the mask and ZMM registers (bits 5, 6, 7). */

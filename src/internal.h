@@ -42,6 +42,9 @@ struct focal_loss {
     double beta;
     int threads;
     double divisor;           /* FOCAL_REDUCTION_DIVISOR's (since 1.1) */
+    double gamma_negative;    /* ASL */
+    double clip;              /* ASL */
+    double poly_epsilon;      /* Poly-1 */
     focal_soft_form soft_form;
     double *pos_weight;       /* owned, pos_weight_count values, or NULL */
     int64_t pos_weight_count;

@@ -66,8 +66,56 @@ static focal_status check_shape(const focal_args *a)
     return FOCAL_OK;
 }
 
-static focal_status check_settings(const focal_loss *loss)
+static const char *const variant_names[] = {"FL", "FL_STAR", "QFL", "VFL", "ASL"};
+
+/* The 1.1 variants' and Poly-1's fit with the other settings and the call. */
+static focal_status check_family(const focal_args *a)
 {
+    const focal_loss *loss = a->loss;
+    const focal_variant v = loss->variant;
+    const char *name = variant_names[v];
+    if (v >= FOCAL_VARIANT_QFL) {
+        if (loss->mode == FOCAL_MODE_SOFTMAX)
+            return focal_fail(FOCAL_ERROR_INCOMPATIBLE, "variant %s is for sigmoid mode only", name);
+        if (loss->input == FOCAL_INPUT_PROBABILITIES)
+            return focal_fail(FOCAL_ERROR_INCOMPATIBLE, "variant %s takes logits, not probabilities input", name);
+    }
+    if (v == FOCAL_VARIANT_QFL && loss->gamma > 0 && loss->gamma < 1)
+        return focal_fail(FOCAL_ERROR_INCOMPATIBLE,
+                          "variant QFL needs gamma 0 or >= 1 (gamma = %g: its gradient is unbounded at p = y)",
+                          loss->gamma);
+    if (v == FOCAL_VARIANT_VFL) {
+        if (loss->alpha_kind == FOCAL_ALPHA_VECTOR)
+            return focal_fail(FOCAL_ERROR_INCOMPATIBLE, "variant VFL takes a scalar alpha, not an alpha vector");
+        if (loss->label_smoothing > 0)
+            return focal_fail(FOCAL_ERROR_INCOMPATIBLE, "variant VFL does not take label smoothing");
+        if (loss->reduction == FOCAL_REDUCTION_WEIGHTED_MEAN)
+            return focal_fail(FOCAL_ERROR_INCOMPATIBLE, "variant VFL does not take reduction WEIGHTED_MEAN");
+    }
+    if (v == FOCAL_VARIANT_ASL && loss->clip > 0 && loss->gamma_negative > 0 && loss->gamma_negative < 1)
+        return focal_fail(FOCAL_ERROR_INCOMPATIBLE,
+                          "variant ASL with clip > 0 needs gamma_negative 0 or >= 1 (gamma_negative = %g: its "
+                          "gradient is unbounded at p = clip)",
+                          loss->gamma_negative);
+    if (loss->poly_epsilon != 0) {
+        if (v != FOCAL_VARIANT_FL)
+            return focal_fail(FOCAL_ERROR_INCOMPATIBLE, "a poly epsilon is for variant FL only (variant %s)", name);
+        if (loss->mode == FOCAL_MODE_SOFTMAX && a->dense)
+            return focal_fail(FOCAL_ERROR_INCOMPATIBLE, "a poly epsilon takes index targets in softmax mode, "
+                                                        "not dense targets");
+        if (loss->mode == FOCAL_MODE_SOFTMAX && loss->label_smoothing > 0)
+            return focal_fail(FOCAL_ERROR_INCOMPATIBLE, "a poly epsilon does not take label smoothing in softmax mode");
+        if (loss->soft_form == FOCAL_SOFT_SPLIT)
+            return focal_fail(FOCAL_ERROR_INCOMPATIBLE, "a poly epsilon does not take soft form SPLIT");
+        if (loss->pos_weight != NULL)
+            return focal_fail(FOCAL_ERROR_INCOMPATIBLE, "a poly epsilon does not take a pos_weight vector");
+    }
+    return FOCAL_OK;
+}
+
+static focal_status check_settings(const focal_args *a)
+{
+    const focal_loss *loss = a->loss;
     /* The soft-target forms and pos_weight are sigmoid FL's. */
     if (loss->soft_form == FOCAL_SOFT_SPLIT && loss->mode == FOCAL_MODE_SOFTMAX)
         return focal_fail(FOCAL_ERROR_INCOMPATIBLE, "soft form SPLIT is for sigmoid mode only");
@@ -82,13 +130,13 @@ static focal_status check_settings(const focal_loss *loss)
             return focal_fail(FOCAL_ERROR_INCOMPATIBLE, "reduction SUM_OVER_POSITIVES is for sigmoid mode only");
         if (loss->variant == FOCAL_VARIANT_FL_STAR)
             return focal_fail(FOCAL_ERROR_INCOMPATIBLE, "variant FL_STAR is for sigmoid mode only");
-        return FOCAL_OK;
+        return check_family(a);
     }
     if (loss->variant == FOCAL_VARIANT_FL_STAR && loss->input == FOCAL_INPUT_PROBABILITIES)
         return focal_fail(FOCAL_ERROR_INCOMPATIBLE, "variant FL_STAR takes logits, not probabilities input");
     if (loss->variant == FOCAL_VARIANT_FL_STAR && loss->gamma == 0)
         return focal_fail(FOCAL_ERROR_INCOMPATIBLE, "variant FL_STAR needs gamma > 0 (gamma = 0)");
-    return FOCAL_OK;
+    return check_family(a);
 }
 
 /* Rounds to the nearest float. Through a volatile so that no optimiser
@@ -107,6 +155,10 @@ static void resolve(focal_plan *p)
     p->dense = p->a.dense;
     p->probabilities = loss->input == FOCAL_INPUT_PROBABILITIES;
     p->fl_star = loss->variant == FOCAL_VARIANT_FL_STAR;
+    p->variant = loss->variant;
+    p->gamma_neg = loss->gamma_negative;
+    p->clip = loss->clip;
+    p->poly = loss->poly_epsilon;
     p->ls = loss->label_smoothing;
     p->smoothed = p->ls > 0;
     p->reduced = loss->reduction != FOCAL_REDUCTION_NONE;
@@ -118,13 +170,14 @@ static void resolve(focal_plan *p)
     p->split = p->sigmoid && loss->soft_form == FOCAL_SOFT_SPLIT;
     p->pos_weight = loss->pos_weight;
     /* Gradients of 16 MiB or more cannot stay in cache anyway. */
-    p->stream = p->want_grad && p->a.n * p->a.c * p->a.inner * (p->a.dtype == FOCAL_F32 ? 4 : 8) >= (16 << 20);
+    p->stream = p->want_grad && p->a.n * p->a.c * p->a.inner * (int64_t)focal_dtype_size(p->a.dtype) >= (16 << 20);
     p->gamma = loss->gamma;
     p->beta = loss->beta;
-    if (p->a.dtype == FOCAL_F32) {
+    if (p->a.dtype != FOCAL_F64) {
         /* Clip exactly where a float32 framework clips, but strictly
          * inside (0, 1): an epsilon below half a float ulp of 1 would
-         * otherwise leave 1 - epsilon == 1 and log(1 - p) = -inf. */
+         * otherwise leave 1 - epsilon == 1 and log(1 - p) = -inf. The
+         * half types compute as float32 does, so they clip there too. */
         p->clip_lo = fmax(round_to_float(loss->epsilon), 0x1p-149);
         p->clip_hi = fmin(round_to_float(1.0 - loss->epsilon), 1.0 - 0x1p-24);
     } else {
@@ -220,7 +273,7 @@ focal_status focal_plan_build(const focal_args *args, focal_plan *p)
     if (s == FOCAL_OK)
         s = check_shape(args);
     if (s == FOCAL_OK)
-        s = check_settings(args->loss);
+        s = check_settings(args);
     if (s != FOCAL_OK)
         return s;
     resolve(p);

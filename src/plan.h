@@ -5,13 +5,20 @@
 #ifndef FOCAL_PLAN_H
 #define FOCAL_PLAN_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "internal.h"
 
 /* Storage types of the tensors. Arithmetic is double whatever they are. */
-typedef enum focal_dtype { FOCAL_F32 = 0, FOCAL_F64 = 1 } focal_dtype;
-#define FOCAL_DTYPES 2
+typedef enum focal_dtype { FOCAL_F32 = 0, FOCAL_F64 = 1, FOCAL_BF16 = 2, FOCAL_F16 = 3 } focal_dtype;
+#define FOCAL_DTYPES 4
+
+/* Bytes of one element of the storage type. */
+static inline size_t focal_dtype_size(focal_dtype dtype)
+{
+    return dtype == FOCAL_F64 ? 8 : dtype == FOCAL_F32 ? 4 : 2;
+}
 
 typedef enum focal_op {
     FOCAL_OP_FORWARD = 0,
@@ -65,6 +72,9 @@ typedef struct focal_plan {
     int dense;
     int probabilities;
     int fl_star;
+    int variant;                /* focal_variant */
+    double gamma_neg, clip;     /* ASL */
+    double poly;                /* Poly-1's epsilon, 0 without */
     int smoothed;               /* label smoothing > 0 */
     int reduced;                /* reduction != NONE */
     int want_loss;              /* write out */

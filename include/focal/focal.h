@@ -142,8 +142,26 @@ typedef enum focal_soft_form {
 
 typedef enum focal_variant {
     FOCAL_VARIANT_FL      = 0,  /* the focal loss */
-    FOCAL_VARIANT_FL_STAR = 1   /* FL* of the paper's appendix; sigmoid mode, logits, gamma > 0 */
+    FOCAL_VARIANT_FL_STAR = 1,  /* FL* of the paper's appendix; sigmoid mode, logits, gamma > 0 */
+    FOCAL_VARIANT_QFL     = 2,  /* Quality Focal Loss (GFL, Li et al. 2020); sigmoid, logits; since 1.1 */
+    FOCAL_VARIANT_VFL     = 3,  /* Varifocal Loss (VarifocalNet, Zhang et al. 2021); sigmoid, logits; since 1.1 */
+    FOCAL_VARIANT_ASL     = 4   /* Asymmetric Loss (Ridnik et al. 2021); sigmoid, logits; since 1.1 */
 } focal_variant;
+
+/* The generalized focal family (since 1.1), sigmoid mode, logits input, per
+ * element with target y in [0, 1], p = sigmoid(x), BCE(x, y) the binary
+ * cross-entropy from logits, alpha_t as in FL (1 without alpha):
+ *   QFL  alpha_t BCE(x, y) |y - p|^gamma (gamma is the paper's beta; 0 or
+ *        >= 1, as for 0 < gamma < 1 the gradient is unbounded at p = y)
+ *   VFL  BCE(x, y) y where y > 0, a p^gamma BCE(x, 0) where y = 0, a the
+ *        scalar alpha (1 without; the paper uses 0.75); not with an alpha
+ *        vector, label smoothing or WEIGHTED_MEAN
+ *   ASL  -alpha_t [y (1 - p)^gamma log p + (1 - y) p_m^gamma_negative
+ *        log(1 - p_m)], p_m = max(p - clip, 0); with clip > 0,
+ *        gamma_negative 0 or >= 1
+ * Settings that do not fit are INCOMPATIBLE at compute. docs/math.md has
+ * the gradients and the stable forms; Distribution Focal Loss needs no
+ * variant (softmax mode, gamma 0, two-hot dense targets: docs/math.md). */
 
 /* Creates a context with the defaults: gamma 2, no alpha, reduction MEAN,
  * no ignore_index, logits input, epsilon 1e-7, label smoothing 0, variant
@@ -197,6 +215,18 @@ FOCAL_API focal_status focal_loss_set_label_smoothing(focal_loss *loss, double e
 FOCAL_API focal_status focal_loss_set_variant(focal_loss *loss, focal_variant v);
 /* The FL* shift beta, finite; default 0. */
 FOCAL_API focal_status focal_loss_set_beta(focal_loss *loss, double beta);
+/* ASL's exponent of the negative term, gamma_negative: finite and >= 0;
+ * default 4. (gamma is the positive term's.) Since 1.1. */
+FOCAL_API focal_status focal_loss_set_gamma_negative(focal_loss *loss, double gamma);
+/* ASL's probability margin: the negative term sees max(p - clip, 0); in
+ * [0, 1); default 0.05. Since 1.1. */
+FOCAL_API focal_status focal_loss_set_clip(focal_loss *loss, double clip);
+/* Poly-1's epsilon (Leng et al. 2022): loss = FL + epsilon (1 - p_t)^(gamma
+ * + 1), times the position weight; finite, any sign; default 0 (plain
+ * FL). Variant FL only, softmax with index targets and no label smoothing,
+ * sigmoid in the TORCHVISION form without pos_weight (INCOMPATIBLE at
+ * compute otherwise). Since 1.1. */
+FOCAL_API focal_status focal_loss_set_poly_epsilon(focal_loss *loss, double epsilon);
 /* The divisor of FOCAL_REDUCTION_DIVISOR: finite and >= 0; default 1. A
  * data-parallel caller sets it to the count all-reduced over the ranks
  * (docs/distributed.md); 0 gives a zero loss and gradient. Since 1.1. */
@@ -242,6 +272,12 @@ FOCAL_API focal_status focal_loss_get_label_smoothing(const focal_loss *loss, do
 FOCAL_API focal_status focal_loss_get_variant(const focal_loss *loss, focal_variant *out);
 FOCAL_API focal_status focal_loss_get_beta(const focal_loss *loss, double *out);
 FOCAL_API focal_status focal_loss_get_threads(const focal_loss *loss, int *out);
+/* Since 1.1. */
+FOCAL_API focal_status focal_loss_get_gamma_negative(const focal_loss *loss, double *out);
+/* Since 1.1. */
+FOCAL_API focal_status focal_loss_get_clip(const focal_loss *loss, double *out);
+/* Since 1.1. */
+FOCAL_API focal_status focal_loss_get_poly_epsilon(const focal_loss *loss, double *out);
 /* Since 1.1. */
 FOCAL_API focal_status focal_loss_get_divisor(const focal_loss *loss, double *out);
 /* Since 1.1. */
@@ -328,6 +364,59 @@ FOCAL_API focal_status focal_forward_backward_dense_f64(const focal_loss *loss, 
                                                         double *out, double *grad_input);
 
 /* ------------------------------------------------------------------------
+ * bfloat16 and float16 storage (since 1.1)
+ *
+ * The same twelve calls with every tensor (input, dense target, weight,
+ * out, grad_out, grad_input) stored as bfloat16 (_bf16) or IEEE binary16
+ * (_f16), passed as uint16_t bit patterns. The arithmetic is the float32
+ * path's (in double); every stored result is rounded once, to nearest
+ * even, NaN staying NaN. Results are finite for finite inputs unless the
+ * exact result overflows the type (float16's largest is 65504), which then
+ * rounds to infinity. Targets and weights are validated after widening,
+ * as in float32. Errors and thread safety: as the float32 calls. Since 1.1.
+ * ------------------------------------------------------------------------ */
+
+FOCAL_API focal_status focal_forward_bf16(const focal_loss *loss, int64_t n, int64_t c, int64_t inner,
+                                          const uint16_t *input, const int64_t *target, const uint16_t *weight,
+                                          uint16_t *out);
+FOCAL_API focal_status focal_backward_bf16(const focal_loss *loss, int64_t n, int64_t c, int64_t inner,
+                                           const uint16_t *input, const int64_t *target, const uint16_t *weight,
+                                           const uint16_t *grad_out, uint16_t *grad_input);
+FOCAL_API focal_status focal_forward_backward_bf16(const focal_loss *loss, int64_t n, int64_t c, int64_t inner,
+                                                   const uint16_t *input, const int64_t *target,
+                                                   const uint16_t *weight, uint16_t *out, uint16_t *grad_input);
+FOCAL_API focal_status focal_forward_dense_bf16(const focal_loss *loss, int64_t n, int64_t c, int64_t inner,
+                                                const uint16_t *input, const uint16_t *target,
+                                                const uint16_t *weight, uint16_t *out);
+FOCAL_API focal_status focal_backward_dense_bf16(const focal_loss *loss, int64_t n, int64_t c, int64_t inner,
+                                                 const uint16_t *input, const uint16_t *target,
+                                                 const uint16_t *weight, const uint16_t *grad_out,
+                                                 uint16_t *grad_input);
+FOCAL_API focal_status focal_forward_backward_dense_bf16(const focal_loss *loss, int64_t n, int64_t c, int64_t inner,
+                                                         const uint16_t *input, const uint16_t *target,
+                                                         const uint16_t *weight, uint16_t *out, uint16_t *grad_input);
+
+FOCAL_API focal_status focal_forward_f16(const focal_loss *loss, int64_t n, int64_t c, int64_t inner,
+                                         const uint16_t *input, const int64_t *target, const uint16_t *weight,
+                                         uint16_t *out);
+FOCAL_API focal_status focal_backward_f16(const focal_loss *loss, int64_t n, int64_t c, int64_t inner,
+                                          const uint16_t *input, const int64_t *target, const uint16_t *weight,
+                                          const uint16_t *grad_out, uint16_t *grad_input);
+FOCAL_API focal_status focal_forward_backward_f16(const focal_loss *loss, int64_t n, int64_t c, int64_t inner,
+                                                  const uint16_t *input, const int64_t *target,
+                                                  const uint16_t *weight, uint16_t *out, uint16_t *grad_input);
+FOCAL_API focal_status focal_forward_dense_f16(const focal_loss *loss, int64_t n, int64_t c, int64_t inner,
+                                               const uint16_t *input, const uint16_t *target, const uint16_t *weight,
+                                               uint16_t *out);
+FOCAL_API focal_status focal_backward_dense_f16(const focal_loss *loss, int64_t n, int64_t c, int64_t inner,
+                                                const uint16_t *input, const uint16_t *target,
+                                                const uint16_t *weight, const uint16_t *grad_out,
+                                                uint16_t *grad_input);
+FOCAL_API focal_status focal_forward_backward_dense_f16(const focal_loss *loss, int64_t n, int64_t c, int64_t inner,
+                                                        const uint16_t *input, const uint16_t *target,
+                                                        const uint16_t *weight, uint16_t *out, uint16_t *grad_input);
+
+/* ------------------------------------------------------------------------
  * Data-parallel training: the shard's counts (since 1.1)
  *
  * counts[0]  non-ignored positions (softmax) or elements (sigmoid)   MEAN
@@ -353,6 +442,15 @@ FOCAL_API focal_status focal_counts_f64(const focal_loss *loss, int64_t n, int64
                                         const int64_t *target, const double *weight, double counts[3]);
 FOCAL_API focal_status focal_counts_dense_f64(const focal_loss *loss, int64_t n, int64_t c, int64_t inner,
                                               const double *target, const double *weight, double counts[3]);
+/* bfloat16 and float16 dense targets and weights (uint16_t bit patterns). */
+FOCAL_API focal_status focal_counts_bf16(const focal_loss *loss, int64_t n, int64_t c, int64_t inner,
+                                         const int64_t *target, const uint16_t *weight, double counts[3]);
+FOCAL_API focal_status focal_counts_dense_bf16(const focal_loss *loss, int64_t n, int64_t c, int64_t inner,
+                                               const uint16_t *target, const uint16_t *weight, double counts[3]);
+FOCAL_API focal_status focal_counts_f16(const focal_loss *loss, int64_t n, int64_t c, int64_t inner,
+                                        const int64_t *target, const uint16_t *weight, double counts[3]);
+FOCAL_API focal_status focal_counts_dense_f16(const focal_loss *loss, int64_t n, int64_t c, int64_t inner,
+                                              const uint16_t *target, const uint16_t *weight, double counts[3]);
 
 /* ------------------------------------------------------------------------
  * The gradient with respect to dense targets (since 1.1)

@@ -3,13 +3,16 @@
  * kernels/kernels_isa.h, which includes this body once per storage type
  * with these macros defined:
  *
- *   STYPE        the storage type (float, double)
- *   SFX          the suffix of the instantiated names (f32, f64)
+ *   STYPE        the storage type (float, double, uint16_t for the half
+ *                types)
+ *   SFX          the suffix of the instantiated names (f32, f64, bf16, f16)
  *   SDTYPE       its focal_dtype
  *   LO           1 where results are stored narrower than double
  *   S_LOAD(p) S_LOAD_PART(p, n, fill) S_STORE(p, v) S_STORE_PART(p, n, v)
  *   S_STREAM(p, v)
  *                the vocabulary's loads and stores of STYPE
+ *
+ * and undefines them at its end.
  *
  * Each kernel is a tile function of the driver (kernels.h). The loops here
  * only walk the layouts; every formula is a stage's. Gamma is a constant
@@ -164,6 +167,29 @@ ST_INLINE vd K(planes_redo)(const K(view) *V, int64_t c, int64_t s, int n, vi t,
     return x_t;
 }
 
+/* The loss of an index target's row from its p = p_t, q = 1 - p and
+ * l = log p: FL weighted by w alpha_t, plus Poly-1's term weighted by w
+ * only; added to acc and stored per element. lw = w alpha_t, k and pk the
+ * two terms' derivatives for the gradient. */
+ST_INLINE void K(index_term)(const focal_plan *P, const K(step) *st, vd p, vd q, vd l, double gamma, vd *acc,
+                             vd *lw, vd *k, vd *pk)
+{
+    vd term;
+    st_focal(p, q, l, gamma, LO, &term, k);
+    *lw = v_mul(st->w, st_alpha_target(P, st->t, st->valid));
+    vd lt = v_mul(*lw, term);
+    *pk = v_zero();
+    if (P->poly != 0.0) {
+        vd pterm;
+        st_poly_softmax(p, q, gamma, P->poly, LO, &pterm, pk);
+        lt = v_fma(st->w, pterm, lt);
+    }
+    lt = v_keep(st->valid, lt);
+    *acc = v_add(*acc, lt);
+    if (P->out_each)
+        SV((STYPE *)P->a.out + st->pos, st->n, lt);
+}
+
 /* Index targets, logits: the paper's FL. */
 ST_INLINE void K(planes_index)(const focal_plan *P, const K(view) *V, const K(step) *st, int64_t s, vd *ev,
                                double gamma, vd *acc)
@@ -180,16 +206,15 @@ ST_INLINE void K(planes_index)(const focal_plan *P, const K(view) *V, const K(st
     } else {
         st_softmax_ratio(et, R, LO, &l, &p, &q);
     }
-    vd term, k;
-    st_focal(p, q, l, gamma, LO, &term, &k);
-    const vd lw = v_mul(st->w, st_alpha_target(P, st->t, st->valid));
-    const vd lt = v_keep(st->valid, v_mul(lw, term));
-    *acc = v_add(*acc, lt);
-    if (P->out_each)
-        SV((STYPE *)P->a.out + st->pos, n, lt);
+    vd lw, k, pk;
+    K(index_term)(P, st, p, q, l, gamma, acc, &lw, &k, &pk);
     if (V->g == NULL)
         return;
-    const vd G = v_keep(st->valid, v_mul(st_grad_mult(P, lw, K(upstream_at)(P, st->pos, n)), k));
+    const vd up = K(upstream_at)(P, st->pos, n);
+    vd G = v_mul(st_grad_mult(P, lw, up), k);
+    if (P->poly != 0.0)
+        G = v_fma(st_grad_mult(P, st->w, up), pk, G);
+    G = v_keep(st->valid, G);
     const vd rho = v_keep(st->valid, st_softmax_rho(G, R)), nG = v_neg(G);
     STYPE *g = V->g + s;
     vi cj = vi_set(0);
@@ -359,17 +384,16 @@ ST_INLINE void K(planes_index_prob)(const focal_plan *P, const K(view) *V, const
     vm inside;
     const vd p = st_clip(xt, P->clip_lo, P->clip_hi, &inside);
     const vd q = v_sub(v_set(1.0), p), l = ST_LOG(p, LO);
-    vd term, k;
-    st_focal(p, q, l, gamma, LO, &term, &k);
-    const vd lw = v_mul(st->w, st_alpha_target(P, st->t, st->valid));
-    const vd lt = v_keep(st->valid, v_mul(lw, term));
-    *acc = v_add(*acc, lt);
-    if (P->out_each)
-        SV((STYPE *)P->a.out + st->pos, n, lt);
+    vd lw, k, pk;
+    K(index_term)(P, st, p, q, l, gamma, acc, &lw, &k, &pk);
+    (void)k;
     if (V->g == NULL)
         return;
-    const vd gw = st_grad_mult(P, lw, K(upstream_at)(P, st->pos, n));
-    const vd gt = v_keep(st->valid, st_clip_grad(xt, inside, v_mul(gw, st_focal_dprob(p, q, l, gamma, LO))));
+    const vd up = K(upstream_at)(P, st->pos, n);
+    vd dg = v_mul(st_grad_mult(P, lw, up), st_focal_dprob(p, q, l, gamma, LO));
+    if (P->poly != 0.0)
+        dg = v_fma(st_grad_mult(P, st->w, up), st_poly_dprob(q, gamma, P->poly, LO), dg);
+    const vd gt = v_keep(st->valid, st_clip_grad(xt, inside, dg));
     STYPE *g = V->g + s;
     for (int64_t j = 0; j < c; j++, g += V->stride)
         SV(g, n, v_keep(vi_eq(st->t, vi_set(j)), gt));
@@ -632,14 +656,19 @@ ST_INLINE double K(row_index)(const focal_plan *P, const STYPE *x, STYPE *g, int
     } else {
         st_softmax_ratio(v_set(et), v_set(R), LO, &l, &p, &q);
     }
-    vd term, k;
+    vd term, k, pterm = v_zero(), pk = v_zero();
     st_focal(p, q, l, gamma, LO, &term, &k);
+    if (P->poly != 0.0)
+        st_poly_softmax(p, q, gamma, P->poly, LO, &pterm, &pk);
     const double lw = w * (P->alpha_v != NULL ? P->alpha_v[t] : P->alpha_s);
-    const double lt = lw * K(lane0)(term);
+    const double lt = lw * K(lane0)(term) + w * K(lane0)(pterm);
     K(row_store_out)(P, pos, lt);
     if (g == NULL)
         return lt;
-    const vd G = v_mul(st_grad_mult(P, v_set(lw), v_set(K(row_upstream)(P, pos))), k);
+    const vd up = v_set(K(row_upstream)(P, pos));
+    vd G = v_mul(st_grad_mult(P, v_set(lw), up), k);
+    if (P->poly != 0.0)
+        G = v_fma(st_grad_mult(P, v_set(w), up), pk, G);
     K(row_scaled)(P, g, e, c, st_softmax_rho(G, v_set(R)));
     S_STORE_PART(g + t, 1, v_neg(G));
     return lt;
@@ -774,14 +803,19 @@ ST_INLINE double K(row_prob)(const focal_plan *P, const STYPE *x, const STYPE *y
         vm inside;
         const vd p = st_clip(xt, P->clip_lo, P->clip_hi, &inside);
         const vd q = v_sub(v_set(1.0), p), l = ST_LOG(p, LO);
-        vd term, k;
+        vd term, k, pterm = v_zero(), pk = v_zero();
         st_focal(p, q, l, gamma, LO, &term, &k);
+        if (P->poly != 0.0)
+            st_poly_softmax(p, q, gamma, P->poly, LO, &pterm, &pk);
         const double lw = w * (P->alpha_v != NULL ? P->alpha_v[t] : P->alpha_s);
-        const double lt = lw * K(lane0)(term);
+        const double lt = lw * K(lane0)(term) + w * K(lane0)(pterm);
         K(row_store_out)(P, pos, lt);
         if (g != NULL) {
-            const vd gw = st_grad_mult(P, v_set(lw), v_set(K(row_upstream)(P, pos)));
-            const vd gt = st_clip_grad(xt, inside, v_mul(gw, st_focal_dprob(p, q, l, gamma, LO)));
+            const vd up = v_set(K(row_upstream)(P, pos));
+            vd dg = v_mul(st_grad_mult(P, v_set(lw), up), st_focal_dprob(p, q, l, gamma, LO));
+            if (P->poly != 0.0)
+                dg = v_fma(st_grad_mult(P, v_set(w), up), st_poly_dprob(q, gamma, P->poly, LO), dg);
+            const vd gt = st_clip_grad(xt, inside, dg);
             for (int64_t j = 0; j < c; j += V_LANES) {
                 const int n = c - j < V_LANES ? (int)(c - j) : V_LANES;
                 SV(g + j, n, v_keep(K(row_is)(j, t), gt));
@@ -885,7 +919,7 @@ static void K(softmax)(const focal_plan *plan, const focal_tile *T, void *scratc
 /* The sigmoid element forms: torchvision's from logits (hard and soft
  * targets) and from probabilities, FL*, the split form from logits and
  * from probabilities. */
-enum { KS_FL = 0, KS_FL_PROB = 1, KS_FL_STAR = 2, KS_SPLIT = 3, KS_SPLIT_PROB = 4 };
+enum { KS_FL = 0, KS_FL_PROB = 1, KS_FL_STAR = 2, KS_SPLIT = 3, KS_SPLIT_PROB = 4, KS_QFL = 5, KS_VFL = 6, KS_ASL = 7 };
 #endif
 
 /* The settings a sigmoid tile branches on, as bits: compile-time
@@ -909,6 +943,34 @@ enum {
 };
 #endif
 
+ST_INLINE int K(sig_form)(const focal_plan *P)
+{
+    switch (P->variant) {
+    case FOCAL_VARIANT_FL_STAR:
+        return KS_FL_STAR;
+    case FOCAL_VARIANT_QFL:
+        return KS_QFL;
+    case FOCAL_VARIANT_VFL:
+        return KS_VFL;
+    case FOCAL_VARIANT_ASL:
+        return KS_ASL;
+    default:
+        break;
+    }
+    if (P->split)
+        return P->probabilities ? KS_SPLIT_PROB : KS_SPLIT;
+    return P->probabilities ? KS_FL_PROB : KS_FL;
+}
+
+ST_INLINE unsigned K(sig_flags)(const focal_plan *P)
+{
+    return (P->dense ? SF_DENSE : 0) | (P->want_grad ? SF_GRAD : 0) | (P->out_each ? SF_OUT : 0) |
+           (P->up_each ? SF_UP : 0) | (P->a.weight != NULL ? SF_W : 0) | (P->alpha_v != NULL ? SF_AVEC : 0) |
+           (P->alpha_kind != FOCAL_ALPHA_NONE ? SF_ALPHA : 0) | (P->tiny ? SF_TINY : 0) |
+           (P->smoothed ? SF_SMOOTH : 0) | (P->stream ? SF_STREAM : 0) |
+           (!P->dense && P->has_ignore ? SF_IGNORE : 0) | (P->pos_weight != NULL ? SF_PW : 0);
+}
+
 /* One vector's alpha-weighted losses and derivatives. a1 / a0 are the
  * class's alpha and 1 - alpha (1 and 1 without alpha), pw its pos_weight
  * (1 without). For targets all 0 or 1 every logits form is torchvision's
@@ -926,20 +988,19 @@ ST_INLINE void K(sig_elements)(const focal_plan *P, const unsigned fl, int form,
         if (!hard)
             hard = m_all(m_or(m_or(v_eq(y, v_zero()), v_eq(y, v_set(1.0))), m_not(valid)));
         if (hard) {
-            st_fl_hard(x, y, gamma, LO, loss, grad);
-            if (weighted) {
-                const vd at = st_sigmoid_alpha((fl & SF_PW) ? v_mul(a1, pw) : a1, a0, y);
-                *loss = v_mul(at, *loss);
-                *grad = v_mul(at, *grad);
-            }
+            const vd at = weighted ? st_sigmoid_alpha((fl & SF_PW) ? v_mul(a1, pw) : a1, a0, y) : v_set(1.0);
+            st_fl_hard(x, y, at, gamma, P->poly, LO, loss, grad);
             return;
         }
     }
+    const vd at = (fl & SF_ALPHA) ? st_sigmoid_alpha(a1, a0, y) : v_set(1.0);
     vm inside = m_true();
     vd p = x;
     if (form == KS_FL_PROB || form == KS_SPLIT_PROB)
         p = st_clip(x, P->clip_lo, P->clip_hi, &inside);
-    if (form == KS_SPLIT || form == KS_SPLIT_PROB) {
+    switch (form) {
+    case KS_SPLIT:
+    case KS_SPLIT_PROB: {
         vd lp, ln, gp, gn;
         if (form == KS_SPLIT)
             st_fl_split(x, y, gamma, LO, &lp, &ln, &gp, &gn);
@@ -948,44 +1009,38 @@ ST_INLINE void K(sig_elements)(const focal_plan *P, const unsigned fl, int form,
         const vd A1 = (fl & SF_PW) ? v_mul(a1, pw) : a1;
         *loss = v_fma(A1, lp, v_mul(a0, ln));
         *grad = v_fma(A1, gp, v_mul(a0, gn));
-    } else {
-        switch (form) {
-        case KS_FL_STAR:
-            st_fl_star(x, y, gamma, P->beta, LO, loss, grad);
-            break;
-        case KS_FL_PROB:
-            st_fl_prob(p, y, pw, gamma, LO, loss, grad);
-            break;
-        default:
-            st_fl_soft(x, y, pw, gamma, LO, loss, grad);
-            break;
-        }
-        if (fl & SF_ALPHA) {
-            const vd at = st_sigmoid_alpha(a1, a0, y);
-            *loss = v_mul(at, *loss);
-            *grad = v_mul(at, *grad);
-        }
+        break;
+    }
+    case KS_FL_STAR:
+        st_fl_star(x, y, gamma, P->beta, LO, loss, grad);
+        *loss = v_mul(at, *loss);
+        *grad = v_mul(at, *grad);
+        break;
+    case KS_FL_PROB:
+        st_fl_prob(p, y, pw, at, gamma, P->poly, LO, loss, grad);
+        break;
+    case KS_QFL: {
+        vd ce, d;
+        st_qfl(x, y, gamma, LO, loss, grad, &ce, &d);
+        *loss = v_mul(at, *loss);
+        *grad = v_mul(at, *grad);
+        break;
+    }
+    case KS_VFL:
+        /* VFL weighs only its negatives, by the scalar alpha. */
+        st_vfl(x, y, P->alpha_kind == FOCAL_ALPHA_SCALAR ? P->alpha_s : 1.0, gamma, LO, loss, grad);
+        break;
+    case KS_ASL:
+        st_asl(x, y, gamma, P->gamma_neg, P->clip, LO, loss, grad);
+        *loss = v_mul(at, *loss);
+        *grad = v_mul(at, *grad);
+        break;
+    default:
+        st_fl_soft(x, y, pw, at, gamma, P->poly, LO, loss, grad);
+        break;
     }
     if (form == KS_FL_PROB || form == KS_SPLIT_PROB)
         *grad = st_clip_grad(x, inside, *grad);
-}
-
-ST_INLINE int K(sig_form)(const focal_plan *P)
-{
-    if (P->fl_star)
-        return KS_FL_STAR;
-    if (P->split)
-        return P->probabilities ? KS_SPLIT_PROB : KS_SPLIT;
-    return P->probabilities ? KS_FL_PROB : KS_FL;
-}
-
-ST_INLINE unsigned K(sig_flags)(const focal_plan *P)
-{
-    return (P->dense ? SF_DENSE : 0) | (P->want_grad ? SF_GRAD : 0) | (P->out_each ? SF_OUT : 0) |
-           (P->up_each ? SF_UP : 0) | (P->a.weight != NULL ? SF_W : 0) | (P->alpha_v != NULL ? SF_AVEC : 0) |
-           (P->alpha_kind != FOCAL_ALPHA_NONE ? SF_ALPHA : 0) | (P->tiny ? SF_TINY : 0) |
-           (P->smoothed ? SF_SMOOTH : 0) | (P->stream ? SF_STREAM : 0) |
-           (!P->dense && P->has_ignore ? SF_IGNORE : 0) | (P->pos_weight != NULL ? SF_PW : 0);
 }
 
 /* One vector of n elements at flat index at: logits (or probabilities) x,
@@ -1164,7 +1219,7 @@ static void K(sigmoid)(const focal_plan *plan, const focal_tile *T, void *scratc
     const focal_plan copy = *plan, *P = &copy;   /* see K(softmax) */
     const int form = K(sig_form)(P);
     const unsigned fl = K(sig_flags)(P);
-    if (form == KS_FL) {
+    if (form == KS_FL && P->poly == 0.0) {
         switch (fl) {
 #define KS_SIG_CASE(F)                                                                                              \
     case (F):                                                                                                       \
@@ -1272,8 +1327,18 @@ ST_INLINE void K(row_target)(const focal_plan *P, const STYPE *x, STYPE *g, int6
 /* Sigmoid: d/dy of one vector of elements (alpha and pos_weight within). */
 ST_INLINE vd K(sig_dtarget)(const focal_plan *P, int form, vd x, vd y, vd a1, vd a0, vd pw, double gamma)
 {
-    if (form == KS_FL_STAR)
+    switch (form) {
+    case KS_FL_STAR:
         return st_fl_star_dtarget(x, y, a1, a0, gamma, P->beta, LO);
+    case KS_QFL:
+        return st_qfl_dtarget(x, y, a1, a0, gamma, LO);
+    case KS_VFL:
+        return st_vfl_dtarget(x, y, P->alpha_kind == FOCAL_ALPHA_SCALAR ? P->alpha_s : 1.0, gamma, LO);
+    case KS_ASL:
+        return st_asl_dtarget(x, y, a1, a0, gamma, P->gamma_neg, P->clip, LO);
+    default:
+        break;
+    }
     vd p, q, ce_p, ce_q;
     if (form == KS_FL_PROB || form == KS_SPLIT_PROB) {
         vm inside;
@@ -1289,7 +1354,14 @@ ST_INLINE vd K(sig_dtarget)(const focal_plan *P, int form, vd x, vd y, vd a1, vd
         const vd A1 = v_mul(a1, pw);
         return v_fnma(v_mul(a0, st_pow(p, gamma, LO)), ce_q, v_mul(v_mul(A1, st_pow(q, gamma, LO)), ce_p));
     }
-    return st_fl_dtarget(p, q, ce_p, ce_q, y, pw, a1, a0, gamma, LO);
+    vd d = st_fl_dtarget(p, q, ce_p, ce_q, y, pw, a1, a0, gamma, LO);
+    if (P->poly != 0.0) {
+        /* Poly-1's eps m^(gamma + 1): dm/dy = q - p. */
+        vd term, dm;
+        st_poly_sigmoid(p, q, y, gamma, P->poly, LO, &term, &dm);
+        d = v_fma(dm, v_sub(q, p), d);
+    }
+    return d;
 }
 
 /* One vector of n elements at flat index at: grad_target there. */
@@ -1569,3 +1641,12 @@ static void K(store1)(void *p, int64_t i, double v)
 #undef SV
 #undef LDD
 #undef KS_GAMMA
+#undef STYPE
+#undef SFX
+#undef SDTYPE
+#undef LO
+#undef S_LOAD
+#undef S_LOAD_PART
+#undef S_STORE
+#undef S_STORE_PART
+#undef S_STREAM

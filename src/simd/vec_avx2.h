@@ -68,6 +68,61 @@ V_INLINE vd v_load_f32_part(const float *p, int n, double fill)
 }
 V_INLINE void v_store_f32_part(float *p, int n, vd v) { _mm_maskstore_ps(p, vx_first32(n), _mm256_cvtpd_ps(v)); }
 
+/* Half storage (see vx_round_half in simd/vec_scalar.h for the rounding:
+ * the double is rounded once, at the format's precision, then narrowed
+ * exactly). The 16-bit lanes have no masked load or store here, so a part
+ * goes through a small buffer. */
+V_INLINE vd vx_round_half(vd v, int drop, double tiny, double big)
+{
+    const __m256i b = _mm256_castpd_si256(v);
+    const __m256i odd = _mm256_and_si256(_mm256_srli_epi64(b, drop), _mm256_set1_epi64x(1));
+    const __m256i bias = _mm256_add_epi64(_mm256_set1_epi64x(((int64_t)1 << (drop - 1)) - 1), odd);
+    const __m256i r = _mm256_andnot_si256(_mm256_set1_epi64x(((int64_t)1 << drop) - 1), _mm256_add_epi64(b, bias));
+    const __m256d sign = _mm256_set1_pd(-0.0);
+    const __m256d a = _mm256_andnot_pd(sign, v);
+    const __m256d s = _mm256_or_pd(_mm256_sub_pd(_mm256_add_pd(a, _mm256_set1_pd(big)), _mm256_set1_pd(big)),
+                                   _mm256_and_pd(sign, v));
+    const __m256d x = _mm256_blendv_pd(_mm256_castsi256_pd(r), s, _mm256_cmp_pd(a, _mm256_set1_pd(tiny), _CMP_LT_OQ));
+    return _mm256_blendv_pd(x, v, _mm256_cmp_pd(v, v, _CMP_UNORD_Q));
+}
+V_INLINE __m128i vx_to_bf16(vd v)
+{
+    const __m128i f = _mm_srli_epi32(_mm_castps_si128(_mm256_cvtpd_ps(vx_round_half(v, 45, 0x1p-126, 0x1p-81))), 16);
+    return _mm_packus_epi32(f, f);
+}
+V_INLINE __m128i vx_to_f16(vd v)
+{
+    return _mm_cvtps_ph(_mm256_cvtpd_ps(vx_round_half(v, 42, 0x1p-14, 0x1p28)), _MM_FROUND_TO_NEAREST_INT);
+}
+V_INLINE vd vx_from_bf16(__m128i h) { return _mm256_cvtps_pd(_mm_castsi128_ps(_mm_slli_epi32(_mm_cvtepu16_epi32(h), 16))); }
+V_INLINE vd vx_from_f16(__m128i h) { return _mm256_cvtps_pd(_mm_cvtph_ps(h)); }
+V_INLINE __m128i vx_load4x16(const uint16_t *p) { return _mm_loadl_epi64((const __m128i *)(const void *)p); }
+V_INLINE __m128i vx_load4x16_part(const uint16_t *p, int n)
+{
+    uint16_t t[4] = {0, 0, 0, 0};
+    for (int i = 0; i < n; i++)
+        t[i] = p[i];
+    return vx_load4x16(t);
+}
+V_INLINE void vx_store4x16_part(uint16_t *p, int n, __m128i h)
+{
+    uint16_t t[4];
+    _mm_storel_epi64((__m128i *)(void *)t, h);
+    for (int i = 0; i < n; i++)
+        p[i] = t[i];
+}
+#define VX_HALF(T)                                                                                             \
+    V_INLINE vd v_load_##T(const uint16_t *p) { return vx_from_##T(vx_load4x16(p)); }                         \
+    V_INLINE void v_store_##T(uint16_t *p, vd v) { _mm_storel_epi64((__m128i *)(void *)p, vx_to_##T(v)); }     \
+    V_INLINE vd v_load_##T##_part(const uint16_t *p, int n, double fill)                                       \
+    {                                                                                                          \
+        return _mm256_blendv_pd(_mm256_set1_pd(fill), vx_from_##T(vx_load4x16_part(p, n)), m_first(n));        \
+    }                                                                                                          \
+    V_INLINE void v_store_##T##_part(uint16_t *p, int n, vd v) { vx_store4x16_part(p, n, vx_to_##T(v)); }
+VX_HALF(bf16)
+VX_HALF(f16)
+#undef VX_HALF
+
 V_INLINE vi vi_set(int64_t i) { return _mm256_set1_epi64x(i); }
 V_INLINE vi vi_iota(void) { return _mm256_setr_epi64x(0, 1, 2, 3); }
 V_INLINE vi vi_load(const int64_t *p) { return _mm256_loadu_si256((const __m256i *)(const void *)p); }

@@ -61,6 +61,50 @@ V_INLINE vd v_load_f32_part(const float *p, int n, double fill)
 }
 V_INLINE void v_store_f32_part(float *p, int n, vd v) { _mm256_mask_storeu_ps(p, m_first(n), _mm512_cvtpd_ps(v)); }
 
+/* Half storage (see vx_round_half in simd/vec_scalar.h for the rounding:
+ * the double is rounded once, at the format's precision, then narrowed
+ * exactly). */
+V_INLINE vd vx_round_half(vd v, int drop, double tiny, double big)
+{
+    const __m512i b = _mm512_castpd_si512(v);
+    const __m512i odd = _mm512_and_si512(_mm512_srli_epi64(b, (unsigned)drop), _mm512_set1_epi64(1));
+    const __m512i bias = _mm512_add_epi64(_mm512_set1_epi64(((int64_t)1 << (drop - 1)) - 1), odd);
+    const __m512i r = _mm512_andnot_si512(_mm512_set1_epi64(((int64_t)1 << drop) - 1), _mm512_add_epi64(b, bias));
+    const __m512d a = _mm512_abs_pd(v);
+    const __m512d big_v = _mm512_set1_pd(big);
+    const __m512d s = _mm512_or_pd(_mm512_sub_pd(_mm512_add_pd(a, big_v), big_v),
+                                   _mm512_and_pd(_mm512_set1_pd(-0.0), v));
+    const vm small = _mm512_cmp_pd_mask(a, _mm512_set1_pd(tiny), _CMP_LT_OQ);
+    const vm nan = _mm512_cmp_pd_mask(v, v, _CMP_UNORD_Q);
+    return _mm512_mask_blend_pd(nan, _mm512_mask_blend_pd(small, _mm512_castsi512_pd(r), s), v);
+}
+V_INLINE __m128i vx_to_bf16(vd v)
+{
+    const __m256 f = _mm512_cvtpd_ps(vx_round_half(v, 45, 0x1p-126, 0x1p-81));
+    return _mm256_cvtepi32_epi16(_mm256_srli_epi32(_mm256_castps_si256(f), 16));
+}
+V_INLINE __m128i vx_to_f16(vd v)
+{
+    return _mm256_cvtps_ph(_mm512_cvtpd_ps(vx_round_half(v, 42, 0x1p-14, 0x1p28)), _MM_FROUND_TO_NEAREST_INT);
+}
+V_INLINE vd vx_from_bf16(__m128i h)
+{
+    return _mm512_cvtps_pd(_mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16)));
+}
+V_INLINE vd vx_from_f16(__m128i h) { return _mm512_cvtps_pd(_mm256_cvtph_ps(h)); }
+#define VX_HALF(T)                                                                                             \
+    V_INLINE vd v_load_##T(const uint16_t *p) { return vx_from_##T(_mm_loadu_si128((const __m128i *)(const void *)p)); } \
+    V_INLINE void v_store_##T(uint16_t *p, vd v) { _mm_storeu_si128((__m128i *)(void *)p, vx_to_##T(v)); }   \
+    V_INLINE vd v_load_##T##_part(const uint16_t *p, int n, double fill)                                       \
+    {                                                                                                          \
+        const vm m = m_first(n);                                                                               \
+        return _mm512_mask_blend_pd(m, _mm512_set1_pd(fill), vx_from_##T(_mm_maskz_loadu_epi16(m, p)));        \
+    }                                                                                                          \
+    V_INLINE void v_store_##T##_part(uint16_t *p, int n, vd v) { _mm_mask_storeu_epi16(p, m_first(n), vx_to_##T(v)); }
+VX_HALF(bf16)
+VX_HALF(f16)
+#undef VX_HALF
+
 V_INLINE vi vi_set(int64_t i) { return _mm512_set1_epi64(i); }
 V_INLINE vi vi_iota(void) { return _mm512_setr_epi64(0, 1, 2, 3, 4, 5, 6, 7); }
 V_INLINE vi vi_load(const int64_t *p) { return _mm512_loadu_si512((const void *)p); }

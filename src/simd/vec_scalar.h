@@ -19,6 +19,17 @@
  *   v_load_f32(p) v_store_f32(p, v) v_load_f32_part(p, n, fill)
  *   v_store_f32_part(p, n, v)                   float storage, widened /
  *                                               rounded to nearest even
+ *   v_load_bf16 v_store_bf16 v_load_bf16_part v_store_bf16_part
+ *   v_load_f16 v_store_f16 v_load_f16_part v_store_f16_part
+ *                                               bfloat16 and IEEE binary16
+ *                                               storage (uint16_t bit
+ *                                               patterns), widened exactly;
+ *                                               stores round the double
+ *                                               once to nearest even (never
+ *                                               through float, which would
+ *                                               round twice), overflow to
+ *                                               inf, NaN to a quiet NaN of
+ *                                               the same sign
  *   vi_set(i) vi_iota() vi_load(p) vi_load_part(p, n, fill) vi_add(a, b)
  *   vi_eq(a, b) -> vm                           int64 lanes
  *   vi_ltu(a, b) -> vm                          a < b as unsigned 64-bit
@@ -108,6 +119,85 @@ V_INLINE void v_store_f32_part(float *p, int n, vd v)
     if (n > 0)
         *p = (float)v;
 }
+
+/* Half storage. vx_round_half(v, drop, tiny, big) is v rounded to nearest
+ * even at the precision of a format with 52 - drop fraction bits whose
+ * smallest normal is tiny and whose subnormals are multiples of big *
+ * 2^-52: normal magnitudes by rounding the double's bits (a carry out of
+ * the fraction steps the exponent, as it should), smaller ones by adding
+ * and removing big, which makes the FPU round at the subnormal spacing.
+ * The result is exactly representable in float, so a float conversion
+ * after it is exact. NaN and inf pass. */
+V_INLINE double vx_round_half(double v, int drop, double tiny, double big)
+{
+    if (v != v)
+        return v;
+    const double a = fabs(v);
+    if (a < tiny)
+        return copysign((a + big) - big, v);
+    uint64_t b;
+    __builtin_memcpy(&b, &v, sizeof b);
+    b += (((uint64_t)1 << (drop - 1)) - 1) + ((b >> drop) & 1);
+    b &= ~(((uint64_t)1 << drop) - 1);
+    double r;
+    __builtin_memcpy(&r, &b, sizeof r);
+    return r;
+}
+#define VX_BF16_ROUND(v) vx_round_half((v), 45, 0x1p-126, 0x1p-81)
+#define VX_F16_ROUND(v) vx_round_half((v), 42, 0x1p-14, 0x1p28)
+
+V_INLINE vd v_load_bf16(const uint16_t *p)
+{
+    const uint32_t u = (uint32_t)*p << 16;
+    float f;
+    __builtin_memcpy(&f, &u, sizeof f);
+    return (double)f;
+}
+V_INLINE void v_store_bf16(uint16_t *p, vd v)
+{
+    const float f = (float)VX_BF16_ROUND(v);
+    uint32_t u;
+    __builtin_memcpy(&u, &f, sizeof u);
+    *p = (uint16_t)(u >> 16);
+}
+V_INLINE vd v_load_f16(const uint16_t *p)
+{
+    const uint16_t h = *p;
+    const double sign = (h & 0x8000) ? -1.0 : 1.0;
+    const int e = (h >> 10) & 0x1f, m = h & 0x3ff;
+    if (e == 0x1f)
+        return m != 0 ? copysign(NAN, sign) : sign * INFINITY;
+    if (e == 0)
+        return sign * (double)m * 0x1p-24;
+    return sign * (double)(m | 0x400) * ldexp(1.0, e - 25);
+}
+V_INLINE void v_store_f16(uint16_t *p, vd v)
+{
+    const double r = VX_F16_ROUND(v);
+    const uint16_t sign = signbit(r) ? 0x8000 : 0;
+    const double a = fabs(r);
+    if (r != r)
+        *p = (uint16_t)(sign | 0x7e00);
+    else if (a >= 65536.0)
+        *p = (uint16_t)(sign | 0x7c00);
+    else if (a < 0x1p-14)
+        *p = (uint16_t)(sign | (uint16_t)(a * 0x1p24));
+    else {
+        int e;
+        const double f = frexp(a, &e);            /* a = f 2^e, f in [0.5, 1) */
+        *p = (uint16_t)(sign | (uint16_t)((e + 14) << 10) | (uint16_t)((int)(f * 2048.0) & 0x3ff));
+    }
+}
+#define VX_HALF_PART(T)                                                                                        \
+    V_INLINE vd v_load_##T##_part(const uint16_t *p, int n, double fill) { return n > 0 ? v_load_##T(p) : fill; } \
+    V_INLINE void v_store_##T##_part(uint16_t *p, int n, vd v)                                                \
+    {                                                                                                          \
+        if (n > 0)                                                                                             \
+            v_store_##T(p, v);                                                                                 \
+    }
+VX_HALF_PART(bf16)
+VX_HALF_PART(f16)
+#undef VX_HALF_PART
 
 V_INLINE vi vi_set(int64_t i) { return i; }
 V_INLINE vi vi_iota(void) { return 0; }

@@ -8,7 +8,8 @@
 #include "stages/modulate.h"
 
 /* Logit x, target y in [0, 1], the positive term's weight pw (BCE's
- * pos_weight; 1 without):
+ * pos_weight; 1 without), alpha_t at (1 without alpha) and Poly-1's eps
+ * (0 without), whose term eps m^(gamma + 1) is not weighted by alpha_t:
  *   CE = pw y softplus(-x) + (1 - y) softplus(x),  m = 1 - p_t = y q + (1 - y) p
  *   loss = m^gamma CE
  *   d/dx = m^gamma [gamma r (1 - 2y) CE + p (1 - y) - pw y q],  r = p q / m <= 1
@@ -16,7 +17,7 @@
  * has no cancellation of p - 1 for large logits. A term whose target
  * weight is 0 is left out rather than multiplied, so a -inf logit with
  * y = 0 adds nothing, not 0 * inf. */
-ST_INLINE void st_fl_soft(vd x, vd y, vd pw, double gamma, int lo, vd *loss, vd *grad)
+ST_INLINE void st_fl_soft(vd x, vd y, vd pw, vd at, double gamma, double eps, int lo, vd *loss, vd *grad)
 {
     vd sp_pos, sp_neg, p, q;
     st_sigmoid(x, lo, &sp_pos, &sp_neg, &p, &q);
@@ -24,10 +25,16 @@ ST_INLINE void st_fl_soft(vd x, vd y, vd pw, double gamma, int lo, vd *loss, vd 
     const vd ce = v_add(v_keep(v_ne(y, v_zero()), v_mul(py, sp_neg)), v_keep(v_ne(y, one), v_mul(ny, sp_pos)));
     const vd m = v_fma(y, q, v_mul(ny, p));
     const vd f = st_pow(m, gamma, lo);
-    *loss = v_mul(f, ce);
     const vd r = v_keep(v_gt(m, v_zero()), v_div(v_mul(p, q), m));
     const vd lin = v_fnma(py, q, v_mul(p, ny));
-    *grad = v_mul(f, v_fma(v_mul(v_mul(v_set(gamma), r), v_fnma(v_set(2.0), y, one)), ce, lin));
+    const vd sign = v_fnma(v_set(2.0), y, one);
+    *loss = v_mul(at, v_mul(f, ce));
+    *grad = v_mul(at, v_mul(f, v_fma(v_mul(v_mul(v_set(gamma), r), sign), ce, lin)));
+    if (eps != 0.0) {
+        /* Poly-1: eps m^(gamma + 1), dm/dx = (1 - 2y) p (1 - p). */
+        *loss = v_fma(v_set(eps), v_mul(f, m), *loss);
+        *grad = v_fma(v_set(eps * (gamma + 1.0)), v_mul(f, v_mul(sign, v_mul(p, q))), *grad);
+    }
 }
 
 /* The split form (kornia's binary_focal_loss_with_logits) as its positive
@@ -65,30 +72,41 @@ ST_INLINE void st_fl_split_prob(vd p, vd y, double gamma, int lo, vd *lp, vd *ln
 /* The same for targets exactly 0 or 1, in terms of z = x (1 - 2y), the
  * logit of the wrong answer: CE = softplus(z), m = sigmoid(z),
  * log m = -softplus(-z), d/dx = (1 - 2y) m^gamma [gamma (1 - m) CE + m]. */
-ST_INLINE void st_fl_hard(vd x, vd y, double gamma, int lo, vd *loss, vd *grad)
+ST_INLINE void st_fl_hard(vd x, vd y, vd at, double gamma, double eps, int lo, vd *loss, vd *grad)
 {
     const vd sign = v_fnma(v_set(2.0), y, v_set(1.0));
     const vd z = v_mul(x, sign);
     vd m, one_m, ce, sp_minus;
     st_sigmoid_z(z, lo, &m, &one_m, &ce, &sp_minus);
     const vd f = st_pow_log(m, v_neg(sp_minus), gamma, lo);
-    *loss = v_mul(f, ce);
-    *grad = v_mul(sign, v_mul(f, v_fma(v_mul(v_set(gamma), one_m), ce, m)));
+    *loss = v_mul(at, v_mul(f, ce));
+    *grad = v_mul(at, v_mul(sign, v_mul(f, v_fma(v_mul(v_set(gamma), one_m), ce, m))));
+    if (eps != 0.0) {
+        /* Poly-1: eps m^(gamma + 1), dm/dx = (1 - 2y) m (1 - m). */
+        *loss = v_fma(v_set(eps), v_mul(f, m), *loss);
+        *grad = v_fma(v_set(eps * (gamma + 1.0)), v_mul(v_mul(f, sign), v_mul(m, one_m)), *grad);
+    }
 }
 
 /* Probabilities input: p the clipped input (in [eps, 1 - eps]), q = 1 - p,
  *   CE = -(pw y log p + (1 - y) log(1 - p)),  m = y q + (1 - y) p
  *   loss = m^gamma CE,  d/dp = m^gamma [gamma (1 - 2y) CE / m + (1 - y) / q - pw y / p]
  * with m >= eps keeping it finite. */
-ST_INLINE void st_fl_prob(vd p, vd y, vd pw, double gamma, int lo, vd *loss, vd *grad)
+ST_INLINE void st_fl_prob(vd p, vd y, vd pw, vd at, double gamma, double eps, int lo, vd *loss, vd *grad)
 {
     const vd one = v_set(1.0), q = v_sub(one, p), ny = v_sub(one, y), py = v_mul(pw, y);
     const vd ce = v_neg(v_fma(py, ST_LOG(p, lo), v_mul(ny, ST_LOG1P(v_neg(p), lo))));
     const vd m = v_fma(y, q, v_mul(ny, p));
     const vd f = st_pow(m, gamma, lo);
-    *loss = v_mul(f, ce);
-    const vd a = v_div(v_mul(v_mul(v_set(gamma), v_fnma(v_set(2.0), y, one)), ce), m);
-    *grad = v_mul(f, v_sub(v_add(a, v_div(ny, q)), v_div(py, p)));
+    const vd sign = v_fnma(v_set(2.0), y, one);
+    *loss = v_mul(at, v_mul(f, ce));
+    const vd a = v_div(v_mul(v_mul(v_set(gamma), sign), ce), m);
+    *grad = v_mul(at, v_mul(f, v_sub(v_add(a, v_div(ny, q)), v_div(py, p))));
+    if (eps != 0.0) {
+        /* Poly-1: eps m^(gamma + 1), dm/dp = 1 - 2y. */
+        *loss = v_fma(v_set(eps), v_mul(f, m), *loss);
+        *grad = v_fma(v_set(eps * (gamma + 1.0)), v_mul(f, sign), *grad);
+    }
 }
 
 /* The derivative with respect to the target y of alpha_t(y) m^gamma CE,

@@ -634,6 +634,205 @@ static void test_f32_rounding(void)
     result(ok, "v_store_f32 rounding (nearest even, ties, subnormals, overflow to inf, NaN)");
 }
 
+
+/* ------------------------------------------------------------------------
+ * bfloat16 and float16 storage, against a reference built from the
+ * formats' definitions: each bit pattern decoded from its fields, and
+ * rounding as the search for the nearest representable value (the
+ * positive patterns are ordered like their values), ties to the even
+ * pattern, beyond the largest finite value the next power of two standing
+ * for infinity.
+ * ------------------------------------------------------------------------ */
+
+struct half_format {
+    const char *name;
+    int exp_bits, frac_bits;
+    void (*store)(uint16_t *, vd);
+    vd (*load)(const uint16_t *);
+    void (*store_part)(uint16_t *, int, vd);
+    vd (*load_part)(const uint16_t *, int, double);
+};
+
+static void st_bf16(uint16_t *p, vd v) { v_store_bf16(p, v); }
+static vd ld_bf16(const uint16_t *p) { return v_load_bf16(p); }
+static void stp_bf16(uint16_t *p, int n, vd v) { v_store_bf16_part(p, n, v); }
+static vd ldp_bf16(const uint16_t *p, int n, double fill) { return v_load_bf16_part(p, n, fill); }
+static void st_f16(uint16_t *p, vd v) { v_store_f16(p, v); }
+static vd ld_f16(const uint16_t *p) { return v_load_f16(p); }
+static void stp_f16(uint16_t *p, int n, vd v) { v_store_f16_part(p, n, v); }
+static vd ldp_f16(const uint16_t *p, int n, double fill) { return v_load_f16_part(p, n, fill); }
+
+static const struct half_format g_bf16 = {"bfloat16", 8, 7, st_bf16, ld_bf16, stp_bf16, ldp_bf16};
+static const struct half_format g_f16 = {"float16", 5, 10, st_f16, ld_f16, stp_f16, ldp_f16};
+
+/* The value of pattern h, from its fields. */
+static double half_decode(const struct half_format *f, unsigned h)
+{
+    const int bias = (1 << (f->exp_bits - 1)) - 1, emax = (1 << f->exp_bits) - 1;
+    const unsigned frac = h & ((1u << f->frac_bits) - 1), e = (h >> f->frac_bits) & (unsigned)emax;
+    const double sign = (h >> 15) ? -1.0 : 1.0;
+    if ((int)e == emax)
+        return frac ? NAN : sign * INFINITY;
+    if (e == 0)
+        return sign * ldexp((double)frac, 1 - bias - f->frac_bits);
+    return sign * ldexp((double)(frac | (1u << f->frac_bits)), (int)e - bias - f->frac_bits);
+}
+
+static unsigned half_inf(const struct half_format *f) { return ((1u << f->exp_bits) - 1) << f->frac_bits; }
+
+/* The pattern d rounds to (d not NaN). */
+static unsigned half_round_ref(const struct half_format *f, double d)
+{
+    const unsigned sign = signbit(d) ? 0x8000u : 0u, inf = half_inf(f);
+    const long double a = fabsl((long double)d);
+    if (isinf(d))
+        return sign | inf;
+    /* The largest pattern k whose value is <= a, 0 <= k < inf. */
+    static double table[2][65536]; /* the positive patterns' values, decoded once */
+    static int filled[2];
+    double *const values = table[f->exp_bits == 5];
+    if (!filled[f->exp_bits == 5]) {
+        for (unsigned h = 0; h < 65536; h++)
+            values[h] = half_decode(f, h);
+        filled[f->exp_bits == 5] = 1;
+    }
+    unsigned lo = 0, hi = inf; /* value(lo) <= a; hi is past the search */
+    while (hi - lo > 1) {
+        const unsigned mid = (lo + hi) / 2;
+        if ((long double)values[mid] <= a)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    const long double v0 = half_decode(f, lo);
+    if (v0 == a)
+        return sign | lo;
+    const int bias = (1 << (f->exp_bits - 1)) - 1;
+    const long double v1 = lo + 1 == inf ? ldexpl(1.0L, bias + 1) : (long double)half_decode(f, lo + 1);
+    const long double below = a - v0, above = v1 - a;
+    unsigned k;
+    if (below < above)
+        k = lo;
+    else if (above < below)
+        k = lo + 1;
+    else
+        k = (lo & 1) ? lo + 1 : lo;
+    return sign | k;
+}
+
+static int half_store_case(const struct half_format *f, double d, unsigned *got_out)
+{
+    uint16_t out[V_LANES];
+    f->store(out, v_set(d));
+    uint16_t one[1] = {0x1234};
+    f->store_part(one, 1, v_set(d));
+    const unsigned nanbits = half_inf(f) | (1u << (f->frac_bits - 1));
+    const unsigned want = isnan(d) ? 0 : half_round_ref(f, d);
+    int ok = 1;
+    for (int i = 0; i < V_LANES; i++) {
+        if (isnan(d))
+            /* a quiet NaN of the same sign */
+            ok &= (out[i] & 0x7fffu & nanbits) == nanbits && !(out[i] >> 15) == !signbit(d);
+        else
+            ok &= out[i] == want;
+    }
+    ok &= one[0] == out[0];
+    *got_out = out[0];
+    return ok;
+}
+
+static void test_half(const struct half_format *f, struct fenced *fz)
+{
+    const unsigned inf = half_inf(f);
+    /* Loads: every pattern, widened exactly. */
+    int ok = 1;
+    for (unsigned h = 0; h < 65536; h++) {
+        uint16_t in[V_LANES];
+        for (int i = 0; i < V_LANES; i++)
+            in[i] = (uint16_t)h;
+        double o[V_LANES];
+        lanes(f->load(in), o);
+        const double want = half_decode(f, h);
+        for (int i = 0; i < V_LANES; i++)
+            ok &= isnan(want) ? isnan(o[i]) != 0 : same_bits(o[i], want);
+        lanes(f->load_part(in, 1, -3.0), o);
+        ok &= isnan(want) ? isnan(o[0]) != 0 : same_bits(o[0], want);
+        for (int i = 1; i < V_LANES; i++)
+            ok &= o[i] == -3.0;
+    }
+    result(ok, "v_load_%s: all 65536 patterns widened exactly (NaN stays NaN)", f->name);
+
+    /* Stores: every finite value back to its own pattern; the midpoints
+     * between neighbours (ties to even), and the doubles just below and
+     * above them, against the reference. */
+    long bad = 0, cases = 0;
+    for (unsigned sign = 0; sign <= 0x8000u; sign += 0x8000u)
+        for (unsigned h = 0; h < inf; h++) {
+            const double v0 = half_decode(f, sign | h);
+            const int bias = (1 << (f->exp_bits - 1)) - 1;
+            const double v1 = h + 1 == inf ? copysign(ldexp(1.0, bias + 1), v0) : half_decode(f, sign | (h + 1));
+            const double mid = v0 + (v1 - v0) / 2; /* exact: the formats are far narrower than double */
+            const double ds[] = {v0, mid, nextafter(mid, 0.0), nextafter(mid, v1 * 2), v0 + (v1 - v0) / 4,
+                                 v0 + 3 * (v1 - v0) / 4};
+            for (size_t i = 0; i < sizeof ds / sizeof ds[0]; i++) {
+                unsigned got;
+                cases++;
+                if (!half_store_case(f, ds[i], &got)) {
+                    if (bad++ < 5)
+                        printf("     v_store_%s(%a) = %#x, want %#x\n", f->name, ds[i], got,
+                               half_round_ref(f, ds[i]));
+                }
+            }
+        }
+    result(bad == 0, "v_store_%s: %ld values (each pattern, the midpoints, their neighbours) round to nearest even",
+           f->name, cases);
+
+    /* Random doubles over the whole range the formats round from, and the
+     * special values. */
+    bad = 0;
+    const long n = 2000000 / g_scale;
+    for (long i = 0; i < n; i++) {
+        /* exponents around the format's range, and a few far outside */
+        const uint64_t r = rnd();
+        const int e = (int)(r % 360) - 180 + (f->exp_bits == 5 ? 0 : 0);
+        double d = ldexp(1.0 + (double)(rnd() >> 12) * 0x1p-52, e);
+        if (r & (1ull << 40))
+            d = -d;
+        unsigned got;
+        if (!half_store_case(f, d, &got) && bad++ < 5)
+            printf("     v_store_%s(%a) = %#x, want %#x\n", f->name, d, got, half_round_ref(f, d));
+    }
+    static const double specials[] = {0.0, -0.0, INFINITY, -INFINITY, NAN, -NAN, 1e300, -1e300, 1e-300,
+                                      -1e-300, DBL_MAX, -DBL_MAX, 0x1p-1074, DBL_MIN, 65504.0, 65519.99, 65520.0,
+                                      -65520.0, 0x1p-24, 0x1p-25, 0x1.8p-24, 0x1.0000000000001p-25, 0x1p-133,
+                                      0x1p-134, 0x1.8p-133, 0x1.fep127, 0x1.ffp127, 0x1.fefffffffffffp127};
+    for (size_t i = 0; i < sizeof specials / sizeof specials[0]; i++) {
+        unsigned got;
+        if (!half_store_case(f, specials[i], &got) && bad++ < 10)
+            printf("     v_store_%s(%a) = %#x\n", f->name, specials[i], got);
+    }
+    result(bad == 0, "v_store_%s: %ld random doubles over 2^-180..2^180 and the special values", f->name, n);
+
+    /* Parts: every n with the elements ending at a protected page, the
+     * bytes around them untouched. */
+    ok = 1;
+    for (int n2 = 0; n2 <= V_LANES; n2++) {
+        uint16_t *p = (uint16_t *)(void *)(fz->end - (size_t)n2 * sizeof(uint16_t));
+        for (int i = 0; i < n2; i++)
+            p[i] = (uint16_t)(half_inf(f) >> 1 | (unsigned)i); /* ordinary values */
+        double o[V_LANES];
+        lanes(f->load_part(p, n2, -7.5), o);
+        for (int i = 0; i < V_LANES; i++)
+            ok &= i < n2 ? same_bits(o[i], half_decode(f, p[i])) : o[i] == -7.5;
+        memset(fz->end - 64, GUARD, 64 - (size_t)n2 * sizeof(uint16_t));
+        f->store_part(p, n2, v_add(v_iota(), v_set(1.0)));
+        for (int i = 0; i < n2; i++)
+            ok &= half_decode(f, p[i]) == i + 1.0;
+        ok &= guards_intact(fz->end - 64, 64 - (size_t)n2 * sizeof(uint16_t));
+    }
+    result(ok, "v_load_%s_part, v_store_%s_part (every n, guard bytes, faulting page)", f->name, f->name);
+}
+
 static void test_gather(void)
 {
     static const double table[16] = {0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100, 110, 120, 130, 140, 150};
@@ -926,6 +1125,8 @@ int main(int argc, char **argv)
     struct fenced fz = fence_make();
     test_loads_stores(&fz);
     test_f32_rounding();
+    test_half(&g_bf16, &fz);
+    test_half(&g_f16, &fz);
     test_gather();
     test_int();
     test_arith();

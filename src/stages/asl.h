@@ -1,0 +1,67 @@
+/* The Asymmetric Loss (Ridnik et al. 2021) for one sigmoid-mode element,
+ * without alpha: the true gradient of
+ *   -[y (1 - p)^gamma log p + (1 - y) p_m^gamma_n log(1 - p_m)],
+ * p_m = max(p - clip, 0). For 0/1 targets, timm's AsymmetricLossOptimized
+ * without its eps clamp. */
+#ifndef FOCAL_STAGE_ASL_H
+#define FOCAL_STAGE_ASL_H
+
+#include "stages/log_sigmoid.h"
+#include "stages/modulate.h"
+
+/* The two parts' values without y: ap = (1 - p)^gamma softplus(-x) and
+ * an = p_m^gamma_n (-log(1 - p_m)), -log(1 - p_m) being softplus(x)
+ * without a clip and -log(min(1 - p + clip, 1)) with one. */
+ST_INLINE void st_asl_parts(vd x, double gamma, double gamma_n, double clip, int lo, vd *ap, vd *an, vd *dap,
+                            vd *dan)
+{
+    vd sp_pos, sp_neg, p, q;
+    st_sigmoid(x, lo, &sp_pos, &sp_neg, &p, &q);
+    const vd fq = st_pow(q, gamma, lo);
+    *ap = v_mul(fq, sp_neg);
+    /* d ap/dx = -(1 - p)^gamma (gamma p softplus(-x) + 1 - p) */
+    *dap = v_neg(v_mul(fq, v_fma(v_mul(v_set(gamma), p), sp_neg, q)));
+    if (clip == 0.0) {
+        const vd fp = st_pow(p, gamma_n, lo);
+        *an = v_mul(fp, sp_pos);
+        *dan = v_mul(fp, v_fma(v_mul(v_set(gamma_n), q), sp_pos, p));
+        return;
+    }
+    /* p_m = p - clip where p > clip, else 0 (and so are the part and its
+     * derivative); 1 - p_m = 1 - p + clip, formed from 1 - p. */
+    const vm live = v_gt(p, v_set(clip));
+    const vd pm = v_keep(live, v_sub(p, v_set(clip)));
+    const vd om = v_min(v_add(q, v_set(clip)), v_set(1.0));
+    const vd nl = v_neg(ST_LOG(om, lo));
+    const vd fp = st_pow(pm, gamma_n, lo);
+    *an = v_keep(live, v_mul(fp, nl));
+    /* d an/dx = p (1 - p) [gamma_n p_m^(gamma_n - 1) nl + p_m^gamma_n / (1 - p_m)] */
+    vd inner = v_div(fp, om);
+    if (gamma_n != 0.0)
+        inner = v_fma(v_mul(v_set(gamma_n), st_pow(pm, gamma_n - 1.0, lo)), nl, inner);
+    *dan = v_keep(live, v_mul(v_mul(p, q), inner));
+}
+
+ST_INLINE void st_asl(vd x, vd y, double gamma, double gamma_n, double clip, int lo, vd *loss, vd *grad)
+{
+    vd ap, an, dap, dan;
+    st_asl_parts(x, gamma, gamma_n, clip, lo, &ap, &an, &dap, &dan);
+    const vd one = v_set(1.0), ny = v_sub(one, y);
+    const vm has_p = v_ne(y, v_zero()), has_n = v_ne(y, one);
+    *loss = v_add(v_keep(has_p, v_mul(y, ap)), v_keep(has_n, v_mul(ny, an)));
+    *grad = v_add(v_keep(has_p, v_mul(y, dap)), v_keep(has_n, v_mul(ny, dan)));
+}
+
+/* d/dy of alpha_t(y) [y ap + (1 - y) an]:
+ * (a1 - a0) [y ap + (1 - y) an] + alpha_t (ap - an). */
+ST_INLINE vd st_asl_dtarget(vd x, vd y, vd a1, vd a0, double gamma, double gamma_n, double clip, int lo)
+{
+    vd ap, an, dap, dan;
+    st_asl_parts(x, gamma, gamma_n, clip, lo, &ap, &an, &dap, &dan);
+    const vd one = v_set(1.0), ny = v_sub(one, y);
+    const vd l = v_fma(y, ap, v_mul(ny, an));
+    const vd at = v_fma(a1, y, v_mul(a0, ny));
+    return v_fma(v_sub(a1, a0), l, v_mul(at, v_sub(ap, an)));
+}
+
+#endif /* FOCAL_STAGE_ASL_H */
