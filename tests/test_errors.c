@@ -1091,6 +1091,7 @@ static void setter_domains_on(focal_loss *loss, const char *prefix)
     static const struct icase threads_bad[] = {{-1, "-1"}, {-7, "-7"}, {INT_MIN, "-2147483648"}};
     static const struct icase reduction_bad[] = {{6, "6"}, {17, "17"}, {-1, "-1"}};
     static const struct icase enum2_bad[] = {{2, "2"}, {17, "17"}, {-1, "-1"}};
+    static const struct icase variant_bad[] = {{5, "5"}, {17, "17"}, {-1, "-1"}};
     char p[256];
 
     for (size_t i = 0; i < sizeof gamma_bad / sizeof gamma_bad[0]; ++i) {
@@ -1136,10 +1137,33 @@ static void setter_domains_on(focal_loss *loss, const char *prefix)
         EXPECT_FAILS(p, loss, FOCAL_ERROR_INVALID_PARAMETER,
                      focal_loss_set_input(loss, (focal_input)enum2_bad[i].value), "input",
                      enum2_bad[i].text);
-        snprintf(p, sizeof p, "%s, variant %s", prefix, enum2_bad[i].text);
+    }
+    for (size_t i = 0; i < sizeof variant_bad / sizeof variant_bad[0]; ++i) {
+        snprintf(p, sizeof p, "%s, variant %s", prefix, variant_bad[i].text);
         EXPECT_FAILS(p, loss, FOCAL_ERROR_INVALID_PARAMETER,
-                     focal_loss_set_variant(loss, (focal_variant)enum2_bad[i].value), "variant",
-                     enum2_bad[i].text);
+                     focal_loss_set_variant(loss, (focal_variant)variant_bad[i].value), "variant",
+                     variant_bad[i].text);
+    }
+
+    /* 1.1: the generalized family's settings. */
+    static const struct dcase gneg_bad[] = {{-0.5, "-0.5"}, {NAN, "nan"}, {INFINITY, "inf"}, {-INFINITY, "-inf"}};
+    static const struct dcase clip_bad[] = {{-0.25, "-0.25"}, {1.0, "1"}, {1.5, "1.5"},
+                                            {NAN, "nan"},     {INFINITY, "inf"}, {-INFINITY, "-inf"}};
+    static const struct dcase poly_bad[] = {{NAN, "nan"}, {INFINITY, "inf"}, {-INFINITY, "-inf"}};
+    for (size_t i = 0; i < sizeof gneg_bad / sizeof gneg_bad[0]; ++i) {
+        snprintf(p, sizeof p, "%s, gamma_negative %s", prefix, gneg_bad[i].text);
+        EXPECT_FAILS(p, loss, FOCAL_ERROR_INVALID_PARAMETER, focal_loss_set_gamma_negative(loss, gneg_bad[i].value),
+                     "gamma_negative", gneg_bad[i].text);
+    }
+    for (size_t i = 0; i < sizeof clip_bad / sizeof clip_bad[0]; ++i) {
+        snprintf(p, sizeof p, "%s, clip %s", prefix, clip_bad[i].text);
+        EXPECT_FAILS(p, loss, FOCAL_ERROR_INVALID_PARAMETER, focal_loss_set_clip(loss, clip_bad[i].value), "clip",
+                     clip_bad[i].text);
+    }
+    for (size_t i = 0; i < sizeof poly_bad / sizeof poly_bad[0]; ++i) {
+        snprintf(p, sizeof p, "%s, poly epsilon %s", prefix, poly_bad[i].text);
+        EXPECT_FAILS(p, loss, FOCAL_ERROR_INVALID_PARAMETER, focal_loss_set_poly_epsilon(loss, poly_bad[i].value),
+                     "poly|epsilon", poly_bad[i].text);
     }
 
     /* The alpha vector. */

@@ -449,9 +449,9 @@ static inline focal_status fuzz_apply_setter(focal_loss *loss, fuzz_reader *r, i
         expect.label_smoothing = v;
         break;
     case FUZZ_SET_VARIANT:
-        e = fr_enum(r, 2);
+        e = fr_enum(r, 5);
         st = focal_loss_set_variant(loss, (focal_variant)e);
-        if (e < 0 || e > 1) want = FOCAL_ERROR_INVALID_PARAMETER;
+        if (e < 0 || e > 4) want = FOCAL_ERROR_INVALID_PARAMETER;
         expect.variant = (focal_variant)e;
         break;
     case FUZZ_SET_BETA:

@@ -332,6 +332,19 @@ NO_TRACE static unsigned allowed_statuses(const fz_case *k, int op, int nulls)
         if (k->sigmoid && s->variant == FOCAL_VARIANT_FL_STAR &&
             (s->input == FOCAL_INPUT_PROBABILITIES || s->gamma == 0))
             wrong |= BIT(FOCAL_ERROR_INCOMPATIBLE);
+        /* The generalized family (1.1): sigmoid mode, logits input; QFL's
+         * gamma 0 or >= 1; VFL without an alpha vector, label smoothing or
+         * WEIGHTED_MEAN. ASL's gamma_negative and clip keep their
+         * defaults (4, 0.05) here, which are compatible. */
+        if (s->variant >= FOCAL_VARIANT_QFL) {
+            if (!k->sigmoid || s->input == FOCAL_INPUT_PROBABILITIES)
+                wrong |= BIT(FOCAL_ERROR_INCOMPATIBLE);
+            if (s->variant == FOCAL_VARIANT_QFL && s->gamma > 0 && s->gamma < 1)
+                wrong |= BIT(FOCAL_ERROR_INCOMPATIBLE);
+            if (s->variant == FOCAL_VARIANT_VFL && (s->alpha_count > 0 || s->label_smoothing > 0 ||
+                                                    s->reduction == FOCAL_REDUCTION_WEIGHTED_MEAN))
+                wrong |= BIT(FOCAL_ERROR_INCOMPATIBLE);
+        }
     }
     if (k->shape_ok && have_loss) {
         if (k->weight != NULL)
@@ -413,7 +426,9 @@ NO_TRACE static fz_bounds bounds(const fz_case *k, const void *up)
 {
     const fuzz_snap *s = &k->set;
     fz_bounds b = {1, k->f64 ? 1e300 : 1e36, 0, 0};
-    const double c = (double)k->c, gamma = s->gamma;
+    const double c = (double)k->c;
+    /* ASL's negative exponent is its default, 4, here. */
+    const double gamma = s->variant == FOCAL_VARIANT_ASL ? fmax(s->gamma, 4.0) : s->gamma;
     const int probs = s->input == FOCAL_INPUT_PROBABILITIES;
     const int fl_star = k->sigmoid && s->variant == FOCAL_VARIANT_FL_STAR;
 

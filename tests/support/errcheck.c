@@ -43,6 +43,9 @@ void errcheck_snapshot_take(const focal_loss *loss, errcheck_snapshot *snap)
             focal_loss_get_pos_weight_vector(loss, snap->pos_weight_vector, snap->pos_weight_count);
     else
         snap->pos_weight_vector_status = FOCAL_OK;
+    snap->gamma_negative_status = focal_loss_get_gamma_negative(loss, &snap->gamma_negative);
+    snap->clip_status = focal_loss_get_clip(loss, &snap->clip);
+    snap->poly_epsilon_status = focal_loss_get_poly_epsilon(loss, &snap->poly_epsilon);
 }
 
 static void note(char *what, size_t size, size_t *used, const char *name)
@@ -90,6 +93,9 @@ int errcheck_snapshot_equal(const errcheck_snapshot *a, const errcheck_snapshot 
     ERRCHECK_FIELD(soft_form, "soft form");
     ERRCHECK_FIELD(pos_weight_count, "pos_weight count");
     ERRCHECK_FIELD(pos_weight_vector, "pos_weight vector");
+    ERRCHECK_FIELD(gamma_negative, "gamma_negative");
+    ERRCHECK_FIELD(clip, "clip");
+    ERRCHECK_FIELD(poly_epsilon, "poly epsilon");
     return equal;
 }
 

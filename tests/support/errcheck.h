@@ -54,6 +54,12 @@ typedef struct errcheck_snapshot {
     int64_t pos_weight_count;
     focal_status pos_weight_vector_status;
     double pos_weight_vector[ERRCHECK_MAX_ALPHA];
+    focal_status gamma_negative_status;
+    double gamma_negative;
+    focal_status clip_status;
+    double clip;
+    focal_status poly_epsilon_status;
+    double poly_epsilon;
 } errcheck_snapshot;
 
 /* Reads every setting of loss through the public getters. The getters may
