@@ -26,7 +26,7 @@ if ! "$CMAKE" -S "$src" -B "$build" \
     -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DCMAKE_C_COMPILER="$CC" \
     -DCMAKE_C_FLAGS="${CFLAGS:-} -fdebug-prefix-map=$src=." \
-    -DFOCAL_BUILD_SHARED=ON -DFOCAL_BUILD_STATIC=OFF \
+    -DFOCAL_BUILD_SHARED=ON -DFOCAL_BUILD_STATIC=OFF -DFOCAL_FORCE_INLINE=OFF \
     -DFOCAL_BUILD_TESTS=OFF -DFOCAL_BUILD_EXAMPLES=OFF -DFOCAL_BUILD_BENCH=OFF \
     >"$log" 2>&1 ||
     ! "$CMAKE" --build "$build" --target focal --parallel "$(nproc)" >>"$log" 2>&1; then
