@@ -891,6 +891,8 @@ static void matrix_child(const settings *st, int wi, int dtype, results *res)
             continue;
         bench_settings s;
         bench_resolve(w, &BENCH_CONFIGS[ci], &s);
+        if (s.storage != STORAGE_RUN && dtype != F32)
+            continue; /* half storage: timed in the float32 run only */
         needs |= bench_needs(w, &s);
     }
     const double t0 = now_s();
@@ -907,6 +909,8 @@ static void matrix_child(const settings *st, int wi, int dtype, results *res)
         const bench_config *cfg = &BENCH_CONFIGS[ci];
         bench_settings s;
         bench_resolve(w, cfg, &s);
+        if (s.storage != STORAGE_RUN && dtype != F32)
+            continue;
         /* Every thread count for the base, the first for the others. */
         const int thread_counts = strcmp(cfg->name, "base") == 0 ? st->thread_count : 1;
         for (int ti = 0; ti < thread_counts && res->matrix_count < MAX_MATRIX; ti++) {

@@ -22,15 +22,7 @@ _Static_assert(sizeof BENCH_SHAPES / sizeof BENCH_SHAPES[0] == BENCH_SHAPE_COUNT
 
 /* The configuration matrix: each row changes its shapes' base
  * configuration (bench_resolve) in one respect. "reduced" marks the rows
- * of the reduced matrix, which slow tables (scalar) run instead of all.
- *
- * Rows of the next release go here, one each, e.g.
- *   {MODES_BOTH, "divisor", "reduction DIVISOR (sum / 1000)", 0, {{CHANGE_DIVISOR, 0, 1000}}},
- *   {MODES_SIGMOID, "pos-weight", "a pos_weight vector", 0, {{CHANGE_POS_WEIGHT}}},
- *   {MODES_SIGMOID, "qfl", "QFL, soft targets", 0, {{CHANGE_TARGETS, TARGETS_SOFT}, {CHANGE_VARIANT, <QFL>}}},
- *   {MODES_BOTH, "poly", "poly epsilon 1", 0, {{CHANGE_POLY, 0, 1.0}}},
- *   {MODES_BOTH, "bf16", "bfloat16 storage", 0, {{CHANGE_STORAGE, <BF16>}}},
- * once the header has those settings (matrix.h lists the kinds to add). */
+ * of the reduced matrix, which slow tables (scalar) run instead of all. */
 const bench_config BENCH_CONFIGS[] = {
     {MODES_BOTH, "base", "the base configuration", 1, {{CHANGE_END, 0, 0}}},
     /* targets */
@@ -65,6 +57,20 @@ const bench_config BENCH_CONFIGS[] = {
     {MODES_BOTH, "gamma-0.5", "gamma 0.5", 1, {{CHANGE_GAMMA, 0, 0.5}}},
     {MODES_BOTH, "gamma-1", "gamma 1", 0, {{CHANGE_GAMMA, 0, 1.0}}},
     {MODES_BOTH, "gamma-3", "gamma 3", 0, {{CHANGE_GAMMA, 0, 3.0}}},
+    /* 1.1: data-parallel divisor, soft forms, the family, half storage */
+    {MODES_BOTH, "divisor", "reduction DIVISOR (sum / 1000)", 0, {{CHANGE_DIVISOR, 0, 1000.0}}},
+    {MODES_SIGMOID, "split", "soft targets in the split form", 0,
+     {{CHANGE_TARGETS, TARGETS_SOFT, 0}, {CHANGE_SOFT_SPLIT, 0, 0}}},
+    {MODES_SIGMOID, "pos-weight", "a pos_weight vector (0.5 to 2)", 0, {{CHANGE_POS_WEIGHT, 0, 0}}},
+    {MODES_SIGMOID, "qfl", "QFL on soft targets (beta 2)", 1,
+     {{CHANGE_TARGETS, TARGETS_SOFT, 0}, {CHANGE_VARIANT, FOCAL_VARIANT_QFL, 0.0}, {CHANGE_ALPHA, ALPHA_NONE, 0}}},
+    {MODES_SIGMOID, "vfl", "VFL on soft targets (alpha 0.75, gamma 2)", 1,
+     {{CHANGE_TARGETS, TARGETS_SOFT, 0}, {CHANGE_VARIANT, FOCAL_VARIANT_VFL, 0.0}, {CHANGE_ALPHA, ALPHA_SCALAR, 0.75}}},
+    {MODES_SIGMOID, "asl", "ASL (gamma 1, gamma_negative 4, clip 0.05)", 1,
+     {{CHANGE_VARIANT, FOCAL_VARIANT_ASL, 0.0}, {CHANGE_GAMMA, 0, 1.0}, {CHANGE_ALPHA, ALPHA_NONE, 0}}},
+    {MODES_BOTH, "poly-1", "Poly-1, epsilon 1", 1, {{CHANGE_POLY, 0, 1.0}}},
+    {MODES_BOTH, "bf16", "bfloat16 storage", 1, {{CHANGE_STORAGE, STORAGE_BF16, 0}}},
+    {MODES_BOTH, "f16", "float16 storage", 0, {{CHANGE_STORAGE, STORAGE_F16, 0}}},
 };
 const int BENCH_CONFIG_COUNT = (int)(sizeof BENCH_CONFIGS / sizeof BENCH_CONFIGS[0]);
 
@@ -117,6 +123,11 @@ void bench_resolve(const bench_shape *shape, const bench_config *cfg, bench_sett
         case CHANGE_VARIANT: s->variant = (focal_variant)ch->i, s->beta = ch->x; break;
         case CHANGE_REDUCTION: s->reduction = (focal_reduction)ch->i; break;
         case CHANGE_GAMMA: s->gamma = ch->x; break;
+        case CHANGE_DIVISOR: s->reduction = FOCAL_REDUCTION_DIVISOR, s->divisor = ch->x; break;
+        case CHANGE_POS_WEIGHT: s->pos_weight = 1; break;
+        case CHANGE_SOFT_SPLIT: s->split = 1; break;
+        case CHANGE_POLY: s->poly = ch->x; break;
+        case CHANGE_STORAGE: s->storage = (bench_storage)ch->i; break;
         case CHANGE_END: break;
         }
     }
@@ -150,9 +161,21 @@ void bench_describe(const bench_settings *s, char *out, size_t size)
         snprintf(ignore, sizeof ignore, " (%g %% ignored)", 100 * s->ignore_fraction);
     if (s->label_smoothing > 0)
         snprintf(smoothing, sizeof smoothing, ", label smoothing %g", s->label_smoothing);
-    char variant[48] = "";
+    char variant[96] = "";
+    static const char *const variants[] = {"FL", "FL*", "QFL", "VFL", "ASL"};
     if (s->variant == FOCAL_VARIANT_FL_STAR)
         snprintf(variant, sizeof variant, ", FL* (beta %g)", s->beta);
+    else if (s->variant != FOCAL_VARIANT_FL && (int)s->variant < 5)
+        snprintf(variant, sizeof variant, ", %s", variants[s->variant]);
+    if (s->poly != 0)
+        snprintf(variant + strlen(variant), sizeof variant - strlen(variant), ", poly epsilon %g", s->poly);
+    if (s->split)
+        snprintf(variant + strlen(variant), sizeof variant - strlen(variant), ", split form");
+    if (s->pos_weight)
+        snprintf(variant + strlen(variant), sizeof variant - strlen(variant), ", pos_weight");
+    if (s->storage != STORAGE_RUN)
+        snprintf(variant + strlen(variant), sizeof variant - strlen(variant), ", %s storage",
+                 s->storage == STORAGE_BF16 ? "bfloat16" : "float16");
     snprintf(out, size, "%s%s, gamma %g, %s%s%s%s%s, %s", targets[s->targets], ignore, s->gamma, alpha,
              s->weights ? ", weights" : "", smoothing, s->probabilities ? ", probabilities input" : "", variant,
              bench_reduction_name(s->reduction));
@@ -196,6 +219,20 @@ focal_status bench_configure(focal_loss **out, const bench_shape *shape, const b
         BENCH_TRY(focal_loss_set_variant(loss, s->variant), "focal_loss_set_variant");
         BENCH_TRY(focal_loss_set_beta(loss, s->beta), "focal_loss_set_beta");
     }
+    if (s->reduction == FOCAL_REDUCTION_DIVISOR)
+        BENCH_TRY(focal_loss_set_divisor(loss, s->divisor), "focal_loss_set_divisor");
+    if (s->split)
+        BENCH_TRY(focal_loss_set_soft_form(loss, FOCAL_SOFT_SPLIT), "focal_loss_set_soft_form");
+    if (s->pos_weight) {
+        double *pw = bench_xmalloc((size_t)shape->c * sizeof *pw);
+        for (int64_t j = 0; j < shape->c; j++)
+            pw[j] = 0.5 + 1.5 * (double)j / (double)(shape->c > 1 ? shape->c - 1 : 1);
+        const focal_status st = focal_loss_set_pos_weight_vector(loss, pw, shape->c);
+        free(pw);
+        BENCH_TRY(st, "focal_loss_set_pos_weight_vector");
+    }
+    if (s->poly != 0)
+        BENCH_TRY(focal_loss_set_poly_epsilon(loss, s->poly), "focal_loss_set_poly_epsilon");
     BENCH_TRY(focal_loss_set_threads(loss, threads), "focal_loss_set_threads");
     *out = loss;
     return FOCAL_OK;
@@ -212,6 +249,10 @@ unsigned bench_needs(const bench_shape *shape, const bench_settings *s)
         needs |= NEED_WEIGHTS;
     if (s->reduction == FOCAL_REDUCTION_NONE)
         needs |= NEED_OUT_EACH;
+    if (s->storage == STORAGE_BF16)
+        needs |= NEED_BF16;
+    else if (s->storage == STORAGE_F16)
+        needs |= NEED_F16;
     (void)shape;
     return needs;
 }
@@ -290,6 +331,32 @@ static void store(void *buf, int dtype, int64_t i, double v)
 static double load(const void *buf, int dtype, int64_t i)
 {
     return dtype == BENCH_F32 ? (double)((const float *)buf)[i] : ((const double *)buf)[i];
+}
+
+/* v rounded to nearest even in a binary format with frac_bits fraction
+ * bits and exponents down to emin (bfloat16: 7, -126; float16: 10, -14),
+ * as its bit pattern; beyond the largest finite value, infinity. */
+static uint16_t to_half(double v, int frac_bits, int emin, int emax)
+{
+    const uint16_t sign = signbit(v) ? 0x8000u : 0u;
+    const int bias = -emin + 1;
+    const uint16_t inf = (uint16_t)((2 * bias + 1) << frac_bits);
+    if (isnan(v))
+        return (uint16_t)(sign | inf | (1u << (frac_bits - 1)));
+    const double a = fabs(v);
+    if (a == 0)
+        return sign;
+    int e = ilogb(a);
+    if (e < emin)
+        e = emin;
+    double q = nearbyint(ldexp(a, frac_bits - e));   /* the default rounding: to nearest even */
+    if (q >= ldexp(1.0, frac_bits + 1))
+        q /= 2, e++;
+    if (e > emax)
+        return (uint16_t)(sign | inf);
+    if (q < ldexp(1.0, frac_bits))   /* subnormal */
+        return (uint16_t)(sign | (uint16_t)q);
+    return (uint16_t)(sign | ((e + bias) << frac_bits) | ((uint16_t)q - (1u << frac_bits)));
 }
 
 static void *alloc(bench_data *d, size_t bytes)
@@ -427,6 +494,27 @@ int bench_data_init(bench_data *d, int shape_index, int dtype, int64_t n, int64_
     } else {
         d->grad_out_scalar[0] = 1.0;
     }
+    for (int h = 0; h < 2; h++) {
+        if (!(needs & (h == 0 ? NEED_BF16 : NEED_F16)))
+            continue;
+        const int fb = h == 0 ? 7 : 10, emin = h == 0 ? -126 : -14, emax = h == 0 ? 127 : 15;
+#define BENCH_HALF(field, count)                                                                           \
+    if (d->field != NULL) {                                                                                \
+        d->half[h].field = alloc(d, (size_t)(count) * sizeof(uint16_t));                                   \
+        for (int64_t i = 0; i < (count); i++)                                                              \
+            d->half[h].field[i] = to_half(load(d->field, dtype, i), fb, emin, emax);                      \
+    }
+        BENCH_HALF(logits, e)
+        BENCH_HALF(probabilities, e)
+        BENCH_HALF(dense, e)
+        BENCH_HALF(soft, e)
+        BENCH_HALF(weights, p)
+        BENCH_HALF(out_each, sigmoid ? e : p)
+        BENCH_HALF(grad_out_each, sigmoid ? e : p)
+        BENCH_HALF(grad, e)
+#undef BENCH_HALF
+        d->half[h].grad_out_scalar[0] = to_half(1.0, fb, emin, emax);
+    }
     d->have = needs;
     return 1;
 }
@@ -435,12 +523,16 @@ void bench_data_free(bench_data *d)
 {
     free(d->logits), free(d->probabilities), free(d->dense), free(d->soft), free(d->weights);
     free(d->out_each), free(d->grad_out_each), free(d->grad), free(d->index), free(d->index_ignore);
+    for (int h = 0; h < 2; h++) {
+        free(d->half[h].logits), free(d->half[h].probabilities), free(d->half[h].dense), free(d->half[h].soft);
+        free(d->half[h].weights), free(d->half[h].out_each), free(d->half[h].grad_out_each), free(d->half[h].grad);
+    }
     memset(d, 0, sizeof *d);
 }
 
 double bench_fused_bytes(const bench_data *d, const bench_settings *s)
 {
-    const double size = d->dtype == BENCH_F32 ? 4.0 : 8.0;
+    const double size = s->storage != STORAGE_RUN ? 2.0 : d->dtype == BENCH_F32 ? 4.0 : 8.0;
     const double e = (double)(d->n * d->c * d->inner), p = (double)(d->n * d->inner);
     double bytes = 2.0 * e * size;   /* input read, gradient written */
     bytes += s->targets == TARGETS_INDEX ? p * 8.0 : e * size;
@@ -451,8 +543,49 @@ double bench_fused_bytes(const bench_data *d, const bench_settings *s)
     return bytes;
 }
 
+/* A half-storage call: the bfloat16 or float16 entry point on d's copies. */
+static focal_status half_call(const focal_loss *loss, bench_data *d, const bench_settings *s, int op)
+{
+    const int bf = s->storage == STORAGE_BF16;
+    const int64_t n = d->n, c = d->c, inner = d->inner;
+    const int h = bf ? 0 : 1;
+    const uint16_t *x = s->probabilities ? d->half[h].probabilities : d->half[h].logits;
+    const uint16_t *w = s->weights ? d->half[h].weights : NULL;
+    const uint16_t *yt = s->targets == TARGETS_SOFT ? d->half[h].soft : d->half[h].dense;
+    const int64_t *t = s->ignore_fraction > 0 ? d->index_ignore : d->index;
+    const int each = s->reduction == FOCAL_REDUCTION_NONE;
+    uint16_t *out = each ? d->half[h].out_each : d->half[h].out_scalar;
+    const uint16_t *go = each ? d->half[h].grad_out_each : d->half[h].grad_out_scalar;
+    uint16_t *g = d->half[h].grad;
+    if (s->targets != TARGETS_INDEX) {
+        switch (op) {
+        case BENCH_OP_FORWARD:
+            return bf ? focal_forward_dense_bf16(loss, n, c, inner, x, yt, w, out)
+                      : focal_forward_dense_f16(loss, n, c, inner, x, yt, w, out);
+        case BENCH_OP_BACKWARD:
+            return bf ? focal_backward_dense_bf16(loss, n, c, inner, x, yt, w, go, g)
+                      : focal_backward_dense_f16(loss, n, c, inner, x, yt, w, go, g);
+        default:
+            return bf ? focal_forward_backward_dense_bf16(loss, n, c, inner, x, yt, w, out, g)
+                      : focal_forward_backward_dense_f16(loss, n, c, inner, x, yt, w, out, g);
+        }
+    }
+    switch (op) {
+    case BENCH_OP_FORWARD:
+        return bf ? focal_forward_bf16(loss, n, c, inner, x, t, w, out) : focal_forward_f16(loss, n, c, inner, x, t, w, out);
+    case BENCH_OP_BACKWARD:
+        return bf ? focal_backward_bf16(loss, n, c, inner, x, t, w, go, g)
+                  : focal_backward_f16(loss, n, c, inner, x, t, w, go, g);
+    default:
+        return bf ? focal_forward_backward_bf16(loss, n, c, inner, x, t, w, out, g)
+                  : focal_forward_backward_f16(loss, n, c, inner, x, t, w, out, g);
+    }
+}
+
 focal_status bench_call(const focal_loss *loss, bench_data *d, const bench_settings *s, int op)
 {
+    if (s->storage != STORAGE_RUN)
+        return half_call(loss, d, s, op);
     const int64_t n = d->n, c = d->c, inner = d->inner;
     const void *x = s->probabilities ? d->probabilities : d->logits;
     const void *w = s->weights ? d->weights : NULL;

@@ -17,9 +17,8 @@
 #include <stdint.h>
 
 /* Storage types a configuration is timed in. bfloat16 and float16
- * storage (next release) become two more values here, a row each that
- * names its storage (a CHANGE_STORAGE change replacing the run's float32 /
- * float64), and their calls in bench_call. */
+ * storage are rows of the matrix instead (CHANGE_STORAGE), timed in the
+ * float32 run on the float32 data rounded to the half type. */
 enum { BENCH_F32 = 0, BENCH_F64 = 1, BENCH_DTYPES = 2 };
 extern const char *const BENCH_DTYPE_NAMES[BENCH_DTYPES];
 
@@ -49,8 +48,10 @@ typedef enum bench_targets {
     TARGETS_DENSE = 1,   /* one 0/1 value per element (sigmoid) */
     TARGETS_SOFT = 2     /* softmax: a random distribution over the classes per position;
                           * sigmoid: one value uniform in [0, 1] per element */
-    /* next release: TARGETS_SPLIT, the "split" soft form */
 } bench_targets;
+
+/* The storage of a row's buffers: the run's type, or a half type. */
+typedef enum bench_storage { STORAGE_RUN = 0, STORAGE_BF16 = 1, STORAGE_F16 = 2 } bench_storage;
 
 typedef enum bench_alpha { ALPHA_NONE = 0, ALPHA_SCALAR = 1, ALPHA_VECTOR = 2 } bench_alpha;
 
@@ -64,16 +65,12 @@ typedef enum bench_change_kind {
     CHANGE_PROBABILITIES,    /* probabilities input: the softmax (sigmoid) of the logits */
     CHANGE_VARIANT,          /* i: focal_variant; x: beta */
     CHANGE_REDUCTION,        /* i: focal_reduction */
-    CHANGE_GAMMA             /* x */
-    /* Next release, one kind and then one row each:
-     *   CHANGE_DIVISOR    reduction FOCAL_REDUCTION_DIVISOR (5) and
-     *                     focal_loss_set_divisor(x);
-     *   CHANGE_POS_WEIGHT a pos_weight vector (one value per class);
-     *   CHANGE_VARIANT    already takes the QFL / VFL / ASL variants
-     *                     (i: the variant, x: its parameter; more values
-     *                     through further CHANGE_* kinds if they need them);
-     *   CHANGE_POLY       poly epsilon;
-     *   CHANGE_STORAGE    bfloat16 / float16 storage (see BENCH_DTYPES). */
+    CHANGE_GAMMA,            /* x */
+    CHANGE_DIVISOR,          /* reduction DIVISOR, focal_loss_set_divisor(x) */
+    CHANGE_POS_WEIGHT,       /* a pos_weight vector, 0.5 to 2 over the classes */
+    CHANGE_SOFT_SPLIT,       /* the soft form FOCAL_SOFT_SPLIT */
+    CHANGE_POLY,             /* focal_loss_set_poly_epsilon(x) */
+    CHANGE_STORAGE           /* i: bench_storage (float32 runs only) */
 } bench_change_kind;
 
 typedef struct bench_change {
@@ -108,6 +105,10 @@ typedef struct bench_settings {
     double beta;
     focal_reduction reduction;
     double gamma;
+    double divisor;            /* with reduction DIVISOR */
+    int pos_weight, split;
+    double poly;
+    bench_storage storage;
 } bench_settings;
 
 enum { BENCH_IGNORE_INDEX = -100 };
@@ -138,7 +139,9 @@ enum {
     NEED_SOFT = 1 << 5,
     NEED_WEIGHTS = 1 << 6,
     NEED_OUT_EACH = 1 << 7,     /* reduction NONE: one output per position or element */
-    NEED_GRAD_OUT_EACH = 1 << 8 /* backward with NONE: one upstream value (1) per output */
+    NEED_GRAD_OUT_EACH = 1 << 8, /* backward with NONE: one upstream value (1) per output */
+    NEED_BF16 = 1 << 9,          /* bfloat16 copies of every floating-point buffer */
+    NEED_F16 = 1 << 10           /* float16 copies */
 };
 
 /* The buffers a fused call with these settings reads and writes (a
@@ -152,6 +155,12 @@ typedef struct bench_data {
     void *logits, *probabilities, *dense, *soft, *weights, *out_each, *grad_out_each, *grad;
     int64_t *index, *index_ignore;
     double out_scalar[1], grad_out_scalar[1];
+    /* The half copies (NEED_BF16, NEED_F16: [0] bfloat16, [1] float16),
+     * each value rounded to nearest even; out_scalar for the reduced value. */
+    struct {
+        uint16_t *logits, *probabilities, *dense, *soft, *weights, *out_each, *grad_out_each, *grad;
+        uint16_t out_scalar[1], grad_out_scalar[1];
+    } half[2];
     size_t bytes;              /* everything allocated */
 } bench_data;
 

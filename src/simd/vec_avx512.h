@@ -61,31 +61,33 @@ V_INLINE vd v_load_f32_part(const float *p, int n, double fill)
 }
 V_INLINE void v_store_f32_part(float *p, int n, vd v) { _mm256_mask_storeu_ps(p, m_first(n), _mm512_cvtpd_ps(v)); }
 
-/* Half storage (see vx_round_half in simd/vec_scalar.h for the rounding:
- * the double is rounded once, at the format's precision, then narrowed
- * exactly). */
-V_INLINE vd vx_round_half(vd v, int drop, double tiny, double big)
+/* Half storage. The double is first narrowed to float rounding to odd
+ * (toward zero, then the last bit set where that was inexact): a float
+ * keeps 24 bits, more than two beyond either half format's 8 or 11, so
+ * rounding that float to nearest even gives the double rounded once to
+ * nearest even (the round-to-odd theorem), subnormals, overflow and
+ * signed zeros included. NaN stays NaN (quiet, its sign kept). */
+V_INLINE __m256i vx_to_float_odd(vd v)
 {
-    const __m512i b = _mm512_castpd_si512(v);
-    const __m512i odd = _mm512_and_si512(_mm512_srli_epi64(b, (unsigned)drop), _mm512_set1_epi64(1));
-    const __m512i bias = _mm512_add_epi64(_mm512_set1_epi64(((int64_t)1 << (drop - 1)) - 1), odd);
-    const __m512i r = _mm512_andnot_si512(_mm512_set1_epi64(((int64_t)1 << drop) - 1), _mm512_add_epi64(b, bias));
-    const __m512d a = _mm512_abs_pd(v);
-    const __m512d big_v = _mm512_set1_pd(big);
-    const __m512d s = _mm512_or_pd(_mm512_sub_pd(_mm512_add_pd(a, big_v), big_v),
-                                   _mm512_and_pd(_mm512_set1_pd(-0.0), v));
-    const vm small = _mm512_cmp_pd_mask(a, _mm512_set1_pd(tiny), _CMP_LT_OQ);
-    const vm nan = _mm512_cmp_pd_mask(v, v, _CMP_UNORD_Q);
-    return _mm512_mask_blend_pd(nan, _mm512_mask_blend_pd(small, _mm512_castsi512_pd(r), s), v);
+    const __m256 z = _mm512_cvt_roundpd_ps(v, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+    const vm inexact = _mm512_cmp_pd_mask(_mm512_cvtps_pd(z), v, _CMP_NEQ_OQ);
+    const __m256i zi = _mm256_castps_si256(z);
+    return _mm256_mask_or_epi32(zi, inexact, zi, _mm256_set1_epi32(1));
 }
 V_INLINE __m128i vx_to_bf16(vd v)
 {
-    const __m256 f = _mm512_cvtpd_ps(vx_round_half(v, 45, 0x1p-126, 0x1p-81));
-    return _mm256_cvtepi32_epi16(_mm256_srli_epi32(_mm256_castps_si256(f), 16));
+    /* float to bfloat16, nearest even: add 0x7fff plus the kept part's
+     * lowest bit, drop 16 bits; NaN becomes the quiet NaN of its sign. */
+    const __m256i f = vx_to_float_odd(v);
+    const __m256i lsb = _mm256_and_si256(_mm256_srli_epi32(f, 16), _mm256_set1_epi32(1));
+    __m256i r = _mm256_srli_epi32(_mm256_add_epi32(_mm256_add_epi32(f, _mm256_set1_epi32(0x7fff)), lsb), 16);
+    const vm nan = _mm512_cmp_pd_mask(v, v, _CMP_UNORD_Q);
+    r = _mm256_mask_or_epi32(r, nan, _mm256_srli_epi32(f, 16), _mm256_set1_epi32(0x40));
+    return _mm256_cvtepi32_epi16(r);
 }
 V_INLINE __m128i vx_to_f16(vd v)
 {
-    return _mm256_cvtps_ph(_mm512_cvtpd_ps(vx_round_half(v, 42, 0x1p-14, 0x1p28)), _MM_FROUND_TO_NEAREST_INT);
+    return _mm256_cvtps_ph(_mm256_castsi256_ps(vx_to_float_odd(v)), _MM_FROUND_TO_NEAREST_INT);
 }
 V_INLINE vd vx_from_bf16(__m128i h)
 {
