@@ -1,5 +1,31 @@
 # Data-parallel training (docs/distributed.md).
 #
+# ddp_detection: PyTorch DDP (gloo, CPU, 2 processes) training a detection
+# head through libfocal, loaded with ctypes from the build tree, against
+# single-process training. Labelled ffi, as the other tests that load the
+# library into Python: the sanitizer stages leave them out (an
+# instrumented libfocal.so cannot be loaded into an uninstrumented
+# interpreter), and so does the clang stage of .ci/test. Debian's
+# /usr/bin/python3 is preferred: it is the one with python3-torch. Without
+# torch the test reports skipped, never passed.
+if(TARGET focal)
+  find_program(FOCAL_DISTRIBUTED_PYTHON NAMES python3 PATHS /usr/bin NO_DEFAULT_PATH
+               DOC "Interpreter for the PyTorch DDP test: needs torch with torch.distributed (gloo)")
+  find_program(FOCAL_DISTRIBUTED_PYTHON NAMES python3
+               DOC "Interpreter for the PyTorch DDP test: needs torch with torch.distributed (gloo)")
+  if(FOCAL_DISTRIBUTED_PYTHON)
+    add_test(NAME ddp_detection
+             COMMAND "${FOCAL_DISTRIBUTED_PYTHON}" "${CMAKE_CURRENT_LIST_DIR}/ddp_detection.py"
+                     $<TARGET_FILE:focal>)
+  else()
+    add_test(NAME ddp_detection
+             COMMAND sh -c "echo 'SKIP: no python3 found (Debian: apt-get install python3-torch)'; exit 77")
+  endif()
+  set_tests_properties(ddp_detection PROPERTIES
+    LABELS "ffi;distributed;torch" SKIP_RETURN_CODE 77 PROCESSORS 2 TIMEOUT 120
+    ENVIRONMENT "PYTHONDONTWRITEBYTECODE=1")
+endif()
+
 # mpi_shards_np2, mpi_shards_np3: docs/examples/mpi_shards.c run on 2 and
 # on 3 ranks. The example checks itself:
 # rank 0 compares the sum of the ranks' losses and their gathered gradients
