@@ -154,28 +154,12 @@ static const char *hn_name(const hn_data *d)
     return buf;
 }
 
-/* Whether got is the other neighbour of a float32 value lying exactly
- * halfway between two half values: the library rounds its unrounded
- * result once, so where float32's rounding landed on a half tie the half
- * result may lie on either side of it. */
-static int hn_other_side_of_tie(half_kind kind, uint16_t got, uint16_t want, float ref)
-{
-    if ((got ^ want) & 0x8000u || (got > want ? got - want : want - got) != 1) {
-        return 0;
-    }
-    double mid = ((double)half_to_float(kind, got) + (double)half_to_float(kind, want)) / 2.0;
-    return (double)ref == mid;
-}
-
 static void hn_compare_rounded(const hn_data *d, const char *what, const uint16_t *got,
                                const float *ref, size_t count)
 {
     for (size_t i = 0; i < count; i++) {
         uint16_t want = half_from_float(d->kind, ref[i]);
-        int same = isnan(ref[i]) ? half_is_nan(d->kind, got[i])
-                                 : got[i] == want ||
-                                       hn_other_side_of_tie(d->kind, got[i], want, ref[i]);
-        if (!same) {
+        if (!half_matches_rounded(d->kind, got[i], ref[i])) {
             errcheck_problem("%s %s[%zu]: 0x%04x, float32 %.9g rounds to 0x%04x", hn_name(d), what, i,
                        (unsigned)got[i], (double)ref[i], (unsigned)want);
         }

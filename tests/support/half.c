@@ -81,3 +81,19 @@ const char *half_name(half_kind kind)
 {
     return kind == HALF_BF16 ? "bf16" : "f16";
 }
+
+int half_matches_rounded(half_kind kind, uint16_t got, float ref)
+{
+    if (isnan(ref)) {
+        return half_is_nan(kind, got);
+    }
+    uint16_t want = half_from_float(kind, ref);
+    if (got == want) {
+        return 1;
+    }
+    if (((got ^ want) & 0x8000u) != 0 || (got > want ? got - want : want - got) != 1) {
+        return 0;
+    }
+    double mid = ((double)half_to_float(kind, got) + (double)half_to_float(kind, want)) / 2.0;
+    return (double)ref == mid;
+}
