@@ -8,7 +8,8 @@
  * Variants: QFL (gamma 0, 1, 2), VFL (gamma 0.5, 2), ASL (gamma in
  * {0, 0.5, 2}, gamma_negative in {0, 0.5, 1, 4}, clip in {0, 0.05, 0.2}),
  * Poly-1 on FL (gamma 0, 0.5, 2, epsilon of both signs), the SPLIT soft
- * form with a pos_weight. Logits +-1e4, +-1e3, +-100, +-40, +-2.5, 0 and,
+ * form with a pos_weight; and softmax Poly-1 on rows up to 1e4 (below).
+ * Logits +-1e4, +-1e3, +-100, +-40, +-2.5, 0 and,
  * for ASL, the logits where p is the clip and 1e-3 either side; targets 0,
  * 1, 0.3 and 0.75. Probabilities input (Poly-1, SPLIT) with eps = 2^-10
  * (both bounds exact in both types): 0, 1, 1e-9 and 1 - 2^-12 are clipped
@@ -343,10 +344,106 @@ static void test_family_extremes(void **state)
     assert_int_equal(nf_failures, 0);
 }
 
+/* Softmax Poly-1 (index targets): rows of magnitude up to 1e4, every
+ * class as the target, gamma 0, 0.5 and 2. With u = 1 - p_t (the other
+ * classes' share, without cancellation) the closed form is
+ *   L = -a u^g log p_t + e u^(g+1),
+ *   dL/dz_j = (a g u^(g-1) p_t log p_t - a u^g - e (g+1) u^g p_t)(d_jt - p_j),
+ * where u^(g-1)(d_jt - p_j) is u^g (j = t) or -(p_j / u) u^g. Same
+ * tolerances as above. */
+#define NS_C 3
+static const double ns_rows[][NS_C] = {
+    {1e4, -1e4, 0.0}, {-1e4, -9999.0, -9999.5}, {0.0, 0.0, 0.0}, {40.0, -40.0, 0.0},
+    {1e3, 0.0, -1e3}, {2.5, -1.0, 0.5}};
+#define NS_ROWS (sizeof ns_rows / sizeof ns_rows[0])
+
+static void ns_ref(const double *z, int t, ld g, ld a, ld e, ld *loss, ld *grad)
+{
+    int arg = 0;
+    for (int j = 1; j < NS_C; j++) {
+        arg = z[j] > z[arg] ? j : arg;
+    }
+    ld m = z[arg];
+    ld ex[NS_C], sum = 0, rest = 0, others = 0;
+    for (int j = 0; j < NS_C; j++) {
+        ex[j] = expl((ld)z[j] - m);
+        sum += ex[j];
+        rest += j == arg ? 0 : ex[j];
+        others += j == t ? 0 : ex[j];
+    }
+    /* log sum = log1p(rest): keeps the digits of a sum just above 1 */
+    ld pt = ex[t] / sum, u = others / sum, lpt = ((ld)z[t] - m) - log1pl(rest);
+    *loss = -a * nf_pow(u, g) * lpt + e * nf_pow(u, g + 1);
+    ld g1 = g == 0 ? 0 : a * g * pt * lpt, g2 = -a * nf_pow(u, g) - e * (g + 1) * nf_pow(u, g) * pt;
+    for (int j = 0; j < NS_C; j++) {
+        ld dp = j == t ? u : -ex[j] / sum; /* d_jt - p_j, 1 - p_t as u */
+        ld focal = j == t ? nf_pow(u, g) : (others > 0 ? -(ex[j] / others) * nf_pow(u, g) : 0);
+        grad[j] = g1 * focal + g2 * dp;
+    }
+}
+
+static void test_softmax_poly_extremes(void **state)
+{
+    (void)state;
+    static const double gammas[] = {0.0, 0.5, 2.0};
+    static const nf_cfg label = {"softmax poly (y: gamma)", NF_POLY, 0, 0, 0, 0, 0, 0, 1, 0};
+    enum { N = NS_ROWS * NS_C };
+    size_t checks = 0;
+    nf_failures = 0;
+    for (size_t gi = 0; gi < 3; gi++) {
+        for (int f32 = 0; f32 < 2; f32++) {
+            double x[N * NS_C], out[N], grad[N * NS_C];
+            float xf[N * NS_C], outf[N], gradf[N * NS_C];
+            int64_t t[N];
+            for (size_t r = 0; r < NS_ROWS; r++) {
+                for (int tt = 0; tt < NS_C; tt++) {
+                    size_t pos = r * NS_C + (size_t)tt;
+                    t[pos] = tt;
+                    for (int j = 0; j < NS_C; j++) {
+                        x[pos * NS_C + (size_t)j] = ns_rows[r][j];
+                        xf[pos * NS_C + (size_t)j] = (float)ns_rows[r][j];
+                    }
+                }
+            }
+            focal_loss *loss = NULL;
+            assert_int_equal(focal_loss_create(&loss, FOCAL_MODE_SOFTMAX), FOCAL_OK);
+            assert_int_equal(focal_loss_set_gamma(loss, gammas[gi]), FOCAL_OK);
+            assert_int_equal(focal_loss_set_poly_epsilon(loss, 0.7), FOCAL_OK);
+            assert_int_equal(focal_loss_set_alpha(loss, 0.6), FOCAL_OK);
+            assert_int_equal(focal_loss_set_reduction(loss, FOCAL_REDUCTION_NONE), FOCAL_OK);
+            if (f32) {
+                assert_int_equal(focal_forward_backward_f32(loss, N, NS_C, 1, xf, t, NULL, outf, gradf),
+                                 FOCAL_OK);
+                for (size_t i = 0; i < N * NS_C; i++) {
+                    grad[i] = gradf[i];
+                    out[i / NS_C] = outf[i / NS_C];
+                }
+            } else {
+                assert_int_equal(focal_forward_backward_f64(loss, N, NS_C, 1, x, t, NULL, out, grad),
+                                 FOCAL_OK);
+            }
+            focal_loss_destroy(loss);
+            for (size_t pos = 0; pos < N; pos++) {
+                ld rl, rg[NS_C];
+                ns_ref(&x[pos * NS_C], (int)t[pos], (ld)gammas[gi], 0.6L, 0.7L, &rl, rg);
+                nf_check(&label, f32, "loss", x[pos * NS_C + (size_t)t[pos]], gammas[gi], out[pos], rl);
+                for (int j = 0; j < NS_C; j++) {
+                    nf_check(&label, f32, "grad", x[pos * NS_C + (size_t)j], gammas[gi],
+                             grad[pos * NS_C + (size_t)j], rg[j]);
+                }
+                checks += 1 + NS_C;
+            }
+        }
+    }
+    print_message("%zu checks, %zu failed\n", checks, nf_failures);
+    assert_int_equal(nf_failures, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_family_extremes),
+        cmocka_unit_test(test_softmax_poly_extremes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
