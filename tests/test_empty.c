@@ -6,7 +6,9 @@
  * counts are 0. Every buffer is filled with a byte pattern first; the
  * call may change only the reduced value (its first element) and the
  * three counts, nothing else and nothing beyond. Both modes, every
- * reduction each mode allows, with and without a weight buffer.
+ * reduction each mode allows, with and without a weight buffer. The same
+ * pointers are required as for a non-empty call: a NULL input (counts: a
+ * NULL target) is NULL_POINTER with nothing written.
  *
  * SPDX-License-Identifier: MIT
  */
@@ -47,13 +49,17 @@ typedef struct em_bufs {
     double counts[8];
 } em_bufs;
 
+/* null_first: the first pointer the call requires is NULL (the input; the
+ * counts' target). */
 static focal_status em_call(const focal_loss *loss, em_type ty, em_op op, int64_t n, int64_t c,
-                            int64_t inner, em_bufs *b, int weighted)
+                            int64_t inner, em_bufs *b, int weighted, int null_first)
 {
+    const int counts = op == EM_COUNTS || op == EM_COUNTS_D;
     const void *w = weighted ? (const void *)b->weight : NULL;
-    const void *in = b->input, *dn = b->dense, *go = b->grad_out;
+    const void *in = null_first && !counts ? NULL : b->input;
+    const void *dn = null_first && counts ? NULL : b->dense, *go = b->grad_out;
     void *out = b->out, *gr = b->grad;
-    const int64_t *t = b->target;
+    const int64_t *t = null_first && counts ? NULL : b->target;
     double *cnt = b->counts;
 #define EM_SIX(S, F, H)                                                                            \
     switch (op) {                                                                                  \
@@ -170,7 +176,15 @@ static void em_one(focal_mode mode, focal_reduction r, em_type ty, em_op op, int
     snprintf(what, sizeof what, "%s %s_%s reduction %d n %lld inner %lld weight %s",
              names_mode(mode), em_op_names[op], em_type_names[ty], (int)r, (long long)n,
              (long long)inner, weighted ? "yes" : "NULL");
-    focal_status st = em_call(loss, ty, op, n, c, inner, &b, weighted);
+    /* The same pointers are required as for a non-empty call. */
+    focal_status st = em_call(loss, ty, op, n, c, inner, &b, weighted, 1);
+    if (st != FOCAL_ERROR_NULL_POINTER || em_changed_from(b.out, 0) != 0 ||
+        em_changed_from(b.grad, 0) != 0 ||
+        !errcheck_all_bytes(b.counts, sizeof b.counts, EM_FILL)) {
+        errcheck_problem("%s, first pointer NULL: status %d, expected NULL_POINTER, nothing written",
+                         what, (int)st);
+    }
+    st = em_call(loss, ty, op, n, c, inner, &b, weighted, 0);
     (*calls)++;
     if (st != FOCAL_OK) {
         errcheck_problem("%s: status %d (%s), expected OK", what, (int)st, focal_status_string(st));
