@@ -33,8 +33,8 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-targets=(fuzz_compute fuzz_settings)
-declare -A max_len=([fuzz_compute]=4096 [fuzz_settings]=1024)
+targets=(fuzz_compute fuzz_settings fuzz_half)
+declare -A max_len=([fuzz_compute]=4096 [fuzz_settings]=1024 [fuzz_half]=2048)
 
 echo "== configure and build ($build, clang, FOCAL_FUZZ=ON)"
 CC=clang cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFOCAL_FUZZ=ON \

@@ -615,6 +615,73 @@ def finding_seeds():
     return s
 
 
+# fuzz_half inputs (fuzz_half.c): header, shape, reduction, variant, five
+# setting values, flags, then per element the half input, dense target,
+# index target, weight and upstream bits.
+def half_bits(v, f16):
+    if f16:
+        return struct.unpack("<H", struct.pack("<e", v))[0]
+    return struct.unpack("<I", struct.pack("<f", v))[0] >> 16
+
+
+def half_case(rng, sigmoid, dense, f16, op, weighted, red, variant, values, flags, shape,
+              special=None):
+    n, c, inner = shape
+    out = bytes([sigmoid | dense << 1 | f16 << 2 | op << 3 | weighted << 5, n, c - 1, inner])
+    out += bytes([red, variant])
+    out += b"".join(val(v, SCALE) for v in values[:2]) + val(values[2], UNIT)
+    out += val(values[3], LOGIT) + val(values[4], SCALE)
+    out += bytes([flags])
+    elems, positions = n * c * inner, n * inner
+    probs = flags & 8
+    for i in range(elems):
+        x = rng.uniform(0.0, 1.0) if probs else rng.uniform(-6.0, 6.0)
+        if special is not None and i in special:
+            x = special[i]
+        out += struct.pack("<H", half_bits(x, f16))
+        if dense:
+            out += struct.pack("<H", half_bits(rng.choice([0.0, 1.0, rng.uniform(0, 1)]), f16))
+        if not dense and i < positions:
+            out += bytes([rng.randrange(c + sigmoid)])  # sigmoid: c is background
+        if weighted and i < positions:
+            out += struct.pack("<H", half_bits(rng.uniform(0.25, 2.0), f16))
+        out += struct.pack("<H", half_bits(rng.uniform(-1.5, 1.5), f16))
+    return out
+
+
+def half_seeds():
+    rng = random.Random(0x4a1f)
+    FWD, BWD, FB, COUNTS = 0, 1, 2, 3
+    NONE_, MEAN_, SUM_, WMEAN_, SOP_, DIV_ = 0, 1, 2, 3, 4, 5
+    FL_, QFL_, VFL_, ASL_ = 0, 2, 3, 4
+    base = [2.0, 4.0, 0.05, 0.0, 1.0]
+    nan, inf = float("nan"), float("inf")
+    s = {}
+    s["qfl_f16_dense_mean_weighted"] = half_case(rng, 1, 1, 1, FB, 1, MEAN_, QFL_, base, 0, (3, 4, 2))
+    s["vfl_bf16_index_sum_alpha"] = half_case(rng, 1, 0, 0, FB, 0, SUM_, VFL_, base, 1, (4, 3, 1))
+    s["asl_f16_dense_backward_clip"] = half_case(rng, 1, 1, 1, BWD, 0, SUM_, ASL_,
+                                                 [0.0, 1.0, 0.05, 0.0, 1.0], 0, (2, 5, 3))
+    s["split_pos_weight_bf16_divisor"] = half_case(rng, 1, 1, 0, FB, 1, DIV_, FL_,
+                                                   [2.0, 4.0, 0.05, 0.0, 3.0], 1 | 2 | 4, (2, 3, 2))
+    s["poly_softmax_f16_weighted_mean"] = half_case(rng, 0, 0, 1, FB, 1, WMEAN_, FL_,
+                                                    [0.5, 4.0, 0.05, 1.0, 1.0], 1, (4, 5, 1))
+    s["poly_sigmoid_probs_f16_p0_p1"] = half_case(rng, 1, 1, 1, FB, 0, NONE_, FL_,
+                                                  [0.5, 4.0, 0.05, -0.5, 1.0], 8, (2, 2, 2),
+                                                  {0: 0.0, 1: 1.0, 5: 0.0, 6: 1.0})
+    s["counts_dense_bf16_positives"] = half_case(rng, 1, 1, 0, COUNTS, 1, SOP_, FL_, base, 16, (3, 2, 3))
+    s["counts_index_f16_softmax"] = half_case(rng, 0, 0, 1, COUNTS, 1, WMEAN_, FL_, base, 1, (4, 4, 2))
+    s["empty_n0_f16_fused"] = half_case(rng, 1, 1, 1, FB, 1, MEAN_, QFL_, base, 0, (0, 3, 2))
+    s["empty_inner0_bf16_counts"] = half_case(rng, 0, 1, 0, COUNTS, 0, MEAN_, FL_, base, 0, (2, 3, 0))
+    s["nan_inf_logits_bf16_softmax_none"] = half_case(rng, 0, 1, 0, FB, 0, NONE_, FL_, base, 0, (3, 4, 2),
+                                                      {0: nan, 9: -inf, 13: inf})
+    s["nan_inf_logits_f16_sigmoid_sum"] = half_case(rng, 1, 0, 1, FB, 1, SUM_, ASL_, base, 0, (2, 4, 2),
+                                                    {2: nan, 7: inf, 11: -inf})
+    s["overflow_f16_sum_large_logits"] = half_case(rng, 1, 1, 1, FWD, 0, SUM_, FL_,
+                                                   [0.0, 4.0, 0.05, 0.0, 1.0], 0, (4, 5, 3),
+                                                   {i: 60000.0 for i in range(60)})
+    return s
+
+
 def write(target, seeds, under="corpus"):
     d = os.path.join(HERE, under, target)
     if os.path.isdir(d):
@@ -634,6 +701,7 @@ def main():
         seeds["finding_" + name] = data
     write("fuzz_compute", seeds)
     write("fuzz_settings", settings_seeds())
+    write("fuzz_half", half_seeds())
 
 
 if __name__ == "__main__":

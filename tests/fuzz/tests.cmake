@@ -12,14 +12,15 @@
 option(FOCAL_FUZZ "Build the libFuzzer targets (clang only)" OFF)
 
 set(FOCAL_FUZZ_DIR "${CMAKE_CURRENT_LIST_DIR}")
-set(FOCAL_FUZZ_TARGETS fuzz_compute fuzz_settings)
+set(FOCAL_FUZZ_TARGETS fuzz_compute fuzz_settings fuzz_half)
 
 add_library(focal_fuzz_replay_main OBJECT "${FOCAL_FUZZ_DIR}/replay_main.c")
 target_compile_options(focal_fuzz_replay_main PRIVATE ${FOCAL_WARNINGS})
 
 foreach(_target IN LISTS FOCAL_FUZZ_TARGETS)
   add_executable(${_target}_replay "${FOCAL_FUZZ_DIR}/${_target}.c" $<TARGET_OBJECTS:focal_fuzz_replay_main>
-    "${FOCAL_FUZZ_DIR}/../support/isa_guard.c")
+    "${FOCAL_FUZZ_DIR}/../support/isa_guard.c" "${FOCAL_FUZZ_DIR}/../support/half.c")
+  target_include_directories(${_target}_replay PRIVATE "${FOCAL_FUZZ_DIR}/../support")
   target_link_libraries(${_target}_replay PRIVATE focal::focal m)
   target_compile_options(${_target}_replay PRIVATE ${FOCAL_WARNINGS})
   add_test(NAME fuzz_replay_${_target}
@@ -58,7 +59,8 @@ if(FOCAL_FUZZ)
   target_link_libraries(focal_fuzz_lib PUBLIC PkgConfig::OPENBLAS Threads::Threads m)
 
   foreach(_target IN LISTS FOCAL_FUZZ_TARGETS)
-    add_executable(${_target}_fuzzer "${FOCAL_FUZZ_DIR}/${_target}.c")
+    add_executable(${_target}_fuzzer "${FOCAL_FUZZ_DIR}/${_target}.c" "${FOCAL_FUZZ_DIR}/../support/half.c")
+    target_include_directories(${_target}_fuzzer PRIVATE "${FOCAL_FUZZ_DIR}/../support")
     target_compile_options(${_target}_fuzzer PRIVATE ${FOCAL_WARNINGS} ${FOCAL_FUZZ_SANITIZE} -fsanitize=fuzzer)
     target_link_options(${_target}_fuzzer PRIVATE -fsanitize=fuzzer,address,undefined)
     target_link_libraries(${_target}_fuzzer PRIVATE focal_fuzz_lib)
