@@ -1160,6 +1160,25 @@ static int check_half(golden_buffers *b, const focal_loss *loss)
     } else {
         failures++;
     }
+    if (gc->counts.count == 3) {
+        /* The counts of the half-exact targets and weights are the case's. */
+        double counts[3] = {NAN, NAN, NAN};
+        const int bf = gc->half == GOLDEN_HALF_BF16;
+        focal_status st;
+        if (gc->dense_targets) {
+            st = bf ? focal_counts_dense_bf16(loss, gc->n, gc->c, gc->inner, t, w, counts)
+                    : focal_counts_dense_f16(loss, gc->n, gc->c, gc->inner, t, w, counts);
+        } else {
+            st = bf ? focal_counts_bf16(loss, gc->n, gc->c, gc->inner, gc->target_index, w, counts)
+                    : focal_counts_f16(loss, gc->n, gc->c, gc->inner, gc->target_index, w, counts);
+        }
+        snprintf(call, sizeof call, "focal_counts%s_%s", dn, ty);
+        if (call_ok(gc, ty, call, st)) {
+            failures += compare(gc, ty, call, "counts", counts, &gc->counts, gc->rtol32);
+        } else {
+            failures++;
+        }
+    }
 
 done:
     free(x);

@@ -113,7 +113,8 @@ focal_status golden_configure(const golden_case *gc, focal_loss **out);
  * focal_backward_target_dense_*. With "half", the float32 run also calls the
  * _bf16 or _f16 entry points: each half result must be within one half ulp
  * of the expected rounding and bitwise the round-to-nearest-even of the
- * float32 entry point's result on the same inputs.
+ * float32 entry point's result on the same inputs, and with "counts" the
+ * half counts entry points.
  * Every mismatch and every failing call is printed with the case's name.
  * Returns the number of failed checks (0 when everything matched). */
 int golden_check_case(const golden_case *gc, int use_f32);
