@@ -206,7 +206,8 @@ static void resolve(focal_plan *p)
         scale = fmax(scale, m);
     }
     p->alpha_scale = scale > 0 ? scale : 1.0;
-    if (p->sigmoid && loss->reduction == FOCAL_REDUCTION_WEIGHTED_MEAN) {
+    p->need_weight_alpha = loss->reduction == FOCAL_REDUCTION_WEIGHTED_MEAN || p->a.op == FOCAL_OP_COUNTS;
+    if (p->sigmoid && p->need_weight_alpha) {
         for (int64_t j = 0; j < c; j++) {
             if (p->alpha_kind == FOCAL_ALPHA_NONE) {
                 background += 1.0;

@@ -98,6 +98,9 @@ typedef struct focal_plan {
     /* Sigmoid: the sum over the classes of alpha_t at y_neg (WEIGHTED_MEAN
      * with index targets: a background position's share). */
     double alpha_background;
+    /* The pre-pass sums w alpha_t: WEIGHTED_MEAN's denominator, and every
+     * counts call (counts[1] whatever the reduction). */
+    int need_weight_alpha;
 
     /* The pre-pass (plan.c fills them before the plan is handed on). */
     double count, weight_alpha, positives;

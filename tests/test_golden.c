@@ -5,6 +5,11 @@
  *   softmax.golden  softmax mode (gen_softmax.py)
  *   sigmoid.golden  sigmoid mode (gen_sigmoid.py, cross-checked there
  *                   against torchvision.ops.sigmoid_focal_loss)
+ *   parallel.golden 1.1 part 1: the DIVISOR reduction, the counts, the SPLIT
+ *                   soft form, pos_weight and the gradient with respect to
+ *                   dense targets (gen_parallel.py)
+ *   family.golden   1.1 part 2: QFL, VFL, ASL, Poly-1 and DFL against the
+ *                   original projects' formulas (gen_family.py)
  *   seeds.golden    the seed implementations the project started from, run
  *                   as written, each case with the libfocal configuration
  *                   that computes the same loss (gen_seeds.py)
@@ -51,6 +56,16 @@ static const char *const sigmoid_markers[] = {
     NULL,
 };
 
+/* Every family of the 1.1 part 1 generator. */
+static const char *const parallel_markers[] = {
+    "_divisor_", "_divisor-zero", "_split_", "_pos-weight", "_bce_", "_p-below-1", NULL,
+};
+
+/* Every family of the 1.1 part 2 generator. */
+static const char *const family_markers[] = {
+    "qfl_", "vfl_", "asl_", "asl_soft_", "poly_sigmoid_", "poly_softmax_", "dfl_mmdet_", "dfl_ultralytics_", NULL,
+};
+
 /* Every seed the seeds file is generated from. */
 static const char *const seed_prefixes[] = {
     "seed000_", "seed002_torch_", "seed002_keras_", "seed003_", NULL,
@@ -59,6 +74,8 @@ static const char *const seed_prefixes[] = {
 static const golden_set sets[] = {
     {"golden_softmax", "softmax.golden", 100, 1, FOCAL_MODE_SOFTMAX, NULL, NULL},
     {"golden_sigmoid", "sigmoid.golden", 200, 1, FOCAL_MODE_SIGMOID, sigmoid_markers, NULL},
+    {"golden_parallel", "parallel.golden", 100, 0, FOCAL_MODE_SOFTMAX, parallel_markers, NULL},
+    {"golden_family", "family.golden", 100, 0, FOCAL_MODE_SOFTMAX, family_markers, NULL},
     /* The seeds cover both modes. */
     {"seeds", "seeds.golden", 0, 0, FOCAL_MODE_SOFTMAX, NULL, seed_prefixes},
 };

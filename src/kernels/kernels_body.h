@@ -1545,8 +1545,7 @@ static void K(scan)(const focal_plan *plan, const focal_tile *T, void *scratch, 
     (void)scratch;
     const focal_plan copy = *plan, *P = &copy;   /* see K(softmax) */
     const int64_t c = P->a.c, inner = P->a.inner, rows = T->rows;
-    /* WEIGHTED_MEAN needs sum(w alpha_t); a counts call reports it whatever the reduction. */
-    const int need_wa = P->a.loss->reduction == FOCAL_REDUCTION_WEIGHTED_MEAN || P->a.counts != NULL;
+    const int need_wa = P->need_weight_alpha;
     const double per_position = P->sigmoid ? (double)c : 1.0;
     vd count = v_zero(), wa = v_zero(), positives = v_zero();
     /* Positions: weights, index targets. */

@@ -23,8 +23,10 @@ ST_INLINE void st_vfl(vd x, vd y, double a, double gamma, int lo, vd *loss, vd *
 }
 
 /* d/dy with the branch masks held constant, as torch's autograd gives
- * for mmdetection's formula: y > 0: BCE + y (softplus(-x) - softplus(x));
- * y = 0: a p^gamma (softplus(-x) - softplus(x)). */
+ * for mmdetection's formula, whose negative branch is a |p - y|^gamma
+ * BCE(x, y): y > 0: BCE + y (softplus(-x) - softplus(x));
+ * y = 0: a p^gamma (softplus(-x) - softplus(x) - gamma softplus(x) / p),
+ * the last term from |p - y|^gamma (softplus(x) / p -> 1 as p -> 0). */
 ST_INLINE vd st_vfl_dtarget(vd x, vd y, double a, double gamma, int lo)
 {
     vd sp_pos, sp_neg, p, q;
@@ -33,7 +35,9 @@ ST_INLINE vd st_vfl_dtarget(vd x, vd y, double a, double gamma, int lo)
     const vm pos = v_gt(y, v_zero());
     const vd ce = v_add(v_keep(pos, v_mul(y, sp_neg)), v_keep(v_ne(y, one), v_mul(ny, sp_pos)));
     const vd dce = v_sub(sp_neg, sp_pos);
-    return v_sel(pos, v_fma(y, dce, ce), v_mul(v_mul(v_set(a), st_pow(p, gamma, lo)), dce));
+    const vd ratio = v_sel(v_gt(p, v_zero()), v_div(sp_pos, p), one);
+    const vd neg = v_fnma(v_set(gamma), ratio, dce);
+    return v_sel(pos, v_fma(y, dce, ce), v_mul(v_mul(v_set(a), st_pow(p, gamma, lo)), neg));
 }
 
 #endif /* FOCAL_STAGE_VFL_H */

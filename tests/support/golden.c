@@ -5,6 +5,7 @@
  * SPDX-License-Identifier: MIT
  */
 #include "golden.h"
+#include "half.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -46,8 +47,23 @@ enum golden_field {
     F_G = 1 << 16,
     F_OUT = 1 << 17,
     F_GRAD = 1 << 18,
-    F_FGRAD = 1 << 19
+    F_FGRAD = 1 << 19,
+    /* Optional keys added with 1.1. */
+    F_DIVISOR = 1 << 20,
+    F_SOFT_FORM = 1 << 21,
+    F_POS_WEIGHT = 1 << 22,
+    F_GAMMA_NEGATIVE = 1 << 23,
+    F_CLIP = 1 << 24,
+    F_POLY_EPSILON = 1 << 25,
+    F_COUNTS = 1 << 26,
+    F_TGRAD = 1 << 27
 };
+/* Past an int's bits: unsigned constants. */
+#define F_HALF (1u << 28)
+#define F_HOUT (1u << 29)
+#define F_HGRAD (1u << 30)
+#define F_HFGRAD (1u << 31)
+#define F_HALF_ALL (F_HALF | F_HOUT | F_HGRAD | F_HFGRAD)
 
 #define F_REQUIRED (F_MODE | F_TARGETS | F_INPUT | F_GAMMA | F_ALPHA | F_REDUCTION | F_IGNORE | \
                     F_SMOOTHING | F_EPSILON | F_VARIANT | F_BETA | F_SHAPE | F_X | F_T | F_W | \
@@ -208,6 +224,12 @@ static int parse_index_array(golden_parser *ps, const char **cur, const char *wh
     return expect_line_end(ps, *cur, what);
 }
 
+/* One number and the end of the line. */
+static int parse_scalar(golden_parser *ps, const char *cur, const char *what, double *out)
+{
+    return parse_f64(ps, &cur, what, out) != 0 ? -1 : expect_line_end(ps, cur, what);
+}
+
 /* Parses one word naming an enum value; names[i] is the name of value i. */
 static int parse_choice(golden_parser *ps, const char **cur, const char *what, const char *const *names,
                         int count, int *out)
@@ -266,6 +288,15 @@ static int finish_case(golden_parser *ps, golden_case *gc, unsigned seen)
         gc->rtol64 = GOLDEN_DEFAULT_RTOL64;
         gc->rtol32 = GOLDEN_DEFAULT_RTOL32;
     }
+    if (!(seen & F_DIVISOR)) {
+        gc->divisor = 1.0;
+    }
+    if (!(seen & F_GAMMA_NEGATIVE)) {
+        gc->gamma_negative = 4.0;
+    }
+    if (!(seen & F_CLIP)) {
+        gc->clip = 0.05;
+    }
     if (checked_product(gc->n, gc->inner, &positions) != 0 ||
         checked_product(positions, gc->c, &elements) != 0) {
         return parse_error(ps, "case %s: shape too large", gc->name);
@@ -288,17 +319,37 @@ static int finish_case(golden_parser *ps, golden_case *gc, unsigned seen)
     if (gc->grad.count != elements || gc->fgrad.count != elements) {
         return parse_error(ps, "case %s: grad/fgrad must have %" PRId64 " values", gc->name, elements);
     }
+    if ((seen & F_COUNTS) && gc->counts.count != 3) {
+        return parse_error(ps, "case %s: counts must have 3 values", gc->name);
+    }
+    if ((seen & F_TGRAD) && (!gc->dense_targets || gc->tgrad.count != elements)) {
+        return parse_error(ps, "case %s: tgrad needs dense targets and %" PRId64 " values", gc->name, elements);
+    }
+    if ((seen & F_HALF_ALL) != 0 &&
+        ((seen & F_HALF_ALL) != F_HALF_ALL || gc->hout.count != gc->out.count || gc->hgrad.count != elements ||
+         gc->hfgrad.count != elements)) {
+        return parse_error(ps, "case %s: half needs hout, hgrad and hfgrad shaped as out, grad, fgrad", gc->name);
+    }
+    if ((seen & F_POS_WEIGHT) && gc->pos_weight.count == 0) {
+        return parse_error(ps, "case %s: pos_weight needs values", gc->name);
+    }
     return 0;
 }
 
 static const char *const mode_names[] = {"softmax", "sigmoid"};
 static const char *const targets_names[] = {"index", "dense"};
 static const char *const input_names[] = {"logits", "probabilities"};
-static const char *const reduction_names[] = {"none", "mean", "sum", "weighted_mean", "sum_over_positives"};
-static const char *const variant_names[] = {"fl", "fl_star"};
+static const char *const reduction_names[] = {"none", "mean", "sum", "weighted_mean", "sum_over_positives",
+                                              "divisor"};
+static const char *const variant_names[] = {"fl", "fl_star", "qfl", "vfl", "asl"};
+static const char *const soft_form_names[] = {"torchvision", "split"};
+static const char *const half_names[] = {NULL, "bf16", "f16"};
 static const char *const alpha_names[] = {"none", "scalar", "vector"};
 
 #define NAMES_COUNT(a) ((int)(sizeof(a) / sizeof((a)[0])))
+
+/* Offset of a golden_array field of golden_case. */
+#define GOLDEN_ARRAY_AT(field) offsetof(golden_case, field)
 
 /* Parses one keyword line of a case. */
 static int parse_field(golden_parser *ps, golden_case *gc, const char *key, const char *cur, unsigned *seen)
@@ -306,21 +357,50 @@ static int parse_field(golden_parser *ps, golden_case *gc, const char *key, cons
     static const struct {
         const char *key;
         unsigned bit;
+        size_t array;           /* offset of a plain golden_array field, else 0 */
     } fields[] = {
-        {"mode", F_MODE},       {"targets", F_TARGETS},     {"input", F_INPUT},
-        {"gamma", F_GAMMA},     {"alpha", F_ALPHA},         {"reduction", F_REDUCTION},
-        {"ignore_index", F_IGNORE}, {"smoothing", F_SMOOTHING}, {"epsilon", F_EPSILON},
-        {"variant", F_VARIANT}, {"beta", F_BETA},           {"tol", F_TOL},
-        {"shape", F_SHAPE},     {"x", F_X},                 {"t", F_T},
-        {"w", F_W},             {"g", F_G},                 {"out", F_OUT},
-        {"grad", F_GRAD},       {"fgrad", F_FGRAD},
+        {"mode", F_MODE, 0},
+        {"targets", F_TARGETS, 0},
+        {"input", F_INPUT, 0},
+        {"gamma", F_GAMMA, 0},
+        {"alpha", F_ALPHA, 0},
+        {"reduction", F_REDUCTION, 0},
+        {"ignore_index", F_IGNORE, 0},
+        {"smoothing", F_SMOOTHING, 0},
+        {"epsilon", F_EPSILON, 0},
+        {"variant", F_VARIANT, 0},
+        {"beta", F_BETA, 0},
+        {"tol", F_TOL, 0},
+        {"shape", F_SHAPE, 0},
+        {"x", F_X, GOLDEN_ARRAY_AT(x)},
+        {"t", F_T, 0},
+        {"w", F_W, 0},
+        {"g", F_G, GOLDEN_ARRAY_AT(g)},
+        {"out", F_OUT, GOLDEN_ARRAY_AT(out)},
+        {"grad", F_GRAD, GOLDEN_ARRAY_AT(grad)},
+        {"fgrad", F_FGRAD, GOLDEN_ARRAY_AT(fgrad)},
+        {"divisor", F_DIVISOR, 0},
+        {"soft_form", F_SOFT_FORM, 0},
+        {"pos_weight", F_POS_WEIGHT, GOLDEN_ARRAY_AT(pos_weight)},
+        {"gamma_negative", F_GAMMA_NEGATIVE, 0},
+        {"clip", F_CLIP, 0},
+        {"poly_epsilon", F_POLY_EPSILON, 0},
+        {"counts", F_COUNTS, GOLDEN_ARRAY_AT(counts)},
+        {"tgrad", F_TGRAD, GOLDEN_ARRAY_AT(tgrad)},
+        {"half", F_HALF, 0},
+        {"hout", F_HOUT, GOLDEN_ARRAY_AT(hout)},
+        {"hgrad", F_HGRAD, GOLDEN_ARRAY_AT(hgrad)},
+        {"hfgrad", F_HFGRAD, GOLDEN_ARRAY_AT(hfgrad)},
     };
     unsigned bit = 0;
+    size_t array = 0;
     int choice = 0;
+    int rc;
     int is_none = 0;
     for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
         if (strcmp(key, fields[i].key) == 0) {
             bit = fields[i].bit;
+            array = fields[i].array;
             break;
         }
     }
@@ -331,6 +411,9 @@ static int parse_field(golden_parser *ps, golden_case *gc, const char *key, cons
         return parse_error(ps, "\"%s\" given twice", key);
     }
     *seen |= bit;
+    if (array != 0) {
+        return parse_array(ps, &cur, key, (golden_array *)(void *)((char *)gc + array));
+    }
 
     switch (bit) {
     case F_MODE:
@@ -361,16 +444,33 @@ static int parse_field(golden_parser *ps, golden_case *gc, const char *key, cons
         if (parse_choice(ps, &cur, key, variant_names, NAMES_COUNT(variant_names), &choice) != 0) {
             return -1;
         }
-        gc->variant = choice == 0 ? FOCAL_VARIANT_FL : FOCAL_VARIANT_FL_STAR;
+        gc->variant = (focal_variant)choice;   /* the names are in the enum's order */
         return 0;
+    /* The names of these two are in their enums' order. */
+    case F_SOFT_FORM:
+        rc = parse_choice(ps, &cur, key, soft_form_names, NAMES_COUNT(soft_form_names), &choice);
+        gc->soft_form = (focal_soft_form)choice;
+        return rc;
+    case F_HALF:
+        rc = parse_choice(ps, &cur, key, half_names, NAMES_COUNT(half_names), &choice);
+        gc->half = (golden_half)choice;
+        return rc;
     case F_GAMMA:
-        return parse_f64(ps, &cur, key, &gc->gamma) != 0 ? -1 : expect_line_end(ps, cur, key);
+        return parse_scalar(ps, cur, key, &gc->gamma);
     case F_SMOOTHING:
-        return parse_f64(ps, &cur, key, &gc->smoothing) != 0 ? -1 : expect_line_end(ps, cur, key);
+        return parse_scalar(ps, cur, key, &gc->smoothing);
     case F_EPSILON:
-        return parse_f64(ps, &cur, key, &gc->epsilon) != 0 ? -1 : expect_line_end(ps, cur, key);
+        return parse_scalar(ps, cur, key, &gc->epsilon);
     case F_BETA:
-        return parse_f64(ps, &cur, key, &gc->beta) != 0 ? -1 : expect_line_end(ps, cur, key);
+        return parse_scalar(ps, cur, key, &gc->beta);
+    case F_DIVISOR:
+        return parse_scalar(ps, cur, key, &gc->divisor);
+    case F_GAMMA_NEGATIVE:
+        return parse_scalar(ps, cur, key, &gc->gamma_negative);
+    case F_CLIP:
+        return parse_scalar(ps, cur, key, &gc->clip);
+    case F_POLY_EPSILON:
+        return parse_scalar(ps, cur, key, &gc->poly_epsilon);
     case F_TOL:
         if (parse_f64(ps, &cur, key, &gc->rtol64) != 0 || parse_f64(ps, &cur, key, &gc->rtol32) != 0) {
             return -1;
@@ -394,7 +494,7 @@ static int parse_field(golden_parser *ps, golden_case *gc, const char *key, cons
             return expect_line_end(ps, cur, key);
         }
         if (gc->alpha_kind == GOLDEN_ALPHA_SCALAR) {
-            return parse_f64(ps, &cur, key, &gc->alpha) != 0 ? -1 : expect_line_end(ps, cur, key);
+            return parse_scalar(ps, cur, key, &gc->alpha);
         }
         return parse_array(ps, &cur, key, &gc->alpha_vector);
     }
@@ -416,8 +516,6 @@ static int parse_field(golden_parser *ps, golden_case *gc, const char *key, cons
             return parse_error(ps, "shape: sizes must be >= 1");
         }
         return expect_line_end(ps, cur, key);
-    case F_X:
-        return parse_array(ps, &cur, key, &gc->x);
     case F_T:
         if (!(*seen & F_TARGETS)) {
             return parse_error(ps, "t before targets");
@@ -436,14 +534,6 @@ static int parse_field(golden_parser *ps, golden_case *gc, const char *key, cons
         }
         gc->has_weights = !is_none;
         return is_none ? 0 : parse_array(ps, &cur, key, &gc->w);
-    case F_G:
-        return parse_array(ps, &cur, key, &gc->g);
-    case F_OUT:
-        return parse_array(ps, &cur, key, &gc->out);
-    case F_GRAD:
-        return parse_array(ps, &cur, key, &gc->grad);
-    case F_FGRAD:
-        return parse_array(ps, &cur, key, &gc->fgrad);
     default:
         return parse_error(ps, "internal: unhandled keyword \"%s\"", key);
     }
@@ -600,6 +690,12 @@ void golden_free(golden_file *file)
         free(gc->out.values);
         free(gc->grad.values);
         free(gc->fgrad.values);
+        free(gc->pos_weight.values);
+        free(gc->counts.values);
+        free(gc->tgrad.values);
+        free(gc->hout.values);
+        free(gc->hgrad.values);
+        free(gc->hfgrad.values);
     }
     free(file->cases);
     file->cases = NULL;
@@ -659,6 +755,16 @@ focal_status golden_configure(const golden_case *gc, focal_loss **out)
     GOLDEN_SET(focal_loss_set_label_smoothing(loss, gc->smoothing));
     GOLDEN_SET(focal_loss_set_beta(loss, gc->beta));
     GOLDEN_SET(focal_loss_set_variant(loss, gc->variant));
+    GOLDEN_SET(focal_loss_set_divisor(loss, gc->divisor));
+    GOLDEN_SET(focal_loss_set_soft_form(loss, gc->soft_form));
+    if (gc->pos_weight.count > 0) {
+        GOLDEN_SET(focal_loss_set_pos_weight_vector(loss, gc->pos_weight.values, gc->pos_weight.count));
+    } else {
+        GOLDEN_SET(focal_loss_clear_pos_weight(loss));
+    }
+    GOLDEN_SET(focal_loss_set_gamma_negative(loss, gc->gamma_negative));
+    GOLDEN_SET(focal_loss_set_clip(loss, gc->clip));
+    GOLDEN_SET(focal_loss_set_poly_epsilon(loss, gc->poly_epsilon));
 #undef GOLDEN_SET
     *out = loss;
     return FOCAL_OK;
@@ -842,6 +948,215 @@ static focal_status do_forward_backward(golden_buffers *b, const focal_loss *los
     return st;
 }
 
+static focal_status do_counts(golden_buffers *b, const focal_loss *loss, double counts[3])
+{
+    const golden_case *gc = b->gc;
+    const double *w = gc->has_weights ? gc->w.values : NULL;
+    if (!b->use_f32) {
+        if (gc->dense_targets) {
+            return focal_counts_dense_f64(loss, gc->n, gc->c, gc->inner, gc->target_dense.values, w, counts);
+        }
+        return focal_counts_f64(loss, gc->n, gc->c, gc->inner, gc->target_index, w, counts);
+    }
+    if (gc->dense_targets) {
+        return focal_counts_dense_f32(loss, gc->n, gc->c, gc->inner, b->t32, b->w32, counts);
+    }
+    return focal_counts_f32(loss, gc->n, gc->c, gc->inner, gc->target_index, b->w32, counts);
+}
+
+/* The gradient with respect to the dense targets, into grad (x.count values). */
+static focal_status do_backward_target(golden_buffers *b, const focal_loss *loss, double *grad)
+{
+    const golden_case *gc = b->gc;
+    const double *w = gc->has_weights ? gc->w.values : NULL;
+    focal_status st;
+    if (!b->use_f32) {
+        return focal_backward_target_dense_f64(loss, gc->n, gc->c, gc->inner, gc->x.values,
+                                               gc->target_dense.values, w, gc->g.values, grad);
+    }
+    for (int64_t i = 0; i < gc->x.count; i++) {
+        b->grad32[i] = NAN;
+    }
+    st = focal_backward_target_dense_f32(loss, gc->n, gc->c, gc->inner, b->x32, b->t32, b->w32, b->g32,
+                                         b->grad32);
+    widen(b->grad32, grad, gc->x.count);
+    return st;
+}
+
+/* ------------------------------------------------------------------------
+ * Half-precision storage
+ * ------------------------------------------------------------------------ */
+
+/* The test support's half formats (half.h), by the case's type. */
+static half_kind kind_of(golden_half kind) { return kind == GOLDEN_HALF_BF16 ? HALF_BF16 : HALF_F16; }
+static uint16_t round_half(golden_half kind, float f) { return half_from_float(kind_of(kind), f); }
+static double half_to_double(golden_half kind, uint16_t h) { return half_to_float(kind_of(kind), h); }
+
+/* Monotone integer key of a finite half value: neighbours differ by 1. */
+static int32_t half_order(uint16_t h)
+{
+    return (h & 0x8000u) ? -(int32_t)(h & 0x7fffu) : (int32_t)h;
+}
+
+static uint16_t *to_half(golden_half kind, const double *v, int64_t count)
+{
+    uint16_t *h = alloc_array(count, sizeof(uint16_t));
+    for (int64_t i = 0; h != NULL && i < count; i++) {
+        h[i] = round_half(kind, (float)v[i]);
+    }
+    return h;
+}
+
+/* got (half) against want (decoded expected halves) within one half ulp, and
+ * bitwise against the rounding of the float32 entry point's result f32 (or
+ * its other neighbour where f32 lies exactly halfway: the half result is
+ * rounded once from double, not from the float32 result). */
+static int compare_half(const golden_case *gc, const char *call, const char *what, const uint16_t *got,
+                        const golden_array *want, const double *f32)
+{
+    int64_t bad = 0;
+    for (int64_t i = 0; i < want->count; i++) {
+        uint16_t w = round_half(gc->half, (float)want->values[i]);
+        uint16_t r = round_half(gc->half, (float)f32[i]);
+        int nan_got = isnan(half_to_double(gc->half, got[i]));
+        int ok = nan_got ? isnan(want->values[i]) && isnan(f32[i])
+                         : half_matches_rounded(kind_of(gc->half), got[i], (float)f32[i]) &&
+                               llabs((long long)half_order(got[i]) - half_order(w)) <= 1;
+        if (!ok) {
+            if (bad < GOLDEN_MAX_PRINT) {
+                print_error("case %s [half]: %s: %s[%" PRId64 "] = 0x%04x (%.9g), expected 0x%04x (%.9g) "
+                            "within 1 ulp and the float32 result's rounding 0x%04x\n",
+                            gc->name, call, what, i, got[i], half_to_double(gc->half, got[i]), w,
+                            want->values[i], r);
+            }
+            bad++;
+        }
+    }
+    return bad != 0;
+}
+
+static focal_status half_forward(const golden_case *gc, const focal_loss *loss, const uint16_t *x,
+                                 const uint16_t *t, const uint16_t *w, uint16_t *out)
+{
+    if (gc->half == GOLDEN_HALF_BF16) {
+        return gc->dense_targets ? focal_forward_dense_bf16(loss, gc->n, gc->c, gc->inner, x, t, w, out)
+                                 : focal_forward_bf16(loss, gc->n, gc->c, gc->inner, x, gc->target_index, w, out);
+    }
+    return gc->dense_targets ? focal_forward_dense_f16(loss, gc->n, gc->c, gc->inner, x, t, w, out)
+                             : focal_forward_f16(loss, gc->n, gc->c, gc->inner, x, gc->target_index, w, out);
+}
+
+static focal_status half_backward(const golden_case *gc, const focal_loss *loss, const uint16_t *x,
+                                  const uint16_t *t, const uint16_t *w, const uint16_t *g, uint16_t *grad)
+{
+    if (gc->half == GOLDEN_HALF_BF16) {
+        return gc->dense_targets
+                   ? focal_backward_dense_bf16(loss, gc->n, gc->c, gc->inner, x, t, w, g, grad)
+                   : focal_backward_bf16(loss, gc->n, gc->c, gc->inner, x, gc->target_index, w, g, grad);
+    }
+    return gc->dense_targets ? focal_backward_dense_f16(loss, gc->n, gc->c, gc->inner, x, t, w, g, grad)
+                             : focal_backward_f16(loss, gc->n, gc->c, gc->inner, x, gc->target_index, w, g, grad);
+}
+
+static focal_status half_forward_backward(const golden_case *gc, const focal_loss *loss, const uint16_t *x,
+                                          const uint16_t *t, const uint16_t *w, uint16_t *out, uint16_t *grad)
+{
+    if (gc->half == GOLDEN_HALF_BF16) {
+        return gc->dense_targets
+                   ? focal_forward_backward_dense_bf16(loss, gc->n, gc->c, gc->inner, x, t, w, out, grad)
+                   : focal_forward_backward_bf16(loss, gc->n, gc->c, gc->inner, x, gc->target_index, w, out, grad);
+    }
+    return gc->dense_targets
+               ? focal_forward_backward_dense_f16(loss, gc->n, gc->c, gc->inner, x, t, w, out, grad)
+               : focal_forward_backward_f16(loss, gc->n, gc->c, gc->inner, x, gc->target_index, w, out, grad);
+}
+
+/* The half entry points of the case's type on the half-exact inputs; b holds
+ * the float32 copies (use_f32), whose results give the bitwise reference. */
+static int check_half(golden_buffers *b, const focal_loss *loss)
+{
+    const golden_case *gc = b->gc;
+    const char *ty = gc->half == GOLDEN_HALF_BF16 ? "bf16" : "f16";
+    const char *dn = gc->dense_targets ? "_dense" : "";
+    uint16_t *x = to_half(gc->half, gc->x.values, gc->x.count);
+    uint16_t *t = gc->dense_targets ? to_half(gc->half, gc->target_dense.values, gc->target_dense.count) : NULL;
+    uint16_t *w = gc->has_weights ? to_half(gc->half, gc->w.values, gc->w.count) : NULL;
+    uint16_t *g = to_half(gc->half, gc->g.values, gc->g.count);
+    uint16_t *hout = alloc_array(gc->out.count, sizeof(uint16_t));
+    uint16_t *hgrad = alloc_array(gc->x.count, sizeof(uint16_t));
+    double *out32 = alloc_array(gc->out.count, sizeof(double));
+    double *grad32 = alloc_array(gc->x.count, sizeof(double));
+    char call[96];
+    int failures = 0;
+
+    if (x == NULL || g == NULL || hout == NULL || hgrad == NULL || out32 == NULL || grad32 == NULL ||
+        (gc->dense_targets && t == NULL) || (gc->has_weights && w == NULL)) {
+        print_error("case %s [half]: out of memory\n", gc->name);
+        failures++;
+        goto done;
+    }
+    for (int64_t i = 0; i < gc->x.count; i++) {
+        if (half_to_double(gc->half, x[i]) != gc->x.values[i]) {
+            print_error("case %s [half]: x[%" PRId64 "] is not exact in %s\n", gc->name, i, ty);
+            failures++;
+            goto done;
+        }
+    }
+
+    snprintf(call, sizeof call, "focal_forward%s_%s", dn, ty);
+    if (call_ok(gc, ty, call, half_forward(gc, loss, x, t, w, hout)) &&
+        call_ok(gc, "f32", "float32 forward", do_forward(b, loss, out32))) {
+        failures += compare_half(gc, call, "out", hout, &gc->hout, out32);
+    } else {
+        failures++;
+    }
+    snprintf(call, sizeof call, "focal_backward%s_%s", dn, ty);
+    if (call_ok(gc, ty, call, half_backward(gc, loss, x, t, w, g, hgrad)) &&
+        call_ok(gc, "f32", "float32 backward", do_backward(b, loss, grad32))) {
+        failures += compare_half(gc, call, "grad_input", hgrad, &gc->hgrad, grad32);
+    } else {
+        failures++;
+    }
+    snprintf(call, sizeof call, "focal_forward_backward%s_%s", dn, ty);
+    if (call_ok(gc, ty, call, half_forward_backward(gc, loss, x, t, w, hout, hgrad)) &&
+        call_ok(gc, "f32", "float32 forward_backward", do_forward_backward(b, loss, out32, grad32))) {
+        failures += compare_half(gc, call, "out", hout, &gc->hout, out32);
+        failures += compare_half(gc, call, "grad_input (fgrad)", hgrad, &gc->hfgrad, grad32);
+    } else {
+        failures++;
+    }
+    if (gc->counts.count == 3) {
+        /* The counts of the half-exact targets and weights are the case's. */
+        double counts[3] = {NAN, NAN, NAN};
+        const int bf = gc->half == GOLDEN_HALF_BF16;
+        focal_status st;
+        if (gc->dense_targets) {
+            st = bf ? focal_counts_dense_bf16(loss, gc->n, gc->c, gc->inner, t, w, counts)
+                    : focal_counts_dense_f16(loss, gc->n, gc->c, gc->inner, t, w, counts);
+        } else {
+            st = bf ? focal_counts_bf16(loss, gc->n, gc->c, gc->inner, gc->target_index, w, counts)
+                    : focal_counts_f16(loss, gc->n, gc->c, gc->inner, gc->target_index, w, counts);
+        }
+        snprintf(call, sizeof call, "focal_counts%s_%s", dn, ty);
+        if (call_ok(gc, ty, call, st)) {
+            failures += compare(gc, ty, call, "counts", counts, &gc->counts, gc->rtol32);
+        } else {
+            failures++;
+        }
+    }
+
+done:
+    free(x);
+    free(t);
+    free(w);
+    free(g);
+    free(hout);
+    free(hgrad);
+    free(out32);
+    free(grad32);
+    return failures;
+}
+
 int golden_check_case(const golden_case *gc, int use_f32)
 {
     const char *prec = use_f32 ? "f32" : "f64";
@@ -918,6 +1233,30 @@ int golden_check_case(const golden_case *gc, int use_f32)
         failures += compare(gc, prec, call, "out", out, &gc->out, rtol);
     } else {
         failures++;
+    }
+
+    if (gc->counts.count == 3) {
+        double counts[3] = {NAN, NAN, NAN};
+        snprintf(call, sizeof call, "focal_counts%s_%s", gc->dense_targets ? "_dense" : "", prec);
+        if (call_ok(gc, prec, call, do_counts(&b, loss, counts))) {
+            failures += compare(gc, prec, call, "counts", counts, &gc->counts, rtol);
+        } else {
+            failures++;
+        }
+    }
+
+    if (gc->tgrad.count > 0) {
+        snprintf(call, sizeof call, "focal_backward_target_dense_%s", prec);
+        fill_nan(grad, gc->x.count);
+        if (call_ok(gc, prec, call, do_backward_target(&b, loss, grad))) {
+            failures += compare(gc, prec, call, "grad_target", grad, &gc->tgrad, rtol);
+        } else {
+            failures++;
+        }
+    }
+
+    if (use_f32 && gc->half != GOLDEN_HALF_NONE) {
+        failures += check_half(&b, loss);
     }
 
 done:

@@ -24,6 +24,12 @@ typedef enum golden_alpha_kind {
     GOLDEN_ALPHA_VECTOR = 2
 } golden_alpha_kind;
 
+typedef enum golden_half {
+    GOLDEN_HALF_NONE = 0,
+    GOLDEN_HALF_BF16 = 1,
+    GOLDEN_HALF_F16 = 2
+} golden_half;
+
 /* A counted array of doubles; values is NULL when count is 0. */
 typedef struct golden_array {
     int64_t count;
@@ -50,6 +56,13 @@ typedef struct golden_case {
     double beta;
     double rtol64;
     double rtol32;
+    /* Since 1.1; optional keys, defaulting to the library's defaults. */
+    double divisor;                 /* "divisor", default 1 */
+    focal_soft_form soft_form;      /* "soft_form", default torchvision */
+    golden_array pos_weight;        /* "pos_weight", count 0: none */
+    double gamma_negative;          /* "gamma_negative", default 4 */
+    double clip;                    /* "clip", default 0.05 */
+    double poly_epsilon;            /* "poly_epsilon", default 0 */
 
     int64_t n, c, inner;
     golden_array x;                 /* n*c*inner inputs */
@@ -62,6 +75,12 @@ typedef struct golden_case {
     golden_array out;               /* forward output */
     golden_array grad;              /* backward output for upstream g */
     golden_array fgrad;             /* gradient of out (sum of out for NONE) */
+    golden_array counts;            /* "counts": 3 values, or count 0 when absent */
+    golden_array tgrad;             /* "tgrad": gradient w.r.t. dense targets, or count 0 */
+    golden_half half;               /* "half": also run the half-precision entry points */
+    golden_array hout;              /* out, grad, fgrad rounded to the half type (decoded) */
+    golden_array hgrad;
+    golden_array hfgrad;
 } golden_case;
 
 typedef struct golden_file {
@@ -90,6 +109,12 @@ focal_status golden_configure(const golden_case *gc, focal_loss **out);
 /* Runs the case through libfocal in float64 (use_f32 = 0) or float32:
  * forward, backward with g, and forward_backward (both outputs, and each
  * with the other output skipped), comparing with the case's tolerance.
+ * With "counts", also the focal_counts_* entry point; with "tgrad", also
+ * focal_backward_target_dense_*. With "half", the float32 run also calls the
+ * _bf16 or _f16 entry points: each half result must be within one half ulp
+ * of the expected rounding and bitwise the round-to-nearest-even of the
+ * float32 entry point's result on the same inputs, and with "counts" the
+ * half counts entry points.
  * Every mismatch and every failing call is printed with the case's name.
  * Returns the number of failed checks (0 when everything matched). */
 int golden_check_case(const golden_case *gc, int use_f32);
