@@ -1,9 +1,9 @@
 /*
- * The thread pool (src/exec/pool.c, compiled into this program). The
- * program is linked with -Wl,--wrap=pthread_create so that the test counts
- * the threads the pool starts and can make the k-th start fail
- * (tests/pool/tests.cmake). The test's own threads are started through
- * spawn(), which the wrapper lets through uncounted.
+ * The thread pool (src/exec/pool.c: the library's object files are linked
+ * into this program). The program is linked with -Wl,--wrap=pthread_create
+ * so that the test counts the threads the pool starts and can make the k-th
+ * start fail (tests/pool/tests.cmake). The test's own threads are started
+ * through spawn(), which the wrapper lets through uncounted.
  *
  * FOCAL_TEST_QUICK=1 (ThreadSanitizer, valgrind) makes the loops shorter.
  *

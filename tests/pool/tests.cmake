@@ -1,6 +1,6 @@
-# The thread pool (src/exec/pool.c). The tests compile pool.c on its own,
-# apart from the rest of the library, and reach its hidden helpers:
-#   test_pool         cmocka; linked with --wrap=pthread_create so that it
+# The thread pool (src/exec/pool.c). The tests reach its hidden helpers:
+#   test_pool         cmocka; linked with the library's object files and
+#                     with --wrap=pthread_create so that it
 #                     counts the pool's thread starts and makes them fail;
 #   test_pool_unload  dlopen()s and dlclose()s focal_pool_module (pool.c as
 #                     a loadable module) 100 times and checks that no thread
@@ -20,11 +20,13 @@ endif()
 
 set(FOCAL_POOL_SOURCE "${PROJECT_SOURCE_DIR}/src/exec/pool.c")
 
-add_executable(test_pool "${CMAKE_CURRENT_LIST_DIR}/test_pool.c" "${FOCAL_POOL_SOURCE}")
+# test_pool links the library's own object files (the pool's among them),
+# like tests/faults, so that the coverage build counts what it runs.
+add_executable(test_pool "${CMAKE_CURRENT_LIST_DIR}/test_pool.c" $<TARGET_OBJECTS:focal_objects>)
 target_include_directories(test_pool PRIVATE "${PROJECT_SOURCE_DIR}/src")
 target_compile_options(test_pool PRIVATE ${FOCAL_WARNINGS})
 target_link_options(test_pool PRIVATE "LINKER:--wrap=pthread_create")
-target_link_libraries(test_pool PRIVATE PkgConfig::CMOCKA Threads::Threads)
+target_link_libraries(test_pool PRIVATE PkgConfig::CMOCKA PkgConfig::OPENBLAS Threads::Threads m)
 add_test(NAME test_pool COMMAND test_pool)
 set_tests_properties(test_pool PROPERTIES LABELS pool TIMEOUT 600)
 
