@@ -22,8 +22,9 @@ set(FOCAL_POOL_SOURCE "${PROJECT_SOURCE_DIR}/src/exec/pool.c")
 
 # test_pool links the library's own object files (the pool's among them),
 # like tests/faults, so that the coverage build counts what it runs.
-add_executable(test_pool "${CMAKE_CURRENT_LIST_DIR}/test_pool.c" $<TARGET_OBJECTS:focal_objects>)
-target_include_directories(test_pool PRIVATE "${PROJECT_SOURCE_DIR}/src")
+add_executable(test_pool "${CMAKE_CURRENT_LIST_DIR}/test_pool.c" "${CMAKE_CURRENT_LIST_DIR}/../support/proc.c"
+  $<TARGET_OBJECTS:focal_objects>)
+target_include_directories(test_pool PRIVATE "${PROJECT_SOURCE_DIR}/src" "${CMAKE_CURRENT_LIST_DIR}/../support")
 target_compile_options(test_pool PRIVATE ${FOCAL_WARNINGS})
 target_link_options(test_pool PRIVATE "LINKER:--wrap=pthread_create")
 target_link_libraries(test_pool PRIVATE PkgConfig::CMOCKA PkgConfig::OPENBLAS Threads::Threads m)
@@ -37,7 +38,8 @@ target_link_libraries(focal_pool_module PRIVATE Threads::Threads)
 target_link_options(focal_pool_module PRIVATE "LINKER:--no-undefined")
 set_target_properties(focal_pool_module PROPERTIES C_VISIBILITY_PRESET hidden)
 
-add_executable(test_pool_unload "${CMAKE_CURRENT_LIST_DIR}/test_pool_unload.c")
+add_executable(test_pool_unload "${CMAKE_CURRENT_LIST_DIR}/test_pool_unload.c" "${CMAKE_CURRENT_LIST_DIR}/../support/proc.c")
+target_include_directories(test_pool_unload PRIVATE "${CMAKE_CURRENT_LIST_DIR}/../support")
 target_compile_options(test_pool_unload PRIVATE ${FOCAL_WARNINGS})
 target_compile_definitions(test_pool_unload PRIVATE
   FOCAL_POOL_MODULE="$<TARGET_FILE:focal_pool_module>")
