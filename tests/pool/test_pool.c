@@ -1,9 +1,9 @@
 /*
- * The thread pool (src/exec/pool.c, compiled into this program). The
- * program is linked with -Wl,--wrap=pthread_create so that the test counts
- * the threads the pool starts and can make the k-th start fail
- * (tests/pool/tests.cmake). The test's own threads are started through
- * spawn(), which the wrapper lets through uncounted.
+ * The thread pool (src/exec/pool.c: the library's object files are linked
+ * into this program). The program is linked with -Wl,--wrap=pthread_create
+ * so that the test counts the threads the pool starts and can make the k-th
+ * start fail (tests/pool/tests.cmake). The test's own threads are started
+ * through spawn(), which the wrapper lets through uncounted.
  *
  * FOCAL_TEST_QUICK=1 (ThreadSanitizer, valgrind) makes the loops shorter.
  *
@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "exec/pool.h"
+#include "proc.h"
 
 /* Built for helgrind or drd (as pool.c is, see there): the test's own
  * atomic variables are left out of their checks. */
@@ -99,40 +100,6 @@ const char *__tsan_default_options(void);
 __attribute__((used, visibility("default"))) const char *__tsan_default_options(void)
 {
     return "die_after_fork=0";
-}
-
-/* The pool's threads alive in this process: the tasks in /proc/self/task
- * named "focal-pool". */
-static int pool_task_count(void)
-{
-    DIR *d = opendir("/proc/self/task");
-    if (d == NULL)
-        return -1;
-    int n = 0;
-    for (struct dirent *e; (e = readdir(d)) != NULL;) {
-        if (e->d_name[0] == '.')
-            continue;
-        char path[300], name[32] = "";
-        snprintf(path, sizeof path, "/proc/self/task/%s/comm", e->d_name);
-        FILE *f = fopen(path, "r");
-        if (f == NULL)
-            continue;   /* the thread has just exited */
-        if (fgets(name, sizeof name, f) != NULL && strcmp(name, "focal-pool\n") == 0)
-            n++;
-        fclose(f);
-    }
-    closedir(d);
-    return n;
-}
-
-/* Waits for a forked child and returns its exit status (-signal if killed). */
-static int child_status(pid_t pid)
-{
-    int st;
-    while (waitpid(pid, &st, 0) < 0)
-        if (errno != EINTR)
-            return -1000;
-    return WIFEXITED(st) ? WEXITSTATUS(st) : WIFSIGNALED(st) ? -WTERMSIG(st) : -999;
 }
 
 /* fork() with the stdio buffers flushed first, so that a child that calls
@@ -466,12 +433,12 @@ static void test_shutdown_and_reuse(void **state)
     assert_true(focal_pool_threads() >= 3);
     focal_pool_shutdown();
     assert_int_equal(focal_pool_threads(), 0);
-    assert_int_equal(pool_task_count(), 0);
+    assert_int_equal(proc_pool_threads(), 0);
     focal_pool_shutdown();   /* nothing to do */
     faults_reset();
     assert_int_equal(run_checked(4, 100, 0, NULL), 0);
     assert_int_equal(focal_pool_threads(), 3);
-    assert_int_equal(pool_task_count(), 3);
+    assert_int_equal(proc_pool_threads(), 3);
     assert_int_equal(atomic_load(&creates), 3);
 }
 
@@ -504,7 +471,7 @@ static void test_fork_idle_pool(void **state)
     assert_true(pid >= 0);
     if (pid == 0)
         _exit(child_job());
-    assert_int_equal(child_status(pid), 0);
+    assert_int_equal(proc_child_status(pid), 0);
     /* The parent's pool is untouched. */
     assert_int_equal(run_checked(4, 100, 0, NULL), 0);
 }
@@ -544,7 +511,7 @@ static void fork_while_busy(int slow, int forks)
         assert_true(pid >= 0);
         if (pid == 0)
             _exit(child_job());
-        const int st = child_status(pid);
+        const int st = proc_child_status(pid);
         if (st != 0)
             fail_msg("fork %d (%s jobs): child status %d", i, slow ? "slow" : "quick", st);
     }
@@ -586,7 +553,7 @@ static void test_exit_during_job(void **state)
             sleep_ns(100000);
         exit(0);
     }
-    assert_int_equal(child_status(pid), 0);
+    assert_int_equal(proc_child_status(pid), 0);
 
     pid = fork_flushed();
     assert_true(pid >= 0);
@@ -595,7 +562,7 @@ static void test_exit_during_job(void **state)
         focal_pool_run(4, 100000, exit_task, NULL);
         _exit(4);   /* not reached unless no pool thread ever ran */
     }
-    assert_int_equal(child_status(pid), 3);
+    assert_int_equal(proc_child_status(pid), 3);
 }
 
 /* ------------------------------------------------------------------------
@@ -830,7 +797,7 @@ static void test_default_threads_after_fork(void **state)
                 _exit(6);
             _exit(0);
         }
-        assert_int_equal(child_status(pid), 0);
+        assert_int_equal(proc_child_status(pid), 0);
     }
 }
 

@@ -28,31 +28,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-typedef int (*run_fn)(int workers, int64_t count, long long *sum);
+#include "proc.h"
 
-/* The pool's threads alive in this process: the tasks in /proc/self/task
- * named "focal-pool". */
-static int pool_task_count(void)
-{
-    DIR *d = opendir("/proc/self/task");
-    if (d == NULL)
-        return -1;
-    int n = 0;
-    for (struct dirent *e; (e = readdir(d)) != NULL;) {
-        if (e->d_name[0] == '.')
-            continue;
-        char path[300], name[32] = "";
-        snprintf(path, sizeof path, "/proc/self/task/%s/comm", e->d_name);
-        FILE *f = fopen(path, "r");
-        if (f == NULL)
-            continue;   /* the thread has just exited */
-        if (fgets(name, sizeof name, f) != NULL && strcmp(name, "focal-pool\n") == 0)
-            n++;
-        fclose(f);
-    }
-    closedir(d);
-    return n;
-}
+typedef int (*run_fn)(int workers, int64_t count, long long *sum);
 
 static int task_count(void)
 {
@@ -80,7 +58,7 @@ static void test_load_unload(void **state)
 {
     (void)state;
     int tasks = -1;
-    assert_int_equal(pool_task_count(), 0);
+    assert_int_equal(proc_pool_threads(), 0);
     for (int round = 0; round < 100; round++) {
         run_fn run;
         void *h = load(&run);
@@ -89,12 +67,12 @@ static void test_load_unload(void **state)
             const int threads = run(4, 1000, &sum);
             assert_int_equal(sum, 999LL * 1000 / 2);
             assert_int_equal(threads, 3);
-            assert_int_equal(pool_task_count(), 3);
+            assert_int_equal(proc_pool_threads(), 3);
         }
         assert_int_equal(dlclose(h), 0);
         /* Really unloaded, and no thread left over. */
         assert_null(dlopen(FOCAL_POOL_MODULE, RTLD_NOW | RTLD_NOLOAD));
-        assert_int_equal(pool_task_count(), 0);
+        assert_int_equal(proc_pool_threads(), 0);
         if (round == 0)
             tasks = task_count();
         assert_int_equal(task_count(), tasks);

@@ -1,6 +1,6 @@
-# The thread pool (src/exec/pool.c). The tests compile pool.c on its own,
-# apart from the rest of the library, and reach its hidden helpers:
-#   test_pool         cmocka; linked with --wrap=pthread_create so that it
+# The thread pool (src/exec/pool.c). The tests reach its hidden helpers:
+#   test_pool         cmocka; linked with the library's object files and
+#                     with --wrap=pthread_create so that it
 #                     counts the pool's thread starts and makes them fail;
 #   test_pool_unload  dlopen()s and dlclose()s focal_pool_module (pool.c as
 #                     a loadable module) 100 times and checks that no thread
@@ -20,11 +20,14 @@ endif()
 
 set(FOCAL_POOL_SOURCE "${PROJECT_SOURCE_DIR}/src/exec/pool.c")
 
-add_executable(test_pool "${CMAKE_CURRENT_LIST_DIR}/test_pool.c" "${FOCAL_POOL_SOURCE}")
-target_include_directories(test_pool PRIVATE "${PROJECT_SOURCE_DIR}/src")
+# test_pool links the library's own object files (the pool's among them),
+# like tests/faults, so that the coverage build counts what it runs.
+add_executable(test_pool "${CMAKE_CURRENT_LIST_DIR}/test_pool.c" "${CMAKE_CURRENT_LIST_DIR}/../support/proc.c"
+  $<TARGET_OBJECTS:focal_objects>)
+target_include_directories(test_pool PRIVATE "${PROJECT_SOURCE_DIR}/src" "${CMAKE_CURRENT_LIST_DIR}/../support")
 target_compile_options(test_pool PRIVATE ${FOCAL_WARNINGS})
 target_link_options(test_pool PRIVATE "LINKER:--wrap=pthread_create")
-target_link_libraries(test_pool PRIVATE PkgConfig::CMOCKA Threads::Threads)
+target_link_libraries(test_pool PRIVATE PkgConfig::CMOCKA PkgConfig::OPENBLAS Threads::Threads m)
 add_test(NAME test_pool COMMAND test_pool)
 set_tests_properties(test_pool PROPERTIES LABELS pool TIMEOUT 600)
 
@@ -35,7 +38,8 @@ target_link_libraries(focal_pool_module PRIVATE Threads::Threads)
 target_link_options(focal_pool_module PRIVATE "LINKER:--no-undefined")
 set_target_properties(focal_pool_module PROPERTIES C_VISIBILITY_PRESET hidden)
 
-add_executable(test_pool_unload "${CMAKE_CURRENT_LIST_DIR}/test_pool_unload.c")
+add_executable(test_pool_unload "${CMAKE_CURRENT_LIST_DIR}/test_pool_unload.c" "${CMAKE_CURRENT_LIST_DIR}/../support/proc.c")
+target_include_directories(test_pool_unload PRIVATE "${CMAKE_CURRENT_LIST_DIR}/../support")
 target_compile_options(test_pool_unload PRIVATE ${FOCAL_WARNINGS})
 target_compile_definitions(test_pool_unload PRIVATE
   FOCAL_POOL_MODULE="$<TARGET_FILE:focal_pool_module>")

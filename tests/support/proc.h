@@ -1,0 +1,20 @@
+/*
+ * The process as /proc and wait() show it, for the tests of the thread
+ * pool and of forked children.
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#ifndef FOCAL_TEST_PROC_H
+#define FOCAL_TEST_PROC_H
+
+#include <sys/types.h>
+
+/* The pool's threads alive in this process: the tasks in /proc/self/task
+ * named "focal-pool"; -1 when /proc/self/task cannot be read. */
+int proc_pool_threads(void);
+
+/* Waits for the child pid: its exit status, -signal when a signal ended it,
+ * -1000 when it cannot be waited for. */
+int proc_child_status(pid_t pid);
+
+#endif /* FOCAL_TEST_PROC_H */

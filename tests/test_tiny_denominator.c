@@ -1,0 +1,213 @@
+/*
+ * Softmax dense targets on the row layout (more than 64 classes, inner 1)
+ * under a WEIGHTED_MEAN denominator below 2^-900: the library then
+ * normalises each row's coefficients before it divides (plan.c's `tiny`),
+ * so that neither the row's terms nor the quotient underflow. The value
+ * and the gradient of the reduced loss do not depend on the scale of the
+ * weights or of the alpha vector, so the test makes them tiny (2^-1000
+ * times a factor) and checks both against a long double reference of
+ *
+ *   L = sum_r w_r sum_c y_rc a_c f(p_rc) / sum_r w_r sum_c y_rc a_c,
+ *   f(p) = -(1 - p)^gamma log p,
+ *   dL/dx_rj = w_r / D sum_c y_rc a_c f'(p_rc) p_rc ([c == j] - p_rj),
+ *   f'(p) = gamma (1 - p)^(gamma - 1) log p - (1 - p)^gamma / p
+ *
+ * (docs/math.md). Tiny weights with float64 only: float32 weights cannot
+ * be that small; the alpha vector is double for both.
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <focal/focal.h>
+
+#define ROWS 5
+#define CLASSES 80   /* above 64: the row layout */
+#define ELEMENTS (ROWS * CLASSES)
+#define TINY 0x1p-1000
+
+typedef struct problem {
+    double x[ELEMENTS], y[ELEMENTS], w[ROWS], alpha[CLASSES];
+    int tiny_weights;   /* else a tiny alpha vector */
+    double gamma;
+} problem;
+
+static uint64_t lcg_state;
+
+static double uniform(void)
+{
+    lcg_state = lcg_state * 6364136223846793005ULL + 1442695040888963407ULL;
+    return (double)(lcg_state >> 11) * 0x1p-53;
+}
+
+static void problem_init(problem *pb, int tiny_weights, double gamma, uint64_t seed)
+{
+    lcg_state = seed;
+    pb->tiny_weights = tiny_weights;
+    pb->gamma = gamma;
+    for (int r = 0; r < ROWS; r++) {
+        double sum = 0;
+        for (int c = 0; c < CLASSES; c++) {
+            pb->x[r * CLASSES + c] = 6.0 * uniform() - 3.0;
+            /* A sparse distribution: about a quarter of the classes. */
+            const double v = uniform() < 0.25 ? uniform() : 0.0;
+            pb->y[r * CLASSES + c] = v;
+            sum += v;
+        }
+        if (sum == 0) {
+            pb->y[r * CLASSES + r] = 1.0;
+            sum = 1.0;
+        }
+        for (int c = 0; c < CLASSES; c++)
+            pb->y[r * CLASSES + c] /= sum;
+        pb->w[r] = (tiny_weights ? TINY : 1.0) * (1.0 + r);
+    }
+    for (int c = 0; c < CLASSES; c++)
+        pb->alpha[c] = (tiny_weights ? 1.0 : TINY) * (1.0 + (c % 3));
+}
+
+/* The reference loss and gradient, from the values as the call sees them
+ * (float32 inputs rounded first). */
+static void reference(const problem *pb, long double *loss, long double grad[ELEMENTS])
+{
+    long double num = 0, den = 0;
+    long double f[ELEMENTS], fd[ELEMENTS], p[ELEMENTS];
+    const long double g = pb->gamma;
+    for (int r = 0; r < ROWS; r++) {
+        const double *x = pb->x + r * CLASSES;
+        long double m = x[0], s = 0;
+        for (int c = 1; c < CLASSES; c++)
+            m = x[c] > m ? x[c] : m;
+        for (int c = 0; c < CLASSES; c++)
+            s += expl(x[c] - m);
+        for (int c = 0; c < CLASSES; c++) {
+            const int e = r * CLASSES + c;
+            const long double logp = (x[c] - m) - logl(s);
+            p[e] = expl(logp);
+            const long double q = 1.0L - p[e];
+            f[e] = -powl(q, g) * logp;
+            fd[e] = g * powl(q, g - 1.0L) * logp - powl(q, g) / p[e];
+            num += pb->w[r] * pb->y[e] * pb->alpha[c] * f[e];
+            den += pb->w[r] * pb->y[e] * pb->alpha[c];
+        }
+    }
+    *loss = num / den;
+    for (int r = 0; r < ROWS; r++) {
+        long double dot = 0;   /* sum_c y a f'(p) p */
+        for (int c = 0; c < CLASSES; c++) {
+            const int e = r * CLASSES + c;
+            dot += pb->y[e] * pb->alpha[c] * fd[e] * p[e];
+        }
+        for (int j = 0; j < CLASSES; j++) {
+            const int e = r * CLASSES + j;
+            /* sum_c y_c a_c f'(p_c) p_c [c == j] - p_j dot */
+            const long double own = pb->y[e] * pb->alpha[j] * fd[e] * p[e];
+            grad[e] = pb->w[r] / den * (own - p[e] * dot);
+        }
+    }
+}
+
+static focal_loss *context_for(const problem *pb)
+{
+    focal_loss *loss = NULL;
+    assert_int_equal(focal_loss_create(&loss, FOCAL_MODE_SOFTMAX), FOCAL_OK);
+    assert_int_equal(focal_loss_set_reduction(loss, FOCAL_REDUCTION_WEIGHTED_MEAN), FOCAL_OK);
+    assert_int_equal(focal_loss_set_gamma(loss, pb->gamma), FOCAL_OK);
+    assert_int_equal(focal_loss_set_alpha_vector(loss, pb->alpha, CLASSES), FOCAL_OK);
+    return loss;
+}
+
+/* |got - want| within rel times (|want| + scale). */
+static int close_to(double got, long double want, long double scale, double rel)
+{
+    return isfinite(got) && fabsl((long double)got - want) <= rel * (fabsl(want) + scale);
+}
+
+static void check(const char *what, const problem *pb, double loss, const double *grad, double rel)
+{
+    long double ref_loss, ref_grad[ELEMENTS];
+    reference(pb, &ref_loss, ref_grad);
+    long double scale = 0;
+    for (int e = 0; e < ELEMENTS; e++)
+        scale = fabsl(ref_grad[e]) > scale ? fabsl(ref_grad[e]) : scale;
+    int bad = 0;
+    if (!close_to(loss, ref_loss, 0, rel)) {
+        print_error("%s: loss %.17g, reference %.17Lg\n", what, loss, ref_loss);
+        bad++;
+    }
+    for (int e = 0; e < ELEMENTS; e++)
+        if (!close_to(grad[e], ref_grad[e], scale, rel) && bad++ < 8)
+            print_error("%s: grad[%d] = %.17g, reference %.17Lg\n", what, e, grad[e], ref_grad[e]);
+    assert_int_equal(bad, 0);
+}
+
+static void run_f64(int tiny_weights, double gamma, uint64_t seed)
+{
+    problem pb;
+    problem_init(&pb, tiny_weights, gamma, seed);
+    focal_loss *loss = context_for(&pb);
+    double out = NAN, grad[ELEMENTS];
+    assert_int_equal(focal_forward_backward_dense_f64(loss, ROWS, CLASSES, 1, pb.x, pb.y, pb.w, &out, grad),
+                     FOCAL_OK);
+    char what[96];
+    snprintf(what, sizeof what, "float64, tiny %s, gamma %g", tiny_weights ? "weights" : "alpha", gamma);
+    check(what, &pb, out, grad, 1e-12);
+    focal_loss_destroy(loss);
+}
+
+static void test_f64_tiny_weights(void **state)
+{
+    (void)state;
+    run_f64(1, 2.0, 1);
+    run_f64(1, 0.5, 2);
+}
+
+static void test_f64_tiny_alpha(void **state)
+{
+    (void)state;
+    run_f64(0, 2.0, 3);
+    run_f64(0, 0.0, 4);
+}
+
+static void test_f32_tiny_alpha(void **state)
+{
+    (void)state;
+    problem pb;
+    problem_init(&pb, 0, 2.0, 5);
+    float x[ELEMENTS], y[ELEMENTS], w[ROWS], grad[ELEMENTS];
+    for (int e = 0; e < ELEMENTS; e++) {
+        x[e] = (float)pb.x[e];
+        y[e] = (float)pb.y[e];
+        pb.x[e] = x[e];   /* the reference takes the rounded values */
+        pb.y[e] = y[e];
+    }
+    for (int r = 0; r < ROWS; r++)
+        w[r] = (float)pb.w[r];
+    focal_loss *loss = context_for(&pb);
+    float out = NAN;
+    assert_int_equal(focal_forward_backward_dense_f32(loss, ROWS, CLASSES, 1, x, y, w, &out, grad), FOCAL_OK);
+    double gd[ELEMENTS];
+    for (int e = 0; e < ELEMENTS; e++)
+        gd[e] = grad[e];
+    /* Computed in double, rounded once to float. */
+    check("float32, tiny alpha, gamma 2", &pb, out, gd, 0x1p-22);
+    focal_loss_destroy(loss);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_f64_tiny_weights),
+        cmocka_unit_test(test_f64_tiny_alpha),
+        cmocka_unit_test(test_f32_tiny_alpha),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
