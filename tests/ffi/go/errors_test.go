@@ -332,7 +332,7 @@ func TestVersion(t *testing.T) {
 
 func TestISA(t *testing.T) {
 	isa := ISA()
-	if isa != "avx2" && isa != "scalar" {
+	if isa != "avx512" && isa != "avx2" && isa != "scalar" {
 		t.Errorf("ISA() = %q", isa)
 	}
 	if os.Getenv("FOCAL_MAX_ISA") == "scalar" && isa != "scalar" {

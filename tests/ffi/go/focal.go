@@ -59,7 +59,7 @@ func VersionString() string {
 }
 
 // ISA is the kernel path the library computes with in this process:
-// "avx2" or "scalar" (the portable path, also forced by FOCAL_MAX_ISA=scalar
+// "avx512", "avx2" or "scalar" (the portable path, also forced by FOCAL_MAX_ISA=scalar
 // in the environment before the first call into the library).
 func ISA() string {
 	return C.GoString(C.focal_isa())

@@ -77,6 +77,19 @@ const FUNCTION_NAMES = (
     :focal_forward_f64, :focal_backward_f64, :focal_forward_backward_f64,
     :focal_forward_dense_f64, :focal_backward_dense_f64, :focal_forward_backward_dense_f64,
     :focal_prior_bias,
+    # since 1.1
+    :focal_backward_bf16, :focal_backward_dense_bf16, :focal_backward_dense_f16,
+    :focal_backward_f16, :focal_backward_target_dense_f32, :focal_backward_target_dense_f64,
+    :focal_counts_bf16, :focal_counts_dense_bf16, :focal_counts_dense_f16, :focal_counts_dense_f32,
+    :focal_counts_dense_f64, :focal_counts_f16, :focal_counts_f32, :focal_counts_f64,
+    :focal_forward_backward_bf16, :focal_forward_backward_dense_bf16,
+    :focal_forward_backward_dense_f16, :focal_forward_backward_f16, :focal_forward_bf16,
+    :focal_forward_dense_bf16, :focal_forward_dense_f16, :focal_forward_f16,
+    :focal_loss_clear_pos_weight, :focal_loss_get_clip, :focal_loss_get_divisor,
+    :focal_loss_get_gamma_negative, :focal_loss_get_poly_epsilon, :focal_loss_get_pos_weight_count,
+    :focal_loss_get_pos_weight_vector, :focal_loss_get_soft_form, :focal_loss_set_clip,
+    :focal_loss_set_divisor, :focal_loss_set_gamma_negative, :focal_loss_set_poly_epsilon,
+    :focal_loss_set_pos_weight_vector, :focal_loss_set_soft_form
 )
 
 const LIBRARY_PATH = Ref{String}("")
@@ -156,7 +169,7 @@ end
 """
     isa_path()
 
-The kernel path libfocal computes with: "avx2" or "scalar".
+The kernel path libfocal computes with: "avx512", "avx2" or "scalar".
 """
 function isa_path()
     f = sym(:focal_isa)

@@ -136,7 +136,7 @@ end
     @testset "library and version" begin
         @test Focal.version().major == 1
         @test div(Focal.version_number(), 10000) == 1
-        @test Focal.isa_path() in ("avx2", "scalar")
+        @test Focal.isa_path() in ("avx512", "avx2", "scalar")
         prefix = get(ENV, "FOCAL_PREFIX", "")
         if !isempty(prefix)
             @test startswith(realpath(Focal.LIBRARY_PATH[]), realpath(prefix))

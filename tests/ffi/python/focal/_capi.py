@@ -31,6 +31,7 @@ _i64 = ctypes.c_int64
 _pf32 = ctypes.POINTER(ctypes.c_float)
 _pf64 = ctypes.POINTER(ctypes.c_double)
 _pi64 = ctypes.POINTER(ctypes.c_int64)
+_pu16 = ctypes.POINTER(ctypes.c_uint16)   # bfloat16 / float16 bit patterns
 
 
 def _compute(fp, target):
@@ -81,10 +82,33 @@ def _declarations():
         ("focal_loss_get_threads", _status, [LossPtr, ctypes.POINTER(ctypes.c_int)]),
         ("focal_prior_bias", _status, [ctypes.c_double, _pf64]),
     ]
-    for suffix, fp in (("f32", _pf32), ("f64", _pf64)):
+    # Since 1.1: data-parallel divisor and counts, soft forms, the family's
+    # settings, the target gradient, half storage.
+    d += [
+        ("focal_loss_set_divisor", _status, [LossPtr, ctypes.c_double]),
+        ("focal_loss_get_divisor", _status, [LossPtr, _pf64]),
+        ("focal_loss_set_soft_form", _status, [LossPtr, _enum]),
+        ("focal_loss_get_soft_form", _status, [LossPtr, ctypes.POINTER(_enum)]),
+        ("focal_loss_set_pos_weight_vector", _status, [LossPtr, _pf64, _i64]),
+        ("focal_loss_clear_pos_weight", _status, [LossPtr]),
+        ("focal_loss_get_pos_weight_count", _status, [LossPtr, _pi64]),
+        ("focal_loss_get_pos_weight_vector", _status, [LossPtr, _pf64, _i64]),
+        ("focal_loss_set_gamma_negative", _status, [LossPtr, ctypes.c_double]),
+        ("focal_loss_get_gamma_negative", _status, [LossPtr, _pf64]),
+        ("focal_loss_set_clip", _status, [LossPtr, ctypes.c_double]),
+        ("focal_loss_get_clip", _status, [LossPtr, _pf64]),
+        ("focal_loss_set_poly_epsilon", _status, [LossPtr, ctypes.c_double]),
+        ("focal_loss_get_poly_epsilon", _status, [LossPtr, _pf64]),
+    ]
+    for suffix, fp in (("f32", _pf32), ("f64", _pf64), ("bf16", _pu16), ("f16", _pu16)):
         for kind, target in (("", _pi64), ("_dense", fp)):
             for op, args in _compute(fp, target).items():
                 d.append(("focal_%s%s_%s" % (op, kind, suffix), _status, args))
+            d.append(("focal_counts%s_%s" % (kind, suffix), _status,
+                      [LossPtr, _i64, _i64, _i64, target, fp, _pf64]))
+    for suffix, fp in (("f32", _pf32), ("f64", _pf64)):
+        d.append(("focal_backward_target_dense_%s" % suffix, _status,
+                  [LossPtr, _i64, _i64, _i64, fp, fp, fp, fp, fp]))
     return d
 
 

@@ -335,7 +335,7 @@ fn version_check() {
 #[test]
 fn isa() {
     let isa = focal::isa();
-    assert!(isa == "avx2" || isa == "scalar", "{:?}", isa);
+    assert!(isa == "avx512" || isa == "avx2" || isa == "scalar", "{:?}", isa);
     if std::env::var("FOCAL_MAX_ISA").map_or(false, |v| v == "scalar") {
         assert_eq!(isa, "scalar");
     }

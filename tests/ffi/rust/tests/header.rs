@@ -55,6 +55,7 @@ fn rust_type(c: &str) -> String {
         "unsigned" => "c_uint",
         "char" => "c_char",
         "int64_t" => "i64",
+        "uint16_t" => "u16",
         other if other.starts_with("focal_") => other,
         other => panic!("no Rust spelling for C type {:?}", other),
     };
@@ -68,6 +69,17 @@ fn rust_type(c: &str) -> String {
         rust = format!("{}{}", qualifier, rust);
     }
     rust
+}
+
+/// "double counts[3]" as the pointer it decays to, "double *counts".
+fn array_to_pointer(p: &str) -> String {
+    match p.find('[') {
+        Some(i) => {
+            let (ty, name) = split_trailing_ident(&p[..i]);
+            format!("{} *{}", ty, name)
+        }
+        None => p.to_string(),
+    }
 }
 
 type Signature = (Vec<String>, String);
@@ -88,7 +100,7 @@ fn header_functions(header: &str) -> BTreeMap<String, Signature> {
             .split(',')
             .map(str::trim)
             .filter(|p| *p != "void" && !p.is_empty())
-            .map(|p| rust_type(&split_trailing_ident(p).0))
+            .map(|p| rust_type(&split_trailing_ident(&array_to_pointer(p)).0))
             .collect();
         let ret = if ret == "void" {
             String::new()
