@@ -38,13 +38,17 @@
 
 #include "proc.h"
 
-/* Under ThreadSanitizer: the fork test starts threads in the child of a
- * process with threads, which TSan refuses by default (as in test_pool). */
-const char *__tsan_default_options(void);
-__attribute__((used, visibility("default"))) const char *__tsan_default_options(void)
-{
-    return "die_after_fork=0";
-}
+/* ThreadSanitizer does not support a forked child of a process with
+ * threads starting threads of its own (its registry reports the child's
+ * new threads as duplicates): under it this program reports itself as
+ * skipped (77) rather than passing. */
+#if defined(__SANITIZE_THREAD__)
+#  define FOCAL_TEST_TSAN 1
+#elif defined(__has_feature)
+#  if __has_feature(thread_sanitizer)
+#    define FOCAL_TEST_TSAN 1
+#  endif
+#endif
 
 static const char *self_path = "/proc/self/exe";
 
@@ -260,6 +264,10 @@ int main(int argc, char **argv)
         fputs(focal_isa(), stdout);
         return 0;
     }
+#ifdef FOCAL_TEST_TSAN
+    puts("SKIP: ThreadSanitizer cannot run a forked child that starts threads (test_fork_with_pool)");
+    return 77;
+#endif
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_max_isa_values),
         cmocka_unit_test(test_fork_with_pool),
