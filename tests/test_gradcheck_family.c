@@ -422,6 +422,32 @@ static void test_target_gradient(void **state)
     gf_finish("target gradient", &tally);
 }
 
+/* Softmax with more classes than the class-major kernels take: the row
+ * kernels' target gradient, without (c = 70, inner 1) and with (c = 300,
+ * inner 2) the transposes. */
+static void test_target_gradient_rows(void **state)
+{
+    (void)state;
+    static const int64_t shapes[2][3] = {{2, 70, 1}, {1, 300, 2}};
+    gf_tally tally = {0, 0, 0};
+    for (size_t i = 0; i < GF_CFG_COUNT; i++) {
+        const gf_cfg *g = &gf_cfgs[i];
+        /* (the per-class vectors of gf_data hold 8 classes) */
+        if (!g->dense_ok || g->mode != FOCAL_MODE_SOFTMAX || g->alpha == GF_ALPHA_VECTOR || g->pos_weight) {
+            continue;
+        }
+        for (int k = 0; k < 2; k++) {
+            gf_data d = gf_shape;
+            d.n = shapes[k][0];
+            d.c = shapes[k][1];
+            d.inner = shapes[k][2];
+            gf_fill(g, &d, 1, 0.0, 1.0, 0, 0x5eed70u + (size_t)k);
+            gf_case(g, &d, FOCAL_REDUCTION_SUM, 1, 1, &tally);
+        }
+    }
+    gf_finish("target gradient, row kernels", &tally);
+}
+
 /* Sigmoid with sum(y) < 1: SUM_OVER_POSITIVES divides by max(1, P) = 1,
  * whose derivative in the targets is 0 (one position of 3 elements, each
  * target below 0.15, so P < 0.45). */
@@ -443,6 +469,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_input_gradient),
         cmocka_unit_test(test_target_gradient),
+        cmocka_unit_test(test_target_gradient_rows),
         cmocka_unit_test(test_target_gradient_few_positives),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
