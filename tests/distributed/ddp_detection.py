@@ -32,7 +32,7 @@ same DDP training with each rank dividing by its own positives (what
 SUM_OVER_POSITIVES on a shard does) must end at least 1e-6 away.
 
 libfocal is called through ctypes here, self-contained: the Python binding
-(tests/ffi/python) does not expose the divisor and the counts yet.
+(bindings/python) does not expose the divisor and the counts yet.
 Exit status: 0 when every check holds, 1 when one does not, 77 (skipped)
 when torch, torch.distributed or its gloo backend is missing.
 """

@@ -1,5 +1,5 @@
-# The Rust binding (tests/ffi/rust, crate `focal`) tested with cargo against
-# the library installed by the focal_prefix fixture (tests/ffi/tests.cmake).
+# The Rust binding (bindings/rust, crate `focal`) tested with cargo against
+# the library installed by the focal_prefix fixture (bindings/tests.cmake).
 # Fails when cargo is missing, unless FOCAL_SKIP_FFI=1 (then skipped).
 if(TARGET focal)
   add_test(NAME ffi_rust

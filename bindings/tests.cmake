@@ -1,5 +1,5 @@
 # The FFI tests share one installed prefix, set up once per ctest run by
-# the fixture below. Each language's tests.cmake (tests/ffi/<lang>/) adds
+# the fixture below. Each language's tests.cmake (bindings/<lang>/) adds
 # tests with FIXTURES_REQUIRED focal_prefix and sources
 # ${FOCAL_FFI_PREFIX}/env.sh for PKG_CONFIG_PATH and LD_LIBRARY_PATH.
 if(TARGET focal)

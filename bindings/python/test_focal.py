@@ -51,7 +51,7 @@ except ImportError:
 needs_torch = unittest.skipIf(torch is None, "torch is not installed")
 needs_torchvision = unittest.skipIf(torch is None or torchvision is None, "torchvision is not installed")
 
-GOLDEN_DIR = os.path.normpath(os.path.join(HERE, "..", "..", "golden"))
+GOLDEN_DIR = os.path.normpath(os.path.join(HERE, "..", "..", "tests", "golden"))
 
 if torch is not None:
     torch.manual_seed(0)
@@ -1074,7 +1074,7 @@ class TestSeedModules(unittest.TestCase):
 
 class TestDocumentation(unittest.TestCase):
     def test_python_examples_of_the_docs_run(self):
-        path = os.path.normpath(os.path.join(HERE, "..", "..", "..", "docs", "ffi.md"))
+        path = os.path.normpath(os.path.join(HERE, "..", "..", "docs", "ffi.md"))
         if not os.path.exists(path):
             self.skipTest("%s not found" % path)
         if torch is None or torchvision is None:

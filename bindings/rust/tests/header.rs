@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 fn header_path() -> PathBuf {
     match env::var_os("FOCAL_PREFIX") {
         Some(prefix) => Path::new(&prefix).join("include/focal/focal.h"),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../include/focal/focal.h"),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../include/focal/focal.h"),
     }
 }
 

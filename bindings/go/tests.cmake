@@ -1,6 +1,6 @@
-# The Go binding (tests/ffi/go, module libfocal.org/focal) tested with go
+# The Go binding (bindings/go, module libfocal.org/focal) tested with go
 # test against the library installed by the focal_prefix fixture
-# (tests/ffi/tests.cmake). Fails when go is missing, unless FOCAL_SKIP_FFI=1
+# (bindings/tests.cmake). Fails when go is missing, unless FOCAL_SKIP_FFI=1
 # (then skipped).
 if(TARGET focal)
   add_test(NAME ffi_go

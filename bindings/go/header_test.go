@@ -16,7 +16,7 @@ func headerPath() string {
 	if prefix := os.Getenv("FOCAL_PREFIX"); prefix != "" {
 		return filepath.Join(prefix, "include", "focal", "focal.h")
 	}
-	return filepath.Join("..", "..", "..", "include", "focal", "focal.h")
+	return filepath.Join("..", "..", "include", "focal", "focal.h")
 }
 
 func TestEveryHeaderFunctionIsBound(t *testing.T) {

@@ -39,7 +39,7 @@ type goldenCase struct {
 }
 
 func goldenDir() string {
-	return filepath.Join("..", "..", "golden")
+	return filepath.Join("..", "..", "tests", "golden")
 }
 
 func parseFloat(tok string) (float64, error) {

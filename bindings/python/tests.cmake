@@ -1,5 +1,5 @@
-# The Python bindings (tests/ffi/python/focal) tested against the library
-# installed by the focal_prefix fixture (tests/ffi/tests.cmake). Debian's
+# The Python bindings (bindings/python/focal) tested against the library
+# installed by the focal_prefix fixture (bindings/tests.cmake). Debian's
 # /usr/bin/python3 is preferred: it is the one with python3-numpy,
 # python3-torch and python3-torchvision.
 if(TARGET focal)
