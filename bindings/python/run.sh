@@ -19,4 +19,4 @@ if ! "$python" -c 'import numpy' >/dev/null 2>&1; then
 fi
 cd "$here"
 export PYTHONDONTWRITEBYTECODE=1
-exec "$python" -m unittest -v test_focal
+exec "$python" -m unittest -v test_libfocal

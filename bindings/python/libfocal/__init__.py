@@ -1,7 +1,7 @@
 """Python bindings of libfocal (ctypes + numpy).
 
     import numpy as np
-    import focal
+    import libfocal
 
     with focal.Loss("softmax", gamma=2.0, alpha=[0.25, 0.75]) as loss:
         value, grad = loss.forward_backward(logits, target)
@@ -11,7 +11,7 @@ C) with channels_last=True); float32 arrays are computed by the _f32
 functions, float64 by the _f64 ones. Index targets are integer arrays of
 shape (N, d1, ..., dk); dense targets are float arrays shaped like the input.
 Errors raise a FocalError subclass carrying the C status and the library's
-detail message. The torch integration lives in focal.nn.
+detail message. The torch integration lives in libfocal.nn.
 """
 
 import ctypes

@@ -1,4 +1,4 @@
-"""Tests of the Python bindings (focal, focal.nn) against the installed libfocal.
+"""Tests of the Python bindings (libfocal, libfocal.nn) against the installed libfocal.
 
 Run from this directory, after sourcing <prefix>/env.sh of an installed
 libfocal:
@@ -31,15 +31,15 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-import focal  # noqa: E402
-from focal import _capi, Reduction  # noqa: E402
+import libfocal as focal  # noqa: E402
+from libfocal import _capi, Reduction  # noqa: E402
 
 try:
     import torch
     import torch.nn as nn
     import torch.nn.functional as F
     from torch.autograd import Variable
-    import focal.nn as fnn
+    import libfocal.nn as fnn
 except ImportError:  # the numpy bindings do not need torch
     torch = None
 
@@ -441,7 +441,7 @@ class TestBindings(unittest.TestCase):
     def test_isa(self):
         self.assertIn(focal.isa(), ("avx512", "avx2", "scalar"))
         env = dict(os.environ, FOCAL_MAX_ISA="scalar", PYTHONDONTWRITEBYTECODE="1")
-        res = subprocess.run([sys.executable, "-c", "import focal; print(focal.isa())"], cwd=HERE, env=env,
+        res = subprocess.run([sys.executable, "-c", "import libfocal; print(libfocal.isa())"], cwd=HERE, env=env,
                              capture_output=True, text=True, timeout=60)
         self.assertEqual((res.returncode, res.stdout.strip()), (0, "scalar"), res.stderr)
 
@@ -494,7 +494,7 @@ class TestVersionCheck(unittest.TestCase):
                 f.write(FAKE_LIBRARY_SOURCE)
             subprocess.run([cc, "-shared", "-fPIC", "-o", so, src], check=True)
             env = dict(os.environ, FOCAL_LIBRARY=so, PYTHONDONTWRITEBYTECODE="1")
-            res = subprocess.run([sys.executable, "-c", "import focal"], cwd=HERE, env=env,
+            res = subprocess.run([sys.executable, "-c", "import libfocal"], cwd=HERE, env=env,
                                  capture_output=True, text=True, timeout=60)
         self.assertNotEqual(res.returncode, 0)
         self.assertIn("ImportError: libfocal at %s has version 2.1.0" % so, res.stderr)

@@ -1,6 +1,6 @@
 """PyTorch integration: an autograd Function over libfocal and nn.Modules.
 
-    from focal.nn import FocalLoss, SigmoidFocalLoss, sigmoid_focal_loss
+    from libfocal.nn import FocalLoss, SigmoidFocalLoss, sigmoid_focal_loss
 
 `sigmoid_focal_loss(inputs, targets, alpha, gamma, reduction)` and
 `SigmoidFocalLoss` replace torchvision.ops.sigmoid_focal_loss;
@@ -15,8 +15,8 @@ import numpy as np
 import torch
 from torch.autograd.function import once_differentiable
 
-import focal
-from focal import Reduction
+import libfocal as focal
+from libfocal import Reduction
 
 __all__ = ["FocalFunction", "focal_loss", "FocalLoss", "sigmoid_focal_loss", "SigmoidFocalLoss",
            "Seed000FocalLoss", "Seed003FocalLoss"]
