@@ -329,6 +329,11 @@ typedef struct {
     double recall[NCLASS];
     double rare_ap;
     double seconds;
+    /* The rare class's precision-recall curve: one point per test sample in
+     * ranked order (recall, precision), kept for --plot. */
+    double *curve_recall;
+    double *curve_precision;
+    size_t curve_points;
 } report;
 
 typedef struct {
@@ -347,10 +352,18 @@ static int ranked_descending(const void *a, const void *b)
 }
 
 /* Step-wise average precision: the mean, over the positives, of the
- * precision among the samples ranked at or above each positive. */
-static double average_precision(ranked *r, size_t n)
+ * precision among the samples ranked at or above each positive. Fills the
+ * precision-recall curve of rep as it goes. */
+static double average_precision(ranked *r, size_t n, report *rep)
 {
     qsort(r, n, sizeof *r, ranked_descending);
+    size_t positives = 0;
+    for (size_t i = 0; i < n; i++) {
+        positives += (size_t)r[i].positive;
+    }
+    rep->curve_recall = xmalloc(n, sizeof *rep->curve_recall);
+    rep->curve_precision = xmalloc(n, sizeof *rep->curve_precision);
+    rep->curve_points = n;
     size_t hits = 0;
     double sum = 0.0;
     for (size_t i = 0; i < n; i++) {
@@ -358,6 +371,8 @@ static double average_precision(ranked *r, size_t n)
             hits++;
             sum += (double)hits / (double)(i + 1);
         }
+        rep->curve_recall[i] = positives ? (double)hits / (double)positives : 0.0;
+        rep->curve_precision[i] = (double)hits / (double)(i + 1);
     }
     return hits ? sum / (double)hits : 0.0;
 }
@@ -395,7 +410,7 @@ static void evaluate(const model *m, const dataset *test, report *rep)
         rep->precision[c] = predicted ? (double)confusion[c][c] / (double)predicted : 0.0;
         rep->recall[c] = actual ? (double)confusion[c][c] / (double)actual : 0.0;
     }
-    rep->rare_ap = average_precision(rank, test->n);
+    rep->rare_ap = average_precision(rank, test->n, rep);
 
     free(rank);
     free(logits);
@@ -414,14 +429,118 @@ static void print_row(const char *name, const report *r)
     printf("   %6.3f  %4.0f ms\n", r->rare_ap, 1e3 * r->seconds);
 }
 
+/* ------------------------------------------------------------------------
+ * --plot: the rare class's precision-recall curves as an SVG file
+ * ------------------------------------------------------------------------ */
+
+enum { PLOT_W = 640, PLOT_H = 480, PLOT_LEFT = 70, PLOT_RIGHT = 20, PLOT_TOP = 40, PLOT_BOTTOM = 60 };
+
+static double plot_x(double recall)
+{
+    return PLOT_LEFT + recall * (PLOT_W - PLOT_LEFT - PLOT_RIGHT);
+}
+
+static double plot_y(double precision)
+{
+    return PLOT_H - PLOT_BOTTOM - precision * (PLOT_H - PLOT_TOP - PLOT_BOTTOM);
+}
+
+/* Writes the curves of the runs as polylines over a unit square with a grid
+ * every 0.1. Points closer than a pixel to the last one drawn are skipped,
+ * which keeps the file small without changing the picture. */
+static int write_plot(const char *path, const report *rep, const char *const *names,
+                      const char *const *colours, int runs, uint64_t seed)
+{
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        return -1;
+    }
+    fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+               "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
+               "viewBox=\"0 0 %d %d\" font-family=\"sans-serif\" font-size=\"13\">\n"
+               "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n",
+            PLOT_W, PLOT_H, PLOT_W, PLOT_H);
+    fprintf(f, "<text x=\"%d\" y=\"24\" text-anchor=\"middle\" font-size=\"15\">"
+               "Rare class (1:100) on the test set, seed %" PRIu64 "</text>\n",
+            (PLOT_W + PLOT_LEFT - PLOT_RIGHT) / 2, seed);
+    for (int i = 0; i <= 10; i++) {
+        double v = i / 10.0;
+        fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#ddd\"/>\n",
+                plot_x(v), plot_y(0.0), plot_x(v), plot_y(1.0));
+        fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#ddd\"/>\n",
+                plot_x(0.0), plot_y(v), plot_x(1.0), plot_y(v));
+        if (i % 2 == 0) {
+            fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%.1f</text>\n",
+                    plot_x(v), plot_y(0.0) + 18, v);
+            fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%.1f</text>\n",
+                    plot_x(0.0) - 6, plot_y(v) + 4, v);
+        }
+    }
+    fprintf(f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"none\" "
+               "stroke=\"black\"/>\n",
+            plot_x(0.0), plot_y(1.0), plot_x(1.0) - plot_x(0.0), plot_y(0.0) - plot_y(1.0));
+    fprintf(f, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">recall</text>\n",
+            (plot_x(0.0) + plot_x(1.0)) / 2, PLOT_H - 20);
+    fprintf(f, "<text x=\"20\" y=\"%.1f\" text-anchor=\"middle\" "
+               "transform=\"rotate(-90 20 %.1f)\">precision</text>\n",
+            (plot_y(0.0) + plot_y(1.0)) / 2, (plot_y(0.0) + plot_y(1.0)) / 2);
+    for (int run = 0; run < runs; run++) {
+        const report *r = &rep[run];
+        fprintf(f, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\" points=\"",
+                colours[run]);
+        double last_x = -1e9, last_y = -1e9;
+        for (size_t i = 0; i < r->curve_points; i++) {
+            double x = plot_x(r->curve_recall[i]), y = plot_y(r->curve_precision[i]);
+            if (i + 1 < r->curve_points && fabs(x - last_x) < 1.0 && fabs(y - last_y) < 1.0) {
+                continue;
+            }
+            fprintf(f, "%.1f,%.1f ", x, y);
+            last_x = x;
+            last_y = y;
+        }
+        fprintf(f, "\"/>\n");
+        double ly = plot_y(0.14) + 20 * run;
+        fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" "
+                   "stroke-width=\"3\"/>\n",
+                plot_x(0.03), ly - 4, plot_x(0.09), ly - 4, colours[run]);
+        fprintf(f, "<text x=\"%.1f\" y=\"%.1f\">%s: AP %.3f</text>\n", plot_x(0.11), ly,
+                names[run], r->rare_ap);
+    }
+    fprintf(f, "</svg>\n");
+    int bad = ferror(f);
+    if (fclose(f) != 0) {
+        bad = 1;
+    }
+    return bad ? -1 : 0;
+}
+
+static void usage(const char *argv0)
+{
+    fprintf(stderr, "usage: %s [--plot FILE.svg] [seed]\n", argv0);
+}
+
 int main(int argc, char **argv)
 {
     uint64_t seed = 42;
-    if (argc > 1) {
-        char *end;
-        seed = strtoull(argv[1], &end, 10);
-        if (*end != '\0' || end == argv[1]) {
-            fprintf(stderr, "usage: %s [seed]\n", argv[0]);
+    const char *plot_path = NULL;
+    int have_seed = 0;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--plot") == 0) {
+            if (i + 1 >= argc) {
+                usage(argv[0]);
+                return EXIT_FAILURE;
+            }
+            plot_path = argv[++i];
+        } else if (!have_seed) {
+            char *end;
+            seed = strtoull(argv[i], &end, 10);
+            if (*end != '\0' || end == argv[i] || argv[i][0] == '-') {
+                usage(argv[0]);
+                return EXIT_FAILURE;
+            }
+            have_seed = 1;
+        } else {
+            usage(argv[0]);
             return EXIT_FAILURE;
         }
     }
@@ -504,9 +623,23 @@ int main(int argc, char **argv)
     printf("\nrare class, cross-entropy -> focal: AP %.3f -> %.3f, recall %.3f -> %.3f\n",
            rep[0].rare_ap, rep[1].rare_ap, rep[0].recall[RARE], rep[1].recall[RARE]);
 
+    int status = EXIT_SUCCESS;
+    if (plot_path) {
+        const char *colours[2] = {"#1f77b4", "#d62728"};
+        if (write_plot(plot_path, rep, names, colours, 2, seed) != 0) {
+            fprintf(stderr, "focal_demo: cannot write %s\n", plot_path);
+            status = EXIT_FAILURE;
+        } else {
+            printf("precision-recall curves of the rare class written to %s\n", plot_path);
+        }
+    }
+    for (int run = 0; run < 2; run++) {
+        free(rep[run].curve_recall);
+        free(rep[run].curve_precision);
+    }
     focal_loss_destroy(fl);
     focal_loss_destroy(ce);
     dataset_free(&test_set);
     dataset_free(&train_set);
-    return EXIT_SUCCESS;
+    return status;
 }
