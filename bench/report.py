@@ -816,6 +816,76 @@ def load_json(path, what, required=False):
         return None
 
 
+def write_figure(d, path):
+    """The performance chart: the speed-up of libfocal's fused float32 call
+    over each peer's forward + backward, per workload and thread count, and the
+    share of the machine's bandwidth limit it reaches (best kernel table)."""
+    import matplotlib
+    matplotlib.use("svg")
+    import matplotlib.pyplot as plt
+
+    matplotlib.rcParams["svg.hashsalt"] = "libfocal"
+    best = d.best
+    if best is None:
+        print("report.py: no valid run, no figure", file=sys.stderr)
+        return
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.4), gridspec_kw={"width_ratios": [3, 2]})
+    groups = []
+    for w, impls in (("cls", ("composed", "cross_entropy")), ("seg", ("composed", "cross_entropy")),
+                     ("det", ("torchvision", "bce_with_logits")), ("small", ("composed", "cross_entropy"))):
+        key = "ns_per_call" if w == "small" else "median_ms"
+        for th in d.threads:
+            lib = best.lib(w, "f32", "fused", th)
+            ratios = []
+            for impl in impls:
+                peer = d.peer(w, impl, "fwd_bwd", th)
+                ratios.append(None if lib is None or peer is None else peer[key] / lib[key])
+            if any(r is not None for r in ratios):
+                groups.append((f"{w}\n{th} thread{'s' if th > 1 else ''}", ratios))
+    width = 0.38
+    labels = ("PyTorch composed focal loss / torchvision sigmoid_focal_loss",
+              "cross_entropy / binary_cross_entropy_with_logits (gamma = 0)")
+    for k in range(2):
+        xs = [i + (k - 0.5) * width for i in range(len(groups))]
+        ys = [g[1][k] or 0.0 for g in groups]
+        bars = left.bar(xs, ys, width, label=labels[k])
+        for b, y in zip(bars, ys):
+            if y:
+                left.annotate(f"{y:.1f}x", (b.get_x() + b.get_width() / 2, y), ha="center", va="bottom",
+                              fontsize=7, xytext=(0, 2), textcoords="offset points")
+    left.set_xticks(range(len(groups)), [g[0] for g in groups], fontsize=8)
+    left.set_yscale("log")
+    left.axhline(1.0, color="black", linewidth=0.8)
+    left.set_ylabel("speed-up: peer time / libfocal time (log)")
+    left.set_title("libfocal fused float32 against PyTorch forward + backward", fontsize=10)
+    left.legend(fontsize=7, frameon=False, loc="upper right")
+    left.grid(True, axis="y", color="0.88")
+
+    rows = []
+    for w in ("cls", "seg", "det"):
+        for th in best.threads:
+            b = best.bandwidth_share(w, th)
+            if b is not None:
+                rows.append((f"{w}\n{th} thread{'s' if th > 1 else ''}", b["percent"], FLOOR_BANDWIDTH_PERCENT.get(w)))
+    xs = range(len(rows))
+    right.bar(xs, [r[1] for r in rows], 0.6, color="tab:green")
+    for x, r in zip(xs, rows):
+        right.annotate(f"{r[1]:.0f} %", (x, r[1]), ha="center", va="bottom", fontsize=7,
+                       xytext=(0, 2), textcoords="offset points")
+        if r[2]:
+            right.plot([x - 0.35, x + 0.35], [r[2], r[2]], color="black", linestyle="--", linewidth=1)
+    right.set_xticks(list(xs), [r[0] for r in rows], fontsize=8)
+    right.set_ylim(0, 105)
+    right.set_ylabel("share of the bandwidth limit (%)")
+    right.set_title("fused float32, table %s (dashed: floor)" % best.name, fontsize=10)
+    right.grid(True, axis="y", color="0.88")
+    cpu = best.machine.get("cpu", "")
+    fig.suptitle(f"bench/run.sh on {cpu}".strip(), fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, metadata={"Date": None, "Creator": "bench/report.py"})
+    print(f"report.py: wrote {path}")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--focal", required=True, nargs="+", help="focal_bench --json output, one per kernel table")
@@ -826,6 +896,7 @@ def main():
     ap.add_argument("--out", required=True, help="the markdown file to write")
     ap.add_argument("--command", default="bash bench/run.sh", help="the command named in the page")
     ap.add_argument("--elapsed", type=float, help="seconds the whole run took, for the page")
+    ap.add_argument("--figure", help="also draw the performance chart into this SVG file (needs matplotlib)")
     args = ap.parse_args()
     runs = []
     for path in args.focal:
@@ -843,6 +914,8 @@ def main():
     fl = floors(d)
     print(f"report.py: wrote {args.out}: {fl.passed} of {fl.total} floors pass, {fl.failed} fail, "
           f"{fl.unmeasured} not measured")
+    if args.figure:
+        write_figure(d, args.figure)
 
 
 if __name__ == "__main__":

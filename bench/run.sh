@@ -196,8 +196,17 @@ command="bash bench/run.sh"
 for a in ${args[@]+"${args[@]}"} ${bench_args[@]+"${bench_args[@]}"}; do command+=" $a"; done
 [ -n "$only_tables" ] && command+=" --tables ${only_tables// /,}"
 ((with_v1)) || command+=" --no-v1"
+# The chart beside the page: docs/figures/performance.svg for the published
+# figures, next to the page otherwise; only where matplotlib is installed.
+figure=()
+if "$python" -c 'import matplotlib' >/dev/null 2>&1; then
+  if [ "$out" = docs/performance.md ]; then figure=(--figure docs/figures/performance.svg)
+  else figure=(--figure "${out%.md}.svg"); fi
+else
+  echo "run.sh: matplotlib is not installed (apt-get install python3-matplotlib): no performance chart"
+fi
 "$python" bench/report.py --tables "$results/tables.json" --focal "${focal_jsons[@]}" "${v1[@]}" "${peers[@]}" \
-  --out "$out" --command "$command" --elapsed "$elapsed"
+  --out "$out" --command "$command" --elapsed "$elapsed" ${figure[@]+"${figure[@]}"}
 took=$(printf '%s, ' "${steps[@]}")
 echo "== done in $((elapsed / 60)) min $((elapsed % 60)) s (${took%, }); JSON and text output in $results/"
 exit "$status"
