@@ -1,6 +1,9 @@
 /* The vector vocabulary of simd/vec_scalar.h (read its header comment: it
  * is the specification) for AVX-512 F + BW + DQ + VL, eight double lanes.
- * Compile with -mavx512f -mavx512bw -mavx512dq -mavx512vl -mfma -mavx2.
+ * Compile with -mavx512f -mavx512bw -mavx512dq -mavx512vl -mfma -mavx2
+ * -mf16c -mavx512bf16: the one AVX-512 BF16 instruction used, the float to
+ * bfloat16 conversion, runs only where CPUID says the CPU has it
+ * (vx_has_bf16), so the table still needs only F, BW, DQ and VL.
  *
  * vm is a __mmask8, one bit per lane (bit i is lane i), so masks combine
  * with plain C operators too; all eight bits are meaningful.
@@ -13,7 +16,9 @@
 #ifndef FOCAL_VEC_AVX512_H
 #define FOCAL_VEC_AVX512_H
 
+#include <cpuid.h>
 #include <immintrin.h>
+#include <stdatomic.h>
 #include <stdint.h>
 
 #define V_LANES 8
@@ -74,16 +79,45 @@ V_INLINE __m256i vx_to_float_odd(vd v)
     const __m256i zi = _mm256_castps_si256(z);
     return _mm256_mask_or_epi32(zi, inexact, zi, _mm256_set1_epi32(1));
 }
-V_INLINE __m128i vx_to_bf16(vd v)
+/* Whether the CPU has AVX-512 BF16: 0 not yet asked, 1 no, 2 yes. Asked
+ * once per translation unit on first use; relaxed atomics, as every
+ * thread that asks writes the same answer. */
+static _Atomic int vx_bf16_state;
+static int vx_has_bf16(void)
 {
-    /* float to bfloat16, nearest even: add 0x7fff plus the kept part's
-     * lowest bit, drop 16 bits; NaN becomes the quiet NaN of its sign. */
-    const __m256i f = vx_to_float_odd(v);
+    int s = atomic_load_explicit(&vx_bf16_state, memory_order_relaxed);
+    if (s == 0) {
+        unsigned a = 0, b = 0, c = 0, d = 0;
+        s = 1;
+        if (__get_cpuid_max(0, NULL) >= 7) {
+            __cpuid_count(7, 1, a, b, c, d);
+            s = (a >> 5) & 1u ? 2 : 1;
+        }
+        (void)b, (void)c, (void)d;
+        atomic_store_explicit(&vx_bf16_state, s, memory_order_relaxed);
+    }
+    return s == 2;
+}
+/* float to bfloat16, nearest even, in integer operations: add 0x7fff plus
+ * the kept part's lowest bit, drop 16 bits; NaN becomes the quiet NaN of
+ * its sign. */
+static __m128i vx_float_to_bf16_int(__m256i f, vd v)
+{
     const __m256i lsb = _mm256_and_si256(_mm256_srli_epi32(f, 16), _mm256_set1_epi32(1));
     __m256i r = _mm256_srli_epi32(_mm256_add_epi32(_mm256_add_epi32(f, _mm256_set1_epi32(0x7fff)), lsb), 16);
     const vm nan = _mm512_cmp_pd_mask(v, v, _CMP_UNORD_Q);
     r = _mm256_mask_or_epi32(r, nan, _mm256_srli_epi32(f, 16), _mm256_set1_epi32(0x40));
     return _mm256_cvtepi32_epi16(r);
+}
+/* vcvtneps2bf16 rounds to nearest even and quiets NaN as the integer
+ * path does, but reads subnormal floats as zero: a vector holding one
+ * takes the integer path. */
+V_INLINE __m128i vx_to_bf16(vd v)
+{
+    const __m256i f = vx_to_float_odd(v);
+    if (vx_has_bf16() && !_mm256_fpclass_ps_mask(_mm256_castsi256_ps(f), 0x20))
+        return (__m128i)_mm256_cvtneps_pbh(_mm256_castsi256_ps(f));
+    return vx_float_to_bf16_int(f, v);
 }
 V_INLINE __m128i vx_to_f16(vd v)
 {

@@ -1126,6 +1126,17 @@ int main(int argc, char **argv)
     test_loads_stores(&fz);
     test_f32_rounding();
     test_half(&g_bf16, &fz);
+#ifdef FOCAL_VEC_AVX512_H
+    /* The bfloat16 stores once more on the integer path that CPUs without
+     * AVX-512 BF16 take (and every CPU for vectors holding a subnormal). */
+    printf("AVX-512 BF16 %s: the bfloat16 stores again on the integer path\n",
+           vx_has_bf16() ? "present" : "absent");
+    if (vx_has_bf16()) {
+        atomic_store(&vx_bf16_state, 1);
+        test_half(&g_bf16, &fz);
+        atomic_store(&vx_bf16_state, 0);
+    }
+#endif
     test_half(&g_f16, &fz);
     test_gather();
     test_int();
