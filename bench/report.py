@@ -855,10 +855,11 @@ def write_figure(d, path):
                               fontsize=7, xytext=(0, 2), textcoords="offset points")
     left.set_xticks(range(len(groups)), [g[0] for g in groups], fontsize=8)
     left.set_yscale("log")
+    left.set_ylim(top=4 * max([y for g in groups for y in g[1] if y] or [1.0]))
     left.axhline(1.0, color="black", linewidth=0.8)
     left.set_ylabel("speed-up: peer time / libfocal time (log)")
     left.set_title("libfocal fused float32 against PyTorch forward + backward", fontsize=10)
-    left.legend(fontsize=7, frameon=False, loc="upper right")
+    left.legend(fontsize=7, frameon=False, loc="upper left")
     left.grid(True, axis="y", color="0.88")
 
     rows = []
