@@ -1503,29 +1503,59 @@ static void K(scan_report_positions)(const focal_plan *P, int64_t pos, int n, fo
     }
 }
 
-/* Dense targets of one run of n elements from flat index at: checks
- * [0, 1], adds them to *sum. Returns 0, or 1 with the first bad one named
- * in acc. */
-static int K(scan_dense_run)(const focal_plan *P, int64_t at, int64_t len, vd *sum, focal_sums *acc)
+/* Names the first dense target outside [0, 1] among len from flat index
+ * at (there is one). */
+static void K(scan_dense_report)(const focal_plan *P, int64_t at, int64_t len, focal_sums *acc)
 {
     const STYPE *y = (const STYPE *)P->a.target_dense + at;
-    for (int64_t i = 0; i < len; i += V_LANES) {
-        const int n = len - i < V_LANES ? (int)(len - i) : V_LANES;
-        const vd v = LD(y + i, n);
-        const vm ok = m_and(v_ge(v, v_zero()), v_le(v, v_set(1.0)));
-        if (!m_all(m_or(ok, m_not(m_first(n))))) {
-            for (int64_t k = i; k < i + n; k++) {
-                const double yk = K(lane0)(S_LOAD_PART(y + k, 1, 0.0));
-                if (!(yk >= 0 && yk <= 1)) {
-                    acc->status = FOCAL_ERROR_INVALID_TARGET;
-                    acc->bad_index = at + k;
-                    acc->bad_value = yk;
-                    return 1;
-                }
-            }
+    for (int64_t k = 0; k < len; k++) {
+        const double yk = K(lane0)(S_LOAD_PART(y + k, 1, 0.0));
+        if (!(yk >= 0 && yk <= 1)) {
+            acc->status = FOCAL_ERROR_INVALID_TARGET;
+            acc->bad_index = at + k;
+            acc->bad_value = yk;
+            return;
         }
-        *sum = v_add(*sum, v);
     }
+}
+
+/* Dense targets of one run of len elements from flat index at: checks
+ * [0, 1], adds them to *sum. Returns 0, or 1 with the first bad one named
+ * in acc. Whole vectors go in blocks whose range tests (false for NaN)
+ * are combined and looked at once a block. */
+static int K(scan_dense_run)(const focal_plan *P, int64_t at, int64_t len, vd *sum, focal_sums *acc)
+{
+    enum { BLOCK = 32 * V_LANES };
+    const STYPE *y = (const STYPE *)P->a.target_dense + at;
+    const vd zero = v_zero(), one = v_set(1.0);
+    vd total = *sum;
+    int64_t i = 0;
+    while (len - i >= V_LANES) {
+        const int64_t whole = (len - i) / V_LANES * V_LANES;
+        const int64_t end = i + (whole < BLOCK ? whole : BLOCK);
+        const int64_t start = i;
+        vm ok = m_true();
+        for (; i < end; i += V_LANES) {
+            const vd v = S_LOAD(y + i);
+            ok = m_and(ok, m_and(v_ge(v, zero), v_le(v, one)));
+            total = v_add(total, v);
+        }
+        if (!m_all(ok)) {
+            K(scan_dense_report)(P, at + start, end - start, acc);
+            return 1;
+        }
+    }
+    if (i < len) {
+        const int n = (int)(len - i);
+        const vd v = S_LOAD_PART(y + i, n, 0.0);
+        const vm ok = m_and(v_ge(v, zero), v_le(v, one));
+        if (!m_all(m_or(ok, m_not(m_first(n))))) {
+            K(scan_dense_report)(P, at + i, n, acc);
+            return 1;
+        }
+        total = v_add(total, v);
+    }
+    *sum = total;
     return 0;
 }
 
