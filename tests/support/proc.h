@@ -13,6 +13,14 @@
  * named "focal-pool"; -1 when /proc/self/task cannot be read. */
 int proc_pool_threads(void);
 
+/* The threads of this process (entries of /proc/self/task); -1 when it
+ * cannot be read. */
+int proc_task_count(void);
+
+/* A "Name:   value kB" field of /proc/self/status (VmRSS, VmSize, ...) in
+ * kB; -1 when it is not there. */
+long proc_status_kb(const char *name);
+
 /* Waits for the child pid: its exit status, -signal when a signal ended it,
  * -1000 when it cannot be waited for. */
 int proc_child_status(pid_t pid);
