@@ -232,8 +232,7 @@ static int child(void)
 
 int main(void)
 {
-    const char *preload = getenv("LD_PRELOAD");
-    if (UNDER_SANITIZER || (preload != NULL && strstr(preload, "vgpreload") != NULL)) {
+    if (UNDER_SANITIZER || proc_under_valgrind()) {
         puts("SKIP: an address-space limit cannot be applied under a sanitizer or valgrind");
         return 77;
     }

@@ -37,7 +37,7 @@
 
 /* Under a sanitizer the heap and resident-set figures are the runtime's
  * (ASan keeps freed blocks in quarantine): LeakSanitizer checks instead,
- * as memcheck does under valgrind (see under_valgrind). */
+ * as memcheck does under valgrind. */
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 #  define UNDER_SANITIZER 1
 #elif defined(__has_feature)
@@ -49,7 +49,6 @@
 #  define UNDER_SANITIZER 0
 #endif
 
-#define ROUNDS 100
 #define WARMUP 10
 #define N 4096
 #define C 17   /* N * C values: above the size that runs on one thread */
@@ -62,12 +61,6 @@ typedef struct api {
     int (*forward_backward_f64)(const void *loss, int64_t n, int64_t c, int64_t inner, const double *input,
                                 const int64_t *target, const double *weight, double *out, double *grad_input);
 } api;
-
-static int under_valgrind(void)
-{
-    const char *preload = getenv("LD_PRELOAD");
-    return preload != NULL && strstr(preload, "vgpreload") != NULL;
-}
 
 static void *load(api *a)
 {
@@ -130,7 +123,10 @@ static void test_load_unload(void **state)
     int tasks = tasks0;
     long rss0 = -1;
     size_t heap0 = 0;
-    for (int round = 0; round < ROUNDS; round++) {
+    /* 100 rounds; 20 under valgrind (whose memcheck stage runs every test_*
+     * program, and which takes half a second for each dlopen). */
+    const int rounds = proc_under_valgrind() ? 20 : 100;
+    for (int round = 0; round < rounds; round++) {
         api a;
         void *h = load(&a);
         if (round == 0) {
@@ -167,18 +163,18 @@ static void test_load_unload(void **state)
             heap0 = mallinfo2().uordblks;
         }
     }
-    const int figures = !UNDER_SANITIZER && !under_valgrind();
+    const int figures = !UNDER_SANITIZER && !proc_under_valgrind();
     const long rss1 = proc_status_kb("VmRSS");
     const size_t heap1 = mallinfo2().uordblks;
     print_message("%d rounds: threads %d before the first, %d after each; heap in use %zu -> %zu bytes, VmRSS %ld -> %ld kB "
                   "(rounds %d to %d)\n",
-                  ROUNDS, tasks0, tasks, heap0, heap1, rss0, rss1, WARMUP, ROUNDS);
+                  rounds, tasks0, tasks, heap0, heap1, rss0, rss1, WARMUP, rounds);
     /* A leak of a context (a few hundred bytes) or of a call's scratch
      * (tens of kB) per round would add up to more than this over 90 rounds. */
     if (figures && heap1 > heap0 + 16 * 1024)
-        fail_msg("heap in use grew by %zu bytes over %d rounds", heap1 - heap0, ROUNDS - WARMUP);
+        fail_msg("heap in use grew by %zu bytes over %d rounds", heap1 - heap0, rounds - WARMUP);
     if (figures && rss0 > 0 && rss1 > rss0 + 2048)
-        fail_msg("VmRSS grew by %ld kB over %d rounds", rss1 - rss0, ROUNDS - WARMUP);
+        fail_msg("VmRSS grew by %ld kB over %d rounds", rss1 - rss0, rounds - WARMUP);
     free(x);
     free(grad);
     free(ref_grad);

@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 
@@ -58,6 +59,12 @@ long proc_status_kb(const char *name)
             break;
     fclose(f);
     return kb;
+}
+
+int proc_under_valgrind(void)
+{
+    const char *preload = getenv("LD_PRELOAD");
+    return preload != NULL && strstr(preload, "vgpreload") != NULL;
 }
 
 int proc_child_status(pid_t pid)
