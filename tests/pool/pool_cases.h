@@ -48,8 +48,8 @@ int pool_cases_teardown(void **state);
 /* The case's fused call with the given context (out and grad as large as
  * the reference's). */
 focal_status pool_case_run(const pool_case *k, const focal_loss *loss, void *out, void *grad);
-/* pool_case_run with the case's own context, compared bitwise with the
- * reference: 0 when equal, 1 when the call failed, 2 when a bit differs. */
+/* pool_case_run with the case's own context into buffers first filled
+ * with 0xA5, compared bitwise with the reference: 0 when equal, 1 when the call failed, 2 when a bit differs. */
 int pool_case_check(const pool_case *k, void *out, void *grad);
 
 /* The thread counts of the four contexts. */
