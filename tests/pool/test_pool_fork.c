@@ -11,9 +11,10 @@
  *     callers never see a differing result;
  *   - after every child, the parent's pool keeps its threads and gives the
  *     same bits.
- * Children report through their exit status. With FOCAL_TEST_QUICK=1 or
- * under valgrind: 2 passes per child and 3 forks during calls; under
- * valgrind the forks during calls are skipped (see there).
+ * Children report through their exit status. With FOCAL_TEST_QUICK=1, in
+ * an unoptimised build or under valgrind: 2 passes per child and 3 forks
+ * during calls; under valgrind the forks during calls are skipped (see
+ * there).
  *
  * ThreadSanitizer does not support a forked child of a multi-threaded
  * process starting threads: under it the program reports itself skipped
@@ -257,6 +258,9 @@ int main(void)
 #endif
     const char *q = getenv("FOCAL_TEST_QUICK");
     light = (q != NULL && strcmp(q, "1") == 0) || proc_under_valgrind();
+#ifndef __OPTIMIZE__
+    light = 1;   /* an unoptimised build: the coverage build */
+#endif
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_child_many_calls),
         cmocka_unit_test(test_fork_during_calls),
