@@ -15,8 +15,9 @@
  *      leave the context as it was, and free everything it allocated;
  *   3. for k = 1..T the k-th thread creation fails (alone, then every
  *      later one too): the library runs the work on the threads it has, so
- *      the call must succeed with outputs bitwise equal to the reference,
- *      and free everything.
+ *      the call must succeed with outputs bitwise equal to the reference
+ *      (which is checked to be the single-threaded result too), and free
+ *      everything.
  * The thread pool keeps its threads from one call to the next; before each
  * run the test shuts it down (focal_pool_shutdown, a hidden function of the
  * objects it links), so that every run starts its threads again and their
@@ -685,6 +686,18 @@ static void fault_config(const config *cf, uint64_t seed)
         errcheck_problem("%s: threads = %d but no worker was started", name, cf->threads);
     memcpy(b.ref_out, b.out, b.out_bytes);
     memcpy(b.ref_grad, b.grad, b.grad_bytes);
+    if (cf->threads != 1) {
+        /* The reference is the single-threaded result as well, so a call
+         * whose workers could not start must give the one-thread bits. */
+        focal_loss *one = NULL;
+        assert_int_equal(focal_loss_clone(loss, &one), FOCAL_OK);
+        assert_int_equal(focal_loss_set_threads(one, 1), FOCAL_OK);
+        sentinel_fill(&b);
+        s = run_config(cf, one, &b);
+        focal_loss_destroy(one);
+        if (s != FOCAL_OK || !same_as_reference(&b))
+            errcheck_problem("%s: the clean run differs from the single-threaded one", name);
+    }
 
     for (long k = 1; k <= t.allocs; k++)
         for (int persist = 0; persist < (quick ? 1 : 2); persist++) {

@@ -30,3 +30,15 @@ foreach(_table IN LISTS FOCAL_TEST_TABLES)
     ENVIRONMENT "FOCAL_MAX_ISA=${_table};FOCAL_REQUIRE_ISA=${_table}" LABELS "faults;${_table}" TIMEOUT 600
     SKIP_RETURN_CODE 77)
 endforeach()
+
+# A real limit at the pool's thread start (no wrapper): RLIMIT_AS too low
+# for a thread's stack in a child process; calls asking for four threads
+# run on the caller with the one-thread bits. Skipped (77) under the
+# sanitizers and valgrind. The executable is not named test_*: the
+# valgrind stage of .ci/sanitizers.sh, which runs every test_* cmocka
+# program, would count its skip as a failure.
+add_executable(thread_limits "${CMAKE_CURRENT_LIST_DIR}/test_thread_limits.c")
+target_link_libraries(thread_limits PRIVATE focal_test_support Threads::Threads m)
+target_compile_options(thread_limits PRIVATE ${FOCAL_WARNINGS})
+add_test(NAME thread_limits COMMAND thread_limits)
+set_tests_properties(thread_limits PROPERTIES LABELS "faults;pool" TIMEOUT 300 SKIP_RETURN_CODE 77)

@@ -20,7 +20,6 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include <dirent.h>
 #include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,18 +30,6 @@
 #include "proc.h"
 
 typedef int (*run_fn)(int workers, int64_t count, long long *sum);
-
-static int task_count(void)
-{
-    DIR *d = opendir("/proc/self/task");
-    if (d == NULL)
-        return -1;
-    int n = 0;
-    for (struct dirent *e; (e = readdir(d)) != NULL;)
-        n += e->d_name[0] != '.';
-    closedir(d);
-    return n;
-}
 
 static void *load(run_fn *run)
 {
@@ -74,8 +61,8 @@ static void test_load_unload(void **state)
         assert_null(dlopen(FOCAL_POOL_MODULE, RTLD_NOW | RTLD_NOLOAD));
         assert_int_equal(proc_pool_threads(), 0);
         if (round == 0)
-            tasks = task_count();
-        assert_int_equal(task_count(), tasks);
+            tasks = proc_task_count();
+        assert_int_equal(proc_task_count(), tasks);
     }
     fflush(NULL);
     const pid_t pid = fork();

@@ -7,6 +7,8 @@
 #                     is left over;
 #   bench_pool        the cost of a call against a thread per call (not a
 #                     test; `bench_pool` prints its figures).
+# and through the public API (pool_cases.c: four contexts, sixteen calls):
+#   test_pool_stress, test_pool_fork, test_library_unload (below).
 # Under ThreadSanitizer test_pool sets die_after_fork=0 itself (its fork
 # tests start threads in the children). helgrind and drd do not model C11
 # atomics: build test_pool for them with -DFOCAL_POOL_HELGRIND or
@@ -52,3 +54,35 @@ add_executable(bench_pool "${CMAKE_CURRENT_LIST_DIR}/bench_pool.c" "${FOCAL_POOL
 target_include_directories(bench_pool PRIVATE "${PROJECT_SOURCE_DIR}/src")
 target_compile_options(bench_pool PRIVATE ${FOCAL_WARNINGS})
 target_link_libraries(bench_pool PRIVATE Threads::Threads)
+
+# test_pool_stress: eight callers on four shared contexts through
+# libfocal.so, every result bitwise the single-threaded one. A
+# ThreadSanitizer target (.ci/sanitizers.sh runs the label pool).
+add_executable(test_pool_stress "${CMAKE_CURRENT_LIST_DIR}/test_pool_stress.c" "${CMAKE_CURRENT_LIST_DIR}/pool_cases.c")
+target_link_libraries(test_pool_stress PRIVATE focal_test_support Threads::Threads m)
+target_compile_options(test_pool_stress PRIVATE ${FOCAL_WARNINGS})
+add_test(NAME test_pool_stress COMMAND test_pool_stress)
+set_tests_properties(test_pool_stress PROPERTIES LABELS pool TIMEOUT 900)
+
+# test_pool_fork: children of a process whose pool has threads (and children
+# forked while other threads compute) make many calls with the parent's
+# contexts, bitwise equal to the parent's single-threaded results.
+# Skipped (77) under ThreadSanitizer.
+add_executable(test_pool_fork "${CMAKE_CURRENT_LIST_DIR}/test_pool_fork.c" "${CMAKE_CURRENT_LIST_DIR}/pool_cases.c")
+target_link_libraries(test_pool_fork PRIVATE focal_test_support Threads::Threads m)
+target_compile_options(test_pool_fork PRIVATE ${FOCAL_WARNINGS})
+add_test(NAME test_pool_fork COMMAND test_pool_fork)
+set_tests_properties(test_pool_fork PROPERTIES LABELS pool TIMEOUT 300 SKIP_RETURN_CODE 77)
+
+# test_library_unload: dlopen()s and dlclose()s the built libfocal 100
+# times (this program is not linked with it), computing on four threads
+# each time: no thread left over, heap and resident set flat.
+add_executable(test_library_unload "${CMAKE_CURRENT_LIST_DIR}/test_library_unload.c"
+  "${PROJECT_SOURCE_DIR}/tests/support/numcheck.c" "${PROJECT_SOURCE_DIR}/tests/support/proc.c")
+target_include_directories(test_library_unload PRIVATE "${PROJECT_SOURCE_DIR}/tests/support")
+target_compile_options(test_library_unload PRIVATE ${FOCAL_WARNINGS})
+target_compile_definitions(test_library_unload PRIVATE FOCAL_LIBRARY="$<TARGET_FILE:focal>")
+target_link_libraries(test_library_unload PRIVATE PkgConfig::CMOCKA Threads::Threads ${CMAKE_DL_LIBS} m)
+add_dependencies(test_library_unload focal)
+add_test(NAME test_library_unload COMMAND test_library_unload)
+set_tests_properties(test_library_unload PROPERTIES LABELS pool TIMEOUT 300)

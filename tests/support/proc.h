@@ -13,6 +13,18 @@
  * named "focal-pool"; -1 when /proc/self/task cannot be read. */
 int proc_pool_threads(void);
 
+/* The threads of this process (entries of /proc/self/task); -1 when it
+ * cannot be read. */
+int proc_task_count(void);
+
+/* A "Name:   value kB" field of /proc/self/status (VmRSS, VmSize, ...) in
+ * kB; -1 when it is not there. */
+long proc_status_kb(const char *name);
+
+/* Whether the program runs under valgrind (its preloaded library is in
+ * LD_PRELOAD), which executes threads one at a time, 50 to 100 times slower. */
+int proc_under_valgrind(void);
+
 /* Waits for the child pid: its exit status, -signal when a signal ended it,
  * -1000 when it cannot be waited for. */
 int proc_child_status(pid_t pid);
