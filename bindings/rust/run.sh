@@ -36,4 +36,16 @@ echo "$("$cargo" --version) with $("${RUSTC:-rustc}" --version), libfocal from $
 cd "$here"
 "$cargo" test --offline --locked
 # The golden data once more on the portable kernels.
-FOCAL_MAX_ISA=scalar "$cargo" test --offline --locked --test golden --test errors
+FOCAL_MAX_ISA=scalar "$cargo" test --offline --locked -p focal --test golden --test errors
+
+# Linking without pkg-config: FOCAL_NO_PKG_CONFIG=1 and FOCAL_LIB_DIR (a
+# PKG_CONFIG that always fails proves pkg-config is not asked).
+libdir=$(dirname "$FOCAL_LIBRARY")
+PKG_CONFIG=false FOCAL_NO_PKG_CONFIG=1 FOCAL_LIB_DIR="$libdir" \
+    CARGO_TARGET_DIR="$work/target-no-pkg-config" \
+    "$cargo" test --offline --locked -p focal --test errors
+
+# Both crates package and build from their .crate files (focal against the
+# packaged focal-sys); cargo >= 1.89 packages a workspace's crates together.
+# --allow-dirty: what is checked is the packaging, not the git state.
+"$cargo" package --offline --locked --allow-dirty --workspace

@@ -37,7 +37,7 @@ pub struct Case {
 
 /// tests/golden in the source tree.
 pub fn golden_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/golden")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../tests/golden")
 }
 
 fn parse_f64(tok: &str, line: usize) -> f64 {

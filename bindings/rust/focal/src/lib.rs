@@ -35,7 +35,7 @@
 //! setters take `&mut self`, so the borrow checker rules out a setter running
 //! concurrently with a compute call.
 
-pub mod sys;
+pub use focal_sys as sys;
 
 use std::ffi::CStr;
 use std::fmt;
