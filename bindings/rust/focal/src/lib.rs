@@ -1,5 +1,6 @@
-//! Safe Rust binding to libfocal, the focal loss of Lin et al. (ICCV 2017),
-//! forward and backward in `f32` and `f64`.
+//! Safe Rust binding to libfocal, the focal loss of Lin et al. (ICCV 2017)
+//! and its family (QFL, VFL, ASL, Poly-1, DFL), forward and backward in
+//! `f32`, `f64`, bfloat16 ([`Bf16`]) and float16 ([`F16`]).
 //!
 //! ```
 //! use focal::{Loss, Mode, Reduction, Shape};
@@ -25,6 +26,93 @@
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! # The 1.1 API
+//!
+//! Data-parallel training: [`Loss::counts`] gives this shard's denominators,
+//! [`Reduction::Divisor`] divides the sum by a divisor set from the
+//! all-reduced counts (here one shard, so the result is the mean).
+//!
+//! ```
+//! use focal::{Loss, Mode, Reduction, Shape};
+//!
+//! # fn main() -> Result<(), focal::Error> {
+//! let mut loss = Loss::new(Mode::Softmax)?;
+//! loss.set_ignore_index(-1)?.set_alpha_vector(&[0.25, 0.5])?;
+//! let shape = Shape::nc(3, 2);
+//! let (target, weight) = ([0i64, -1, 1], [2.0f64, 3.0, 5.0]);
+//! let counts = loss.counts(shape, &target, Some(&weight))?;
+//! // 2 non-ignored positions; sum(w * alpha_t) = 2*0.25 + 5*0.5; no positives P in softmax mode.
+//! assert_eq!(counts, [2.0, 3.0, 0.0]);
+//! loss.set_reduction(Reduction::Divisor)?.set_divisor(counts[0])?;
+//! let mut value = [0.0f64];
+//! loss.forward(shape, &[0.3, -0.2, 1.0, 1.0, 0.0, 0.0], &target, Some(&weight), &mut value)?;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! The focal family in sigmoid mode: QFL's loss is `BCE(x, y) |y - p|^gamma`,
+//! so at `x = 0` (`p = 1/2`) and `y = 1` with gamma 2 it is `ln 2 / 4`, and 0
+//! where `y = p`. Soft targets also have a gradient: with gamma 0 (binary
+//! cross-entropy, `softplus(x) - x y`) it is `-x`.
+//!
+//! ```
+//! use focal::{Loss, Mode, Reduction, Shape, Variant};
+//!
+//! # fn main() -> Result<(), focal::Error> {
+//! let mut qfl = Loss::new(Mode::Sigmoid)?;
+//! qfl.set_variant(Variant::Qfl)?.set_gamma(2.0)?.set_reduction(Reduction::None)?;
+//! let mut out = [0.0f64; 2];
+//! qfl.forward_dense(Shape::nc(1, 2), &[0.0, 0.0], &[1.0, 0.5], None, &mut out)?;
+//! assert!((out[0] - std::f64::consts::LN_2 / 4.0).abs() < 1e-15 && out[1] == 0.0);
+//!
+//! let mut bce = Loss::new(Mode::Sigmoid)?;
+//! bce.set_gamma(0.0)?.set_reduction(Reduction::Sum)?;
+//! let x = [1.5f64, -0.25, 3.0];
+//! let mut grad_target = [0.0f64; 3];
+//! bce.backward_target_dense(Shape::nc(1, 3), &x, &[0.2, 0.9, 0.5], None, &[1.0], &mut grad_target)?;
+//! for (g, x) in grad_target.iter().zip(&x) {
+//!     assert!((g + x).abs() < 1e-12);
+//! }
+//!
+//! // A combination that does not fit fails at the compute call, with the reason.
+//! let mut asl = Loss::new(Mode::Softmax)?;
+//! asl.set_variant(Variant::Asl)?;
+//! let err = asl.forward(Shape::nc(1, 2), &[0.0f64, 0.0], &[1], None, &mut [0.0]).unwrap_err();
+//! assert_eq!(err.status(), focal::Status::Incompatible);
+//! assert!(err.message().contains("sigmoid mode only"));
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Half precision: [`Bf16`] and [`F16`] are `u16` bit patterns
+//! (`#[repr(transparent)]`), passed to the C library as they are, without a
+//! widening copy; [`Bf16::from_bits_slice`] views a `&[u16]` as `&[Bf16]`.
+//! Every stored result is rounded once to nearest even. Empty batches
+//! (`n = 0` or `inner = 0`) are valid: reduced values are 0.
+//!
+//! ```
+//! use focal::{Bf16, Loss, Mode, Reduction, Shape};
+//!
+//! # fn main() -> Result<(), focal::Error> {
+//! let mut loss = Loss::new(Mode::Sigmoid)?;
+//! loss.set_gamma(0.0)?.set_reduction(Reduction::Sum)?;
+//! // One logit 0 with a background target: ln 2, to within bfloat16's half ulp 2^-9.
+//! let x = [Bf16::from_f32(0.0)];
+//! let mut out = [Bf16::default()];
+//! loss.forward(Shape::nc(1, 1), &x, &[1], None, &mut out)?;
+//! assert!((out[0].to_f32() - std::f32::consts::LN_2).abs() <= 2f32.powi(-9));
+//!
+//! loss.forward::<Bf16>(Shape::nc(0, 1), &[], &[], None, &mut out)?;
+//! assert_eq!(out[0].to_f32(), 0.0);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! The crate's major version is the library's: the first call that creates
+//! a context checks that the loaded libfocal has major version
+//! [`BINDING_MAJOR`] and otherwise fails with [`Status::Incompatible`] and a
+//! message naming both versions ([`check_version_number`]).
 //!
 //! Errors carry the library's status and the per-thread detail message of
 //! `focal_last_error()`, read on the calling thread right after the failing

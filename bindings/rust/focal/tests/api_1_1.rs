@@ -22,7 +22,7 @@ fn incompatible_combinations_carry_the_detail_message() {
 
     let mut qfl = Loss::new(Mode::Softmax).unwrap();
     qfl.set_variant(Variant::Qfl).unwrap();
-    incompatible(run(&qfl, &mut out), "sigmoid mode only");
+    incompatible(run(&qfl, &mut out), "variant QFL is for sigmoid mode only");
 
     let mut split = Loss::new(Mode::Softmax).unwrap();
     split.set_soft_form(SoftForm::Split).unwrap();
