@@ -38,6 +38,13 @@ cd "$here"
 # The golden data once more on the portable kernels.
 FOCAL_MAX_ISA=scalar "$cargo" test --offline --locked -p focal --test golden --test errors
 
+# A library of another major version is refused at first use: preload one
+# whose focal_version_number() reports 2.0.0.
+cc=${CC:-cc}
+fake="$work/libfake_major.so"
+"$cc" -shared -fPIC -o "$fake" "$here/focal/tests/version_mismatch/fake_major.c" -Wl,--version-script="$here/focal/tests/version_mismatch/fake_major.map"
+LD_PRELOAD="$fake" "$cargo" test --offline --locked -p focal --test version_mismatch -- --ignored
+
 # Linking without pkg-config: FOCAL_NO_PKG_CONFIG=1 and FOCAL_LIB_DIR (a
 # PKG_CONFIG that always fails proves pkg-config is not asked).
 libdir=$(dirname "$FOCAL_LIBRARY")
