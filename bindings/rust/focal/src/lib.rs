@@ -214,7 +214,7 @@ impl Error {
         self.status
     }
 
-    /// The detail message, e.g. "target[1] = 7 is outside [0, 3)".
+    /// The detail message, e.g. `"target[1] = 7 is outside [0, 3)"`.
     pub fn message(&self) -> &str {
         &self.message
     }
