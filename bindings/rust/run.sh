@@ -36,4 +36,32 @@ echo "$("$cargo" --version) with $("${RUSTC:-rustc}" --version), libfocal from $
 cd "$here"
 "$cargo" test --offline --locked
 # The golden data once more on the portable kernels.
-FOCAL_MAX_ISA=scalar "$cargo" test --offline --locked --test golden --test errors
+FOCAL_MAX_ISA=scalar "$cargo" test --offline --locked -p focal --test golden --test errors
+
+# A library of another major version is refused at first use: preload one
+# whose focal_version_number() reports 2.0.0.
+cc=${CC:-cc}
+fake="$work/libfake_major.so"
+"$cc" -shared -fPIC -o "$fake" "$here/focal/tests/version_mismatch/fake_major.c" -Wl,--version-script="$here/focal/tests/version_mismatch/fake_major.map"
+LD_PRELOAD="$fake" "$cargo" test --offline --locked -p focal --test version_mismatch -- --ignored
+
+# Linking without pkg-config: FOCAL_NO_PKG_CONFIG=1 and FOCAL_LIB_DIR (a
+# PKG_CONFIG that always fails proves pkg-config is not asked).
+libdir=$(dirname "$FOCAL_LIBRARY")
+PKG_CONFIG=false FOCAL_NO_PKG_CONFIG=1 FOCAL_LIB_DIR="$libdir" \
+    CARGO_TARGET_DIR="$work/target-no-pkg-config" \
+    "$cargo" test --offline --locked -p focal --test errors
+
+# Both crates package and build from their .crate files (focal against the
+# packaged focal-sys): cargo >= 1.89 packages a workspace's crates together.
+# An older cargo resolves focal's focal-sys in the crates.io index, which is
+# not there offline: it verifies focal-sys and only lists focal's files.
+# --allow-dirty: what is checked is the packaging, not the git state.
+minor=$("$cargo" --version | sed -n 's/^cargo 1\.\([0-9]*\).*/\1/p')
+if [ "${minor:-0}" -ge 89 ]; then
+    "$cargo" package --offline --locked --allow-dirty --workspace
+else
+    "$cargo" package --offline --locked --allow-dirty -p focal-sys
+    "$cargo" package --offline --locked --allow-dirty -p focal --list >/dev/null
+    echo "note: cargo 1.$minor cannot verify the focal crate offline (needs >= 1.89)"
+fi

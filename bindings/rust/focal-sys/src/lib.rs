@@ -1,4 +1,4 @@
-//! Raw declarations of `<focal/focal.h>`, one to one.
+//! focal-sys: raw declarations of `<focal/focal.h>`, one to one.
 //!
 //! The C enums are bound as `c_int` aliases with constants rather than Rust
 //! enums: the library may return status codes added after this binding was

@@ -1,5 +1,6 @@
-//! Safe Rust binding to libfocal, the focal loss of Lin et al. (ICCV 2017),
-//! forward and backward in `f32` and `f64`.
+//! Safe Rust binding to libfocal, the focal loss of Lin et al. (ICCV 2017)
+//! and its family (QFL, VFL, ASL, Poly-1, DFL), forward and backward in
+//! `f32`, `f64`, bfloat16 ([`Bf16`]) and float16 ([`F16`]).
 //!
 //! ```
 //! use focal::{Loss, Mode, Reduction, Shape};
@@ -26,6 +27,93 @@
 //! # }
 //! ```
 //!
+//! # The 1.1 API
+//!
+//! Data-parallel training: [`Loss::counts`] gives this shard's denominators,
+//! [`Reduction::Divisor`] divides the sum by a divisor set from the
+//! all-reduced counts (here one shard, so the result is the mean).
+//!
+//! ```
+//! use focal::{Loss, Mode, Reduction, Shape};
+//!
+//! # fn main() -> Result<(), focal::Error> {
+//! let mut loss = Loss::new(Mode::Softmax)?;
+//! loss.set_ignore_index(-1)?.set_alpha_vector(&[0.25, 0.5])?;
+//! let shape = Shape::nc(3, 2);
+//! let (target, weight) = ([0i64, -1, 1], [2.0f64, 3.0, 5.0]);
+//! let counts = loss.counts(shape, &target, Some(&weight))?;
+//! // 2 non-ignored positions; sum(w * alpha_t) = 2*0.25 + 5*0.5; no positives P in softmax mode.
+//! assert_eq!(counts, [2.0, 3.0, 0.0]);
+//! loss.set_reduction(Reduction::Divisor)?.set_divisor(counts[0])?;
+//! let mut value = [0.0f64];
+//! loss.forward(shape, &[0.3, -0.2, 1.0, 1.0, 0.0, 0.0], &target, Some(&weight), &mut value)?;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! The focal family in sigmoid mode: QFL's loss is `BCE(x, y) |y - p|^gamma`,
+//! so at `x = 0` (`p = 1/2`) and `y = 1` with gamma 2 it is `ln 2 / 4`, and 0
+//! where `y = p`. Soft targets also have a gradient: with gamma 0 (binary
+//! cross-entropy, `softplus(x) - x y`) it is `-x`.
+//!
+//! ```
+//! use focal::{Loss, Mode, Reduction, Shape, Variant};
+//!
+//! # fn main() -> Result<(), focal::Error> {
+//! let mut qfl = Loss::new(Mode::Sigmoid)?;
+//! qfl.set_variant(Variant::Qfl)?.set_gamma(2.0)?.set_reduction(Reduction::None)?;
+//! let mut out = [0.0f64; 2];
+//! qfl.forward_dense(Shape::nc(1, 2), &[0.0, 0.0], &[1.0, 0.5], None, &mut out)?;
+//! assert!((out[0] - std::f64::consts::LN_2 / 4.0).abs() < 1e-15 && out[1] == 0.0);
+//!
+//! let mut bce = Loss::new(Mode::Sigmoid)?;
+//! bce.set_gamma(0.0)?.set_reduction(Reduction::Sum)?;
+//! let x = [1.5f64, -0.25, 3.0];
+//! let mut grad_target = [0.0f64; 3];
+//! bce.backward_target_dense(Shape::nc(1, 3), &x, &[0.2, 0.9, 0.5], None, &[1.0], &mut grad_target)?;
+//! for (g, x) in grad_target.iter().zip(&x) {
+//!     assert!((g + x).abs() < 1e-12);
+//! }
+//!
+//! // A combination that does not fit fails at the compute call, with the reason.
+//! let mut asl = Loss::new(Mode::Softmax)?;
+//! asl.set_variant(Variant::Asl)?;
+//! let err = asl.forward(Shape::nc(1, 2), &[0.0f64, 0.0], &[1], None, &mut [0.0]).unwrap_err();
+//! assert_eq!(err.status(), focal::Status::Incompatible);
+//! assert!(err.message().contains("sigmoid mode only"));
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Half precision: [`Bf16`] and [`F16`] are `u16` bit patterns
+//! (`#[repr(transparent)]`), passed to the C library as they are, without a
+//! widening copy; [`Bf16::from_bits_slice`] views a `&[u16]` as `&[Bf16]`.
+//! Every stored result is rounded once to nearest even. Empty batches
+//! (`n = 0` or `inner = 0`) are valid: reduced values are 0.
+//!
+//! ```
+//! use focal::{Bf16, Loss, Mode, Reduction, Shape};
+//!
+//! # fn main() -> Result<(), focal::Error> {
+//! let mut loss = Loss::new(Mode::Sigmoid)?;
+//! loss.set_gamma(0.0)?.set_reduction(Reduction::Sum)?;
+//! // One logit 0 with a background target: ln 2, to within bfloat16's half ulp 2^-9.
+//! let x = [Bf16::from_f32(0.0)];
+//! let mut out = [Bf16::default()];
+//! loss.forward(Shape::nc(1, 1), &x, &[1], None, &mut out)?;
+//! assert!((out[0].to_f32() - std::f32::consts::LN_2).abs() <= 2f32.powi(-9));
+//!
+//! loss.forward::<Bf16>(Shape::nc(0, 1), &[], &[], None, &mut out)?;
+//! assert_eq!(out[0].to_f32(), 0.0);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! The crate's major version is the library's: the first call that creates
+//! a context checks that the loaded libfocal has major version
+//! [`BINDING_MAJOR`] and otherwise fails with [`Status::Incompatible`] and a
+//! message naming both versions ([`check_version_number`]).
+//!
 //! Errors carry the library's status and the per-thread detail message of
 //! `focal_last_error()`, read on the calling thread right after the failing
 //! call. Slice lengths are checked against the shape before any C call.
@@ -35,7 +123,7 @@
 //! setters take `&mut self`, so the borrow checker rules out a setter running
 //! concurrently with a compute call.
 
-pub mod sys;
+pub use focal_sys as sys;
 
 use std::ffi::CStr;
 use std::fmt;
@@ -126,7 +214,7 @@ impl Error {
         self.status
     }
 
-    /// The detail message, e.g. "target[1] = 7 is outside [0, 3)".
+    /// The detail message, e.g. `"target[1] = 7 is outside [0, 3)"`.
     pub fn message(&self) -> &str {
         &self.message
     }
@@ -269,6 +357,7 @@ c_enum!(
         Sum = sys::FOCAL_REDUCTION_SUM,
         WeightedMean = sys::FOCAL_REDUCTION_WEIGHTED_MEAN,
         SumOverPositives = sys::FOCAL_REDUCTION_SUM_OVER_POSITIVES,
+        Divisor = sys::FOCAL_REDUCTION_DIVISOR,
     }
 );
 
@@ -285,6 +374,17 @@ c_enum!(
     Variant, "focal_variant", {
         Fl = sys::FOCAL_VARIANT_FL,
         FlStar = sys::FOCAL_VARIANT_FL_STAR,
+        Qfl = sys::FOCAL_VARIANT_QFL,
+        Vfl = sys::FOCAL_VARIANT_VFL,
+        Asl = sys::FOCAL_VARIANT_ASL,
+    }
+);
+
+c_enum!(
+    /// `focal_soft_form`: how sigmoid mode treats soft targets.
+    SoftForm, "focal_soft_form", {
+        Torchvision = sys::FOCAL_SOFT_TORCHVISION,
+        Split = sys::FOCAL_SOFT_SPLIT,
     }
 );
 
@@ -297,6 +397,8 @@ pub enum Alpha {
 }
 
 /// The logical shape (n, c, inner) of the input: (N, C) is `Shape::nc(N, C)`,
+/// (n = 0 or inner = 0 is an empty batch: reduced values are 0, nothing else
+/// is written),
 /// (N, C, H, W) is `Shape::new(N, C, H * W)`, channels-last (N, H, W, C) is
 /// `Shape::nc(N * H * W, C)`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -326,10 +428,10 @@ impl Shape {
     }
 
     fn dims(&self) -> Result<Dims> {
-        if self.n < 1 || self.c < 1 || self.inner < 1 {
+        if self.c < 1 {
             return Err(Error::new(
                 Status::InvalidShape,
-                format!("shape {:?}: n, c and inner must be at least 1", self),
+                format!("shape {:?}: c must be at least 1", self),
             ));
         }
         let overflow = || {
@@ -375,216 +477,252 @@ mod private {
     pub trait Sealed {}
     impl Sealed for f32 {}
     impl Sealed for f64 {}
+    impl Sealed for super::Bf16 {}
+    impl Sealed for super::F16 {}
 }
 
-/// The element types libfocal computes in: `f32` and `f64`.
-#[allow(clippy::too_many_arguments)]
-pub trait Float:
-    Copy + Default + PartialEq + PartialOrd + fmt::Debug + Send + Sync + private::Sealed + 'static
+type Ctx = *const sys::focal_loss;
+
+/// The C entry points of one storage type, `R` its C element type.
+#[doc(hidden)]
+pub struct Fns<R> {
+    forward: unsafe extern "C" fn(Ctx, i64, i64, i64, *const R, *const i64, *const R, *mut R)
+        -> sys::focal_status,
+    backward: unsafe extern "C" fn(
+        Ctx, i64, i64, i64, *const R, *const i64, *const R, *const R, *mut R,
+    ) -> sys::focal_status,
+    forward_backward: unsafe extern "C" fn(
+        Ctx, i64, i64, i64, *const R, *const i64, *const R, *mut R, *mut R,
+    ) -> sys::focal_status,
+    forward_dense: unsafe extern "C" fn(Ctx, i64, i64, i64, *const R, *const R, *const R, *mut R)
+        -> sys::focal_status,
+    backward_dense: unsafe extern "C" fn(
+        Ctx, i64, i64, i64, *const R, *const R, *const R, *const R, *mut R,
+    ) -> sys::focal_status,
+    forward_backward_dense: unsafe extern "C" fn(
+        Ctx, i64, i64, i64, *const R, *const R, *const R, *mut R, *mut R,
+    ) -> sys::focal_status,
+    counts: unsafe extern "C" fn(Ctx, i64, i64, i64, *const i64, *const R, *mut f64)
+        -> sys::focal_status,
+    counts_dense: unsafe extern "C" fn(Ctx, i64, i64, i64, *const R, *const R, *mut f64)
+        -> sys::focal_status,
+}
+
+/// The storage types libfocal computes on: `f32`, `f64`, [`Bf16`] and
+/// [`F16`]. Input, dense target, weight, out and gradients of one call all
+/// have the same storage type; index targets are `i64`.
+pub trait Element:
+    Copy + Default + PartialEq + fmt::Debug + Send + Sync + private::Sealed + 'static
 {
-    /// "f32" or "f64".
+    /// "f32", "f64", "bf16" or "f16".
     const NAME: &'static str;
+    #[doc(hidden)]
+    type Raw;
+    #[doc(hidden)]
+    const FNS: Fns<Self::Raw>;
+}
+
+/// The element types with a float arithmetic of their own: `f32` and `f64`.
+pub trait Float: Element + PartialOrd {
     fn from_f64(v: f64) -> Self;
     fn to_f64(self) -> f64;
-
     #[doc(hidden)]
-    unsafe fn raw_forward(
-        l: *const sys::focal_loss,
-        n: i64,
-        c: i64,
-        inner: i64,
-        input: *const Self,
-        target: *const i64,
-        weight: *const Self,
-        out: *mut Self,
-    ) -> sys::focal_status;
-    #[doc(hidden)]
-    unsafe fn raw_backward(
-        l: *const sys::focal_loss,
-        n: i64,
-        c: i64,
-        inner: i64,
-        input: *const Self,
-        target: *const i64,
-        weight: *const Self,
-        grad_out: *const Self,
-        grad_input: *mut Self,
-    ) -> sys::focal_status;
-    #[doc(hidden)]
-    unsafe fn raw_forward_backward(
-        l: *const sys::focal_loss,
-        n: i64,
-        c: i64,
-        inner: i64,
-        input: *const Self,
-        target: *const i64,
-        weight: *const Self,
-        out: *mut Self,
-        grad_input: *mut Self,
-    ) -> sys::focal_status;
-    #[doc(hidden)]
-    unsafe fn raw_forward_dense(
-        l: *const sys::focal_loss,
-        n: i64,
-        c: i64,
-        inner: i64,
-        input: *const Self,
-        target: *const Self,
-        weight: *const Self,
-        out: *mut Self,
-    ) -> sys::focal_status;
-    #[doc(hidden)]
-    unsafe fn raw_backward_dense(
-        l: *const sys::focal_loss,
-        n: i64,
-        c: i64,
-        inner: i64,
-        input: *const Self,
-        target: *const Self,
-        weight: *const Self,
-        grad_out: *const Self,
-        grad_input: *mut Self,
-    ) -> sys::focal_status;
-    #[doc(hidden)]
-    unsafe fn raw_forward_backward_dense(
-        l: *const sys::focal_loss,
-        n: i64,
-        c: i64,
-        inner: i64,
-        input: *const Self,
-        target: *const Self,
-        weight: *const Self,
-        out: *mut Self,
-        grad_input: *mut Self,
+    const BACKWARD_TARGET_DENSE: unsafe extern "C" fn(
+        Ctx, i64, i64, i64, *const Self, *const Self, *const Self, *const Self, *mut Self,
     ) -> sys::focal_status;
 }
 
-macro_rules! impl_float {
-    ($t:ty, $name:literal, $fwd:ident, $bwd:ident, $fb:ident, $fwd_d:ident, $bwd_d:ident, $fb_d:ident) => {
-        impl Float for $t {
+macro_rules! impl_element {
+    ($t:ty, $raw:ty, $name:literal, $fwd:ident, $bwd:ident, $fb:ident, $fwd_d:ident,
+     $bwd_d:ident, $fb_d:ident, $counts:ident, $counts_d:ident) => {
+        impl Element for $t {
             const NAME: &'static str = $name;
+            type Raw = $raw;
+            const FNS: Fns<$raw> = Fns {
+                forward: sys::$fwd,
+                backward: sys::$bwd,
+                forward_backward: sys::$fb,
+                forward_dense: sys::$fwd_d,
+                backward_dense: sys::$bwd_d,
+                forward_backward_dense: sys::$fb_d,
+                counts: sys::$counts,
+                counts_dense: sys::$counts_d,
+            };
+        }
+    };
+}
 
-            fn from_f64(v: f64) -> Self {
-                v as $t
+impl_element!(f32, f32, "f32", focal_forward_f32, focal_backward_f32,
+    focal_forward_backward_f32, focal_forward_dense_f32, focal_backward_dense_f32,
+    focal_forward_backward_dense_f32, focal_counts_f32, focal_counts_dense_f32);
+impl_element!(f64, f64, "f64", focal_forward_f64, focal_backward_f64,
+    focal_forward_backward_f64, focal_forward_dense_f64, focal_backward_dense_f64,
+    focal_forward_backward_dense_f64, focal_counts_f64, focal_counts_dense_f64);
+impl_element!(Bf16, u16, "bf16", focal_forward_bf16, focal_backward_bf16,
+    focal_forward_backward_bf16, focal_forward_dense_bf16, focal_backward_dense_bf16,
+    focal_forward_backward_dense_bf16, focal_counts_bf16, focal_counts_dense_bf16);
+impl_element!(F16, u16, "f16", focal_forward_f16, focal_backward_f16,
+    focal_forward_backward_f16, focal_forward_dense_f16, focal_backward_dense_f16,
+    focal_forward_backward_dense_f16, focal_counts_f16, focal_counts_dense_f16);
+
+impl Float for f32 {
+    fn from_f64(v: f64) -> Self {
+        v as f32
+    }
+    fn to_f64(self) -> f64 {
+        self as f64
+    }
+    const BACKWARD_TARGET_DENSE: unsafe extern "C" fn(
+        Ctx, i64, i64, i64, *const f32, *const f32, *const f32, *const f32, *mut f32,
+    ) -> sys::focal_status = sys::focal_backward_target_dense_f32;
+}
+
+impl Float for f64 {
+    fn from_f64(v: f64) -> Self {
+        v
+    }
+    fn to_f64(self) -> f64 {
+        self
+    }
+    const BACKWARD_TARGET_DENSE: unsafe extern "C" fn(
+        Ctx, i64, i64, i64, *const f64, *const f64, *const f64, *const f64, *mut f64,
+    ) -> sys::focal_status = sys::focal_backward_target_dense_f64;
+}
+
+macro_rules! half_type {
+    ($(#[$meta:meta])* $name:ident, $mant:expr) => {
+        $(#[$meta])*
+        #[repr(transparent)]
+        #[derive(Clone, Copy, Default, PartialEq, Eq, Hash)]
+        pub struct $name(pub u16);
+
+        impl $name {
+            /// The value with this bit pattern.
+            pub const fn from_bits(bits: u16) -> $name {
+                $name(bits)
             }
 
-            fn to_f64(self) -> f64 {
-                self as f64
+            pub const fn to_bits(self) -> u16 {
+                self.0
             }
 
-            unsafe fn raw_forward(
-                l: *const sys::focal_loss,
-                n: i64,
-                c: i64,
-                inner: i64,
-                input: *const Self,
-                target: *const i64,
-                weight: *const Self,
-                out: *mut Self,
-            ) -> sys::focal_status {
-                sys::$fwd(l, n, c, inner, input, target, weight, out)
+            /// Views bit patterns as values, without copying.
+            pub fn from_bits_slice(bits: &[u16]) -> &[$name] {
+                // repr(transparent) over u16: same size, alignment and validity.
+                unsafe { std::slice::from_raw_parts(bits.as_ptr() as *const $name, bits.len()) }
             }
 
-            unsafe fn raw_backward(
-                l: *const sys::focal_loss,
-                n: i64,
-                c: i64,
-                inner: i64,
-                input: *const Self,
-                target: *const i64,
-                weight: *const Self,
-                grad_out: *const Self,
-                grad_input: *mut Self,
-            ) -> sys::focal_status {
-                sys::$bwd(l, n, c, inner, input, target, weight, grad_out, grad_input)
+            /// Views bit patterns as values, without copying.
+            pub fn from_bits_slice_mut(bits: &mut [u16]) -> &mut [$name] {
+                unsafe {
+                    std::slice::from_raw_parts_mut(bits.as_mut_ptr() as *mut $name, bits.len())
+                }
             }
 
-            unsafe fn raw_forward_backward(
-                l: *const sys::focal_loss,
-                n: i64,
-                c: i64,
-                inner: i64,
-                input: *const Self,
-                target: *const i64,
-                weight: *const Self,
-                out: *mut Self,
-                grad_input: *mut Self,
-            ) -> sys::focal_status {
-                sys::$fb(l, n, c, inner, input, target, weight, out, grad_input)
+            /// The bit patterns of the values, without copying.
+            pub fn as_bits(values: &[$name]) -> &[u16] {
+                unsafe { std::slice::from_raw_parts(values.as_ptr() as *const u16, values.len()) }
             }
 
-            unsafe fn raw_forward_dense(
-                l: *const sys::focal_loss,
-                n: i64,
-                c: i64,
-                inner: i64,
-                input: *const Self,
-                target: *const Self,
-                weight: *const Self,
-                out: *mut Self,
-            ) -> sys::focal_status {
-                sys::$fwd_d(l, n, c, inner, input, target, weight, out)
+            /// The value, exactly.
+            pub fn to_f32(self) -> f32 {
+                half_to_f32(self.0, $mant)
             }
 
-            unsafe fn raw_backward_dense(
-                l: *const sys::focal_loss,
-                n: i64,
-                c: i64,
-                inner: i64,
-                input: *const Self,
-                target: *const Self,
-                weight: *const Self,
-                grad_out: *const Self,
-                grad_input: *mut Self,
-            ) -> sys::focal_status {
-                sys::$bwd_d(l, n, c, inner, input, target, weight, grad_out, grad_input)
+            /// `v` rounded once to nearest even (NaN stays NaN; beyond the
+            /// largest finite value it rounds to infinity).
+            pub fn from_f32(v: f32) -> $name {
+                $name(f32_to_half(v, $mant))
             }
+        }
 
-            unsafe fn raw_forward_backward_dense(
-                l: *const sys::focal_loss,
-                n: i64,
-                c: i64,
-                inner: i64,
-                input: *const Self,
-                target: *const Self,
-                weight: *const Self,
-                out: *mut Self,
-                grad_input: *mut Self,
-            ) -> sys::focal_status {
-                sys::$fb_d(l, n, c, inner, input, target, weight, out, grad_input)
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "{}({:#06x} = {:?})", stringify!($name), self.0, self.to_f32())
             }
         }
     };
 }
 
-impl_float!(
-    f32,
-    "f32",
-    focal_forward_f32,
-    focal_backward_f32,
-    focal_forward_backward_f32,
-    focal_forward_dense_f32,
-    focal_backward_dense_f32,
-    focal_forward_backward_dense_f32
+half_type!(
+    /// A bfloat16 value (`uint16_t` bit pattern in the C API: the upper half
+    /// of an IEEE binary32).
+    Bf16, 7
 );
-impl_float!(
-    f64,
-    "f64",
-    focal_forward_f64,
-    focal_backward_f64,
-    focal_forward_backward_f64,
-    focal_forward_dense_f64,
-    focal_backward_dense_f64,
-    focal_forward_backward_dense_f64
+half_type!(
+    /// An IEEE binary16 value (`uint16_t` bit pattern in the C API).
+    F16, 10
 );
 
-fn opt_ptr<T>(s: Option<&[T]>) -> *const T {
-    s.map_or(ptr::null(), |s| s.as_ptr())
+/// The 16-bit format with 1 sign bit, `mant` mantissa bits and 15 - mant
+/// exponent bits, decoded exactly.
+fn half_to_f32(bits: u16, mant: u32) -> f32 {
+    let exp_bits = 15 - mant;
+    let bias = (1i32 << (exp_bits - 1)) - 1;
+    let sign = if bits & 0x8000 != 0 { -1.0f32 } else { 1.0 };
+    let e = ((bits as u32 >> mant) & ((1 << exp_bits) - 1)) as i32;
+    let m = (bits as u32 & ((1 << mant) - 1)) as f32;
+    let scale = (1u32 << mant) as f32;
+    if e == (1 << exp_bits) - 1 {
+        return if m == 0.0 { sign * f32::INFINITY } else { f32::NAN };
+    }
+    let (frac, exp) = if e == 0 { (m / scale, 1 - bias) } else { (1.0 + m / scale, e - bias) };
+    sign * frac * 2f32.powi(exp)
 }
 
-fn opt_mut_ptr<T>(s: &mut Option<&mut [T]>) -> *mut T {
+/// Rounds a float32 to the 16-bit format of [`half_to_f32`], to nearest even.
+fn f32_to_half(v: f32, mant: u32) -> u16 {
+    let exp_bits = 15 - mant;
+    let bias = (1i32 << (exp_bits - 1)) - 1;
+    let sign = if v.is_sign_negative() { 0x8000u16 } else { 0 };
+    let inf = (((1u32 << exp_bits) - 1) << mant) as u16;
+    if v.is_nan() {
+        return sign | inf | (1 << (mant - 1));
+    }
+    let a = v.abs() as f64; // exact
+    if a.is_infinite() {
+        return sign | inf;
+    }
+    if a == 0.0 {
+        return sign;
+    }
+    // The spacing of the target format at a: 2^(max(exponent of a, emin) - mant).
+    let emin = 1 - bias;
+    let e = (a.log2().floor() as i32).max(emin);
+    let e = if a >= 2f64.powi(e + 1) { e + 1 } else { e }; // guard log2 rounding
+    let ulp = 2f64.powi(e - mant as i32);
+    let q = a / ulp; // exact: a has 24 significant bits, ulp is a power of two
+    let mut r = q.floor();
+    let rest = q - r;
+    if rest > 0.5 || (rest == 0.5 && r % 2.0 == 1.0) {
+        r += 1.0;
+    }
+    let rounded = r * ulp;
+    let emax = bias;
+    if rounded >= 2f64.powi(emax + 1) {
+        return sign | inf;
+    }
+    // Encode the rounded value.
+    if rounded < 2f64.powi(emin) {
+        return sign | (rounded / 2f64.powi(emin - mant as i32)) as u16;
+    }
+    let e = rounded.log2().floor() as i32;
+    let e = if rounded >= 2f64.powi(e + 1) { e + 1 } else if rounded < 2f64.powi(e) { e - 1 } else { e };
+    let m = (rounded / 2f64.powi(e - mant as i32)) as u32 - (1 << mant);
+    sign | (((e + bias) as u32) << mant | m) as u16
+}
+
+fn raw_ptr<T: Element>(s: &[T]) -> *const T::Raw {
+    s.as_ptr() as *const T::Raw
+}
+
+fn opt_ptr<T: Element>(s: Option<&[T]>) -> *const T::Raw {
+    s.map_or(ptr::null(), raw_ptr)
+}
+
+fn opt_mut_ptr<T: Element>(s: &mut Option<&mut [T]>) -> *mut T::Raw {
     match s {
-        Some(s) => s.as_mut_ptr(),
+        Some(s) => s.as_mut_ptr() as *mut T::Raw,
         None => ptr::null_mut(),
     }
 }
@@ -648,16 +786,23 @@ impl Loss {
 
     // ---- setters ------------------------------------------------------
 
+    fn set<V>(
+        &mut self,
+        f: unsafe extern "C" fn(*mut sys::focal_loss, V) -> sys::focal_status,
+        value: V,
+    ) -> Result<&mut Self> {
+        check(unsafe { f(self.raw.as_ptr(), value) })?;
+        Ok(self)
+    }
+
     /// Finite and >= 0; 0 is cross-entropy.
     pub fn set_gamma(&mut self, gamma: f64) -> Result<&mut Self> {
-        check(unsafe { sys::focal_loss_set_gamma(self.raw.as_ptr(), gamma) })?;
-        Ok(self)
+        self.set(sys::focal_loss_set_gamma, gamma)
     }
 
     /// A scalar alpha (replaces an alpha vector).
     pub fn set_alpha(&mut self, alpha: f64) -> Result<&mut Self> {
-        check(unsafe { sys::focal_loss_set_alpha(self.raw.as_ptr(), alpha) })?;
-        Ok(self)
+        self.set(sys::focal_loss_set_alpha, alpha)
     }
 
     /// A per-class alpha, copied; compute calls then need c == alpha.len().
@@ -686,14 +831,12 @@ impl Loss {
     }
 
     pub fn set_reduction(&mut self, reduction: Reduction) -> Result<&mut Self> {
-        check(unsafe { sys::focal_loss_set_reduction(self.raw.as_ptr(), reduction.to_raw()) })?;
-        Ok(self)
+        self.set(sys::focal_loss_set_reduction, reduction.to_raw())
     }
 
     /// A target value meaning "ignore this position" (index targets only).
     pub fn set_ignore_index(&mut self, index: i64) -> Result<&mut Self> {
-        check(unsafe { sys::focal_loss_set_ignore_index(self.raw.as_ptr(), index) })?;
-        Ok(self)
+        self.set(sys::focal_loss_set_ignore_index, index)
     }
 
     pub fn clear_ignore_index(&mut self) -> Result<&mut Self> {
@@ -702,31 +845,70 @@ impl Loss {
     }
 
     pub fn set_input(&mut self, input: Input) -> Result<&mut Self> {
-        check(unsafe { sys::focal_loss_set_input(self.raw.as_ptr(), input.to_raw()) })?;
-        Ok(self)
+        self.set(sys::focal_loss_set_input, input.to_raw())
     }
 
     /// The clipping bound for probabilities input, in (0, 0.5).
     pub fn set_epsilon(&mut self, epsilon: f64) -> Result<&mut Self> {
-        check(unsafe { sys::focal_loss_set_epsilon(self.raw.as_ptr(), epsilon) })?;
-        Ok(self)
+        self.set(sys::focal_loss_set_epsilon, epsilon)
     }
 
     /// Label smoothing in [0, 1).
     pub fn set_label_smoothing(&mut self, smoothing: f64) -> Result<&mut Self> {
-        check(unsafe { sys::focal_loss_set_label_smoothing(self.raw.as_ptr(), smoothing) })?;
-        Ok(self)
+        self.set(sys::focal_loss_set_label_smoothing, smoothing)
     }
 
     pub fn set_variant(&mut self, variant: Variant) -> Result<&mut Self> {
-        check(unsafe { sys::focal_loss_set_variant(self.raw.as_ptr(), variant.to_raw()) })?;
-        Ok(self)
+        self.set(sys::focal_loss_set_variant, variant.to_raw())
     }
 
     /// The FL* shift, finite.
     pub fn set_beta(&mut self, beta: f64) -> Result<&mut Self> {
-        check(unsafe { sys::focal_loss_set_beta(self.raw.as_ptr(), beta) })?;
+        self.set(sys::focal_loss_set_beta, beta)
+    }
+
+    /// The divisor of [`Reduction::Divisor`] (sum / divisor): finite and
+    /// >= 0, default 1. See [`Loss::counts`] for data-parallel training.
+    pub fn set_divisor(&mut self, divisor: f64) -> Result<&mut Self> {
+        self.set(sys::focal_loss_set_divisor, divisor)
+    }
+
+    /// Sigmoid mode, variant FL: the torchvision form (default) or the split
+    /// form for soft targets.
+    pub fn set_soft_form(&mut self, form: SoftForm) -> Result<&mut Self> {
+        self.set(sys::focal_loss_set_soft_form, form.to_raw())
+    }
+
+    /// A per-class positive weight (sigmoid mode, variant FL), copied;
+    /// finite, >= 0; compute calls then need c == pos_weight.len().
+    pub fn set_pos_weight_vector(&mut self, pos_weight: &[f64]) -> Result<&mut Self> {
+        let count = i64::try_from(pos_weight.len())
+            .map_err(|_| Error::new(Status::InvalidShape, "pos_weight vector too long"))?;
+        check(unsafe {
+            sys::focal_loss_set_pos_weight_vector(self.raw.as_ptr(), pos_weight.as_ptr(), count)
+        })?;
         Ok(self)
+    }
+
+    /// Back to no pos_weight (1 for every class).
+    pub fn clear_pos_weight(&mut self) -> Result<&mut Self> {
+        check(unsafe { sys::focal_loss_clear_pos_weight(self.raw.as_ptr()) })?;
+        Ok(self)
+    }
+
+    /// ASL's exponent of the negative term: finite, >= 0, default 4.
+    pub fn set_gamma_negative(&mut self, gamma: f64) -> Result<&mut Self> {
+        self.set(sys::focal_loss_set_gamma_negative, gamma)
+    }
+
+    /// ASL's probability margin, in [0, 1), default 0.05.
+    pub fn set_clip(&mut self, clip: f64) -> Result<&mut Self> {
+        self.set(sys::focal_loss_set_clip, clip)
+    }
+
+    /// Poly-1's epsilon (variant FL), finite, default 0 (plain FL).
+    pub fn set_poly_epsilon(&mut self, epsilon: f64) -> Result<&mut Self> {
+        self.set(sys::focal_loss_set_poly_epsilon, epsilon)
     }
 
     /// Threads a compute call may use; 0 is the library's default.
@@ -737,8 +919,7 @@ impl Loss {
                 format!("threads = {} does not fit a C int", threads),
             )
         })?;
-        check(unsafe { sys::focal_loss_set_threads(self.raw.as_ptr(), threads) })?;
-        Ok(self)
+        self.set(sys::focal_loss_set_threads, threads)
     }
 
     // ---- getters ------------------------------------------------------
@@ -815,6 +996,41 @@ impl Loss {
         self.get(sys::focal_loss_get_beta)
     }
 
+    pub fn divisor(&self) -> Result<f64> {
+        self.get(sys::focal_loss_get_divisor)
+    }
+
+    pub fn soft_form(&self) -> Result<SoftForm> {
+        SoftForm::from_raw(self.get(sys::focal_loss_get_soft_form)?)
+    }
+
+    /// The pos_weight vector, or None when none is set.
+    pub fn pos_weight(&self) -> Result<Option<Vec<f64>>> {
+        let count: i64 = self.get(sys::focal_loss_get_pos_weight_count)?;
+        if count == 0 {
+            return Ok(None);
+        }
+        let len = usize::try_from(count)
+            .map_err(|_| Error::new(Status::Internal, "pos_weight length does not fit usize"))?;
+        let mut values = vec![0.0f64; len];
+        check(unsafe {
+            sys::focal_loss_get_pos_weight_vector(self.raw.as_ptr(), values.as_mut_ptr(), count)
+        })?;
+        Ok(Some(values))
+    }
+
+    pub fn gamma_negative(&self) -> Result<f64> {
+        self.get(sys::focal_loss_get_gamma_negative)
+    }
+
+    pub fn clip(&self) -> Result<f64> {
+        self.get(sys::focal_loss_get_clip)
+    }
+
+    pub fn poly_epsilon(&self) -> Result<f64> {
+        self.get(sys::focal_loss_get_poly_epsilon)
+    }
+
     pub fn threads(&self) -> Result<u32> {
         let t: c_int = self.get(sys::focal_loss_get_threads)?;
         u32::try_from(t).map_err(|_| {
@@ -870,7 +1086,7 @@ impl Loss {
         Ok(dims)
     }
 
-    fn forward_impl<T: Float>(
+    fn forward_impl<T: Element>(
         &self,
         shape: Shape,
         input: &[T],
@@ -882,21 +1098,21 @@ impl Loss {
         expect_len("out", out.len(), self.out_len_dims(&d)?)?;
         let (l, x, w, o) = (
             self.raw.as_ptr(),
-            input.as_ptr(),
+            raw_ptr(input),
             opt_ptr(weight),
-            out.as_mut_ptr(),
+            out.as_mut_ptr() as *mut T::Raw,
         );
         check(unsafe {
             match target {
-                Targets::Index(t) => T::raw_forward(l, d.n, d.c, d.inner, x, t.as_ptr(), w, o),
+                Targets::Index(t) => (T::FNS.forward)(l, d.n, d.c, d.inner, x, t.as_ptr(), w, o),
                 Targets::Dense(t) => {
-                    T::raw_forward_dense(l, d.n, d.c, d.inner, x, t.as_ptr(), w, o)
+                    (T::FNS.forward_dense)(l, d.n, d.c, d.inner, x, raw_ptr(t), w, o)
                 }
             }
         })
     }
 
-    fn backward_impl<T: Float>(
+    fn backward_impl<T: Element>(
         &self,
         shape: Shape,
         input: &[T],
@@ -916,21 +1132,21 @@ impl Loss {
             grad_input.len(),
             d.elements,
         )?;
-        let (l, x, w) = (self.raw.as_ptr(), input.as_ptr(), opt_ptr(weight));
-        let (go, gi) = (grad_out.as_ptr(), grad_input.as_mut_ptr());
+        let (l, x, w) = (self.raw.as_ptr(), raw_ptr(input), opt_ptr(weight));
+        let (go, gi) = (raw_ptr(grad_out), grad_input.as_mut_ptr() as *mut T::Raw);
         check(unsafe {
             match target {
                 Targets::Index(t) => {
-                    T::raw_backward(l, d.n, d.c, d.inner, x, t.as_ptr(), w, go, gi)
+                    (T::FNS.backward)(l, d.n, d.c, d.inner, x, t.as_ptr(), w, go, gi)
                 }
                 Targets::Dense(t) => {
-                    T::raw_backward_dense(l, d.n, d.c, d.inner, x, t.as_ptr(), w, go, gi)
+                    (T::FNS.backward_dense)(l, d.n, d.c, d.inner, x, raw_ptr(t), w, go, gi)
                 }
             }
         })
     }
 
-    fn forward_backward_impl<T: Float>(
+    fn forward_backward_impl<T: Element>(
         &self,
         shape: Shape,
         input: &[T],
@@ -946,15 +1162,15 @@ impl Loss {
         if let Some(g) = &grad_input {
             expect_len("grad_input (shaped like input)", g.len(), d.elements)?;
         }
-        let (l, x, w) = (self.raw.as_ptr(), input.as_ptr(), opt_ptr(weight));
+        let (l, x, w) = (self.raw.as_ptr(), raw_ptr(input), opt_ptr(weight));
         let (o, gi) = (opt_mut_ptr(&mut out), opt_mut_ptr(&mut grad_input));
         check(unsafe {
             match target {
                 Targets::Index(t) => {
-                    T::raw_forward_backward(l, d.n, d.c, d.inner, x, t.as_ptr(), w, o, gi)
+                    (T::FNS.forward_backward)(l, d.n, d.c, d.inner, x, t.as_ptr(), w, o, gi)
                 }
                 Targets::Dense(t) => {
-                    T::raw_forward_backward_dense(l, d.n, d.c, d.inner, x, t.as_ptr(), w, o, gi)
+                    (T::FNS.forward_backward_dense)(l, d.n, d.c, d.inner, x, raw_ptr(t), w, o, gi)
                 }
             }
         })
@@ -962,7 +1178,7 @@ impl Loss {
 
     /// The loss for index targets (one class index per position, n*inner).
     /// `out` has [`Loss::out_len`] values.
-    pub fn forward<T: Float>(
+    pub fn forward<T: Element>(
         &self,
         shape: Shape,
         input: &[T],
@@ -974,7 +1190,7 @@ impl Loss {
     }
 
     /// The gradient of sum(grad_out * out) with respect to the input.
-    pub fn backward<T: Float>(
+    pub fn backward<T: Element>(
         &self,
         shape: Shape,
         input: &[T],
@@ -995,7 +1211,7 @@ impl Loss {
 
     /// The loss and the gradient of the reduced loss (with Reduction::None:
     /// of the sum of out) in one pass; either output may be None to skip it.
-    pub fn forward_backward<T: Float>(
+    pub fn forward_backward<T: Element>(
         &self,
         shape: Shape,
         input: &[T],
@@ -1015,7 +1231,7 @@ impl Loss {
     }
 
     /// [`Loss::forward`] with dense targets shaped like the input.
-    pub fn forward_dense<T: Float>(
+    pub fn forward_dense<T: Element>(
         &self,
         shape: Shape,
         input: &[T],
@@ -1027,7 +1243,7 @@ impl Loss {
     }
 
     /// [`Loss::backward`] with dense targets shaped like the input.
-    pub fn backward_dense<T: Float>(
+    pub fn backward_dense<T: Element>(
         &self,
         shape: Shape,
         input: &[T],
@@ -1047,7 +1263,7 @@ impl Loss {
     }
 
     /// [`Loss::forward_backward`] with dense targets shaped like the input.
-    pub fn forward_backward_dense<T: Float>(
+    pub fn forward_backward_dense<T: Element>(
         &self,
         shape: Shape,
         input: &[T],
@@ -1064,6 +1280,103 @@ impl Loss {
             out,
             grad_input,
         )
+    }
+
+    fn counts_impl<T: Element>(
+        &self,
+        shape: Shape,
+        target: Targets<'_, T>,
+        weight: Option<&[T]>,
+    ) -> Result<[f64; 3]> {
+        let d = shape.dims()?;
+        match target {
+            Targets::Index(t) => expect_len(
+                "target (one class index per position)",
+                t.len(),
+                d.positions,
+            )?,
+            Targets::Dense(t) => {
+                expect_len("target (dense, shaped like input)", t.len(), d.elements)?
+            }
+        }
+        if let Some(w) = weight {
+            expect_len("weight (one per position)", w.len(), d.positions)?;
+        }
+        let mut counts = [0.0f64; 3];
+        let (l, w, out) = (self.raw.as_ptr(), opt_ptr(weight), counts.as_mut_ptr());
+        check(unsafe {
+            match target {
+                Targets::Index(t) => (T::FNS.counts)(l, d.n, d.c, d.inner, t.as_ptr(), w, out),
+                Targets::Dense(t) => {
+                    (T::FNS.counts_dense)(l, d.n, d.c, d.inner, raw_ptr(t), w, out)
+                }
+            }
+        })?;
+        Ok(counts)
+    }
+
+    /// This shard's denominators for index targets, before any max(1, .):
+    /// `[non-ignored positions (softmax) or elements (sigmoid), sum(w *
+    /// alpha_t), positives P (0 in softmax mode)]`, exactly those a compute
+    /// call with the same settings and arguments uses. Validates settings,
+    /// target and weight as a compute call does; reads no input.
+    pub fn counts<T: Element>(
+        &self,
+        shape: Shape,
+        target: &[i64],
+        weight: Option<&[T]>,
+    ) -> Result<[f64; 3]> {
+        self.counts_impl(shape, Targets::Index(target), weight)
+    }
+
+    /// [`Loss::counts`] with dense targets shaped like the input.
+    pub fn counts_dense<T: Element>(
+        &self,
+        shape: Shape,
+        target: &[T],
+        weight: Option<&[T]>,
+    ) -> Result<[f64; 3]> {
+        self.counts_impl(shape, Targets::Dense(target), weight)
+    }
+
+    /// The gradient of sum(grad_out * out) with respect to the dense
+    /// targets (through the denominators too; with label smoothing, with
+    /// respect to the unsmoothed target), into `grad_target` shaped like the
+    /// input.
+    pub fn backward_target_dense<T: Float>(
+        &self,
+        shape: Shape,
+        input: &[T],
+        target: &[T],
+        weight: Option<&[T]>,
+        grad_out: &[T],
+        grad_target: &mut [T],
+    ) -> Result<()> {
+        let d = self.check_common(shape, input, Targets::Dense(target), weight)?;
+        expect_len(
+            "grad_out (shaped like out)",
+            grad_out.len(),
+            self.out_len_dims(&d)?,
+        )?;
+        expect_len(
+            "grad_target (shaped like input)",
+            grad_target.len(),
+            d.elements,
+        )?;
+        let w = weight.map_or(ptr::null(), |w| w.as_ptr());
+        check(unsafe {
+            T::BACKWARD_TARGET_DENSE(
+                self.raw.as_ptr(),
+                d.n,
+                d.c,
+                d.inner,
+                input.as_ptr(),
+                target.as_ptr(),
+                w,
+                grad_out.as_ptr(),
+                grad_target.as_mut_ptr(),
+            )
+        })
     }
 }
 

@@ -6,8 +6,9 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use focal::{Alpha, Float, Input, Loss, Mode, Reduction, Shape, Variant};
+use focal::{Alpha, Bf16, Element, Float, Input, Loss, Mode, Reduction, Shape, SoftForm, Variant, F16};
 
+#[derive(Clone)]
 pub struct Case {
     pub name: String,
     pub line: usize,
@@ -33,11 +34,25 @@ pub struct Case {
     pub out: Vec<f64>,
     pub grad: Vec<f64>,
     pub fgrad: Vec<f64>,
+    // Added with 1.1; absent keys take the library's defaults.
+    pub divisor: f64,
+    pub soft_form: SoftForm,
+    pub pos_weight: Option<Vec<f64>>,
+    pub gamma_negative: f64,
+    pub clip: f64,
+    pub poly_epsilon: f64,
+    pub counts: Option<Vec<f64>>,
+    pub tgrad: Option<Vec<f64>>,
+    /// "bf16" or "f16", with hout, hgrad and hfgrad.
+    pub half: Option<String>,
+    pub hout: Vec<f64>,
+    pub hgrad: Vec<f64>,
+    pub hfgrad: Vec<f64>,
 }
 
 /// tests/golden in the source tree.
 pub fn golden_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/golden")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../tests/golden")
 }
 
 fn parse_f64(tok: &str, line: usize) -> f64 {
@@ -95,6 +110,18 @@ fn empty_case(name: &str, line: usize) -> Case {
         out: Vec::new(),
         grad: Vec::new(),
         fgrad: Vec::new(),
+        divisor: 1.0,
+        soft_form: SoftForm::Torchvision,
+        pos_weight: None,
+        gamma_negative: 4.0,
+        clip: 0.05,
+        poly_epsilon: 0.0,
+        counts: None,
+        tgrad: None,
+        half: None,
+        hout: Vec::new(),
+        hgrad: Vec::new(),
+        hfgrad: Vec::new(),
     }
 }
 
@@ -156,6 +183,7 @@ pub fn load(path: &Path) -> Vec<Case> {
                     "sum" => Reduction::Sum,
                     "weighted_mean" => Reduction::WeightedMean,
                     "sum_over_positives" => Reduction::SumOverPositives,
+                    "divisor" => Reduction::Divisor,
                     r => panic!("line {}: reduction {}", line, r),
                 }
             }
@@ -169,10 +197,13 @@ pub fn load(path: &Path) -> Vec<Case> {
             "smoothing" => c.smoothing = parse_f64(rest[0], line),
             "epsilon" => c.epsilon = parse_f64(rest[0], line),
             "variant" => {
-                c.variant = if rest[0] == "fl_star" {
-                    Variant::FlStar
-                } else {
-                    Variant::Fl
+                c.variant = match rest[0] {
+                    "fl" => Variant::Fl,
+                    "fl_star" => Variant::FlStar,
+                    "qfl" => Variant::Qfl,
+                    "vfl" => Variant::Vfl,
+                    "asl" => Variant::Asl,
+                    v => panic!("line {}: variant {}", line, v),
                 }
             }
             "beta" => c.beta = parse_f64(rest[0], line),
@@ -205,6 +236,24 @@ pub fn load(path: &Path) -> Vec<Case> {
             "out" => c.out = counted(rest, line),
             "grad" => c.grad = counted(rest, line),
             "fgrad" => c.fgrad = counted(rest, line),
+            "divisor" => c.divisor = parse_f64(rest[0], line),
+            "soft_form" => {
+                c.soft_form = match rest[0] {
+                    "torchvision" => SoftForm::Torchvision,
+                    "split" => SoftForm::Split,
+                    f => panic!("line {}: soft_form {}", line, f),
+                }
+            }
+            "pos_weight" => c.pos_weight = Some(counted(rest, line)),
+            "gamma_negative" => c.gamma_negative = parse_f64(rest[0], line),
+            "clip" => c.clip = parse_f64(rest[0], line),
+            "poly_epsilon" => c.poly_epsilon = parse_f64(rest[0], line),
+            "counts" => c.counts = Some(counted(rest, line)),
+            "tgrad" => c.tgrad = Some(counted(rest, line)),
+            "half" => c.half = Some(rest[0].to_string()),
+            "hout" => c.hout = counted(rest, line),
+            "hgrad" => c.hgrad = counted(rest, line),
+            "hfgrad" => c.hfgrad = counted(rest, line),
             "end" => cases.push(cur.take().unwrap()),
             k => panic!("{}:{}: unknown key {}", path.display(), line, k),
         }
@@ -225,9 +274,17 @@ pub fn configure(case: &Case) -> Loss {
         .and_then(|l| l.set_label_smoothing(case.smoothing))
         .and_then(|l| l.set_variant(case.variant))
         .and_then(|l| l.set_beta(case.beta))
+        .and_then(|l| l.set_divisor(case.divisor))
+        .and_then(|l| l.set_soft_form(case.soft_form))
+        .and_then(|l| l.set_gamma_negative(case.gamma_negative))
+        .and_then(|l| l.set_clip(case.clip))
+        .and_then(|l| l.set_poly_epsilon(case.poly_epsilon))
         .unwrap_or_else(|e| panic!("{}: configure: {}", case.name, e));
     if let Some(i) = case.ignore_index {
         loss.set_ignore_index(i).expect("ignore_index");
+    }
+    if let Some(pw) = &case.pos_weight {
+        loss.set_pos_weight_vector(pw).expect("pos_weight");
     }
     loss
 }
@@ -340,6 +397,162 @@ pub fn check_case<T: Float>(case: &Case) -> Result<(), String> {
         if with_grad {
             compare("forward_backward grad", &back(&grad), &case.fgrad, rtol)?;
         }
+    }
+
+    if let Some(want) = &case.counts {
+        let got = if case.dense {
+            loss.counts_dense(shape, &td, w)
+        } else {
+            loss.counts(shape, &case.t_index, w)
+        }
+        .map_err(err("counts"))?;
+        compare("counts", &got, want, rtol)?;
+    }
+    if let Some(want) = &case.tgrad {
+        let mut tgrad = vec![T::default(); x.len()];
+        loss.backward_target_dense(shape, &x, &td, w, &g, &mut tgrad)
+            .map_err(err("backward_target_dense"))?;
+        compare("backward_target_dense", &back(&tgrad), want, rtol)?;
+    }
+    if T::NAME == "f32" {
+        match case.half.as_deref() {
+            None => {}
+            Some("bf16") => check_half(case, &loss, Bf16::from_f32, Bf16::to_f32)?,
+            Some("f16") => check_half(case, &loss, F16::from_f32, F16::to_f32)?,
+            Some(h) => return Err(format!("half {}", h)),
+        }
+    }
+    Ok(())
+}
+
+/// Bit patterns as an ordered integer line: neighbours differ by 1, and
+/// +0 and -0 are the same point.
+fn ordered(bits: u16) -> i32 {
+    if bits & 0x8000 != 0 {
+        -((bits & 0x7fff) as i32)
+    } else {
+        bits as i32
+    }
+}
+
+/// Within one ulp of the half type (NaN matches NaN).
+fn compare_half<H: Element>(
+    what: &str,
+    got: &[H],
+    want: &[f64],
+    encode: fn(f32) -> H,
+    bits: fn(&H) -> u16,
+) -> Result<(), String> {
+    if got.len() != want.len() {
+        return Err(format!("{}: {} values, want {}", what, got.len(), want.len()));
+    }
+    for (i, (g, &w)) in got.iter().zip(want).enumerate() {
+        let want_h = encode(w as f32); // exact: w was decoded from the type
+        let (gb, wb) = (bits(g), bits(&want_h));
+        let nan = |b: u16| b & 0x7fff > bits(&encode(f32::INFINITY));
+        let ok = if nan(wb) {
+            nan(gb)
+        } else {
+            !nan(gb) && (ordered(gb) - ordered(wb)).abs() <= 1
+        };
+        if !ok {
+            return Err(format!("{}[{}] = {:?}, want {:?} ({})", what, i, g, want_h, w));
+        }
+    }
+    Ok(())
+}
+
+/// The half entry points on the case's inputs (exact in the type): within
+/// one ulp of torch's rounded results and bitwise the round-to-nearest-even
+/// of the f32 entry points' results; counts on half targets and weights.
+fn check_half<H: Element + std::hash::Hash + Eq>(
+    case: &Case,
+    loss: &Loss,
+    encode: fn(f32) -> H,
+    decode: fn(H) -> f32,
+) -> Result<(), String> {
+    let bits = |h: &H| -> u16 {
+        // H is a repr(transparent) u16 newtype.
+        unsafe { *(h as *const H as *const u16) }
+    };
+    let half = |v: &[f64]| -> Result<Vec<H>, String> {
+        v.iter()
+            .map(|&x| {
+                let h = encode(x as f32);
+                if decode(h) as f64 == x || x.is_nan() {
+                    Ok(h)
+                } else {
+                    Err(format!("input {} is not exact in the half type", x))
+                }
+            })
+            .collect()
+    };
+    let shape = case.shape;
+    let x = half(&case.x)?;
+    let td = half(&case.t_dense)?;
+    let g = half(&case.g)?;
+    let w = match &case.w {
+        Some(w) => Some(half(w)?),
+        None => None,
+    };
+    let w = w.as_deref();
+    let ti = &case.t_index;
+    let n_out = case.hout.len();
+    let e = |what: &'static str| move |e: focal::Error| format!("{}: {}", what, e);
+
+    let mut out = vec![H::default(); n_out];
+    let mut grad = vec![H::default(); x.len()];
+    let mut fout = vec![H::default(); n_out];
+    let mut fgrad = vec![H::default(); x.len()];
+    if case.dense {
+        loss.forward_dense(shape, &x, &td, w, &mut out).map_err(e("half forward"))?;
+        loss.backward_dense(shape, &x, &td, w, &g, &mut grad).map_err(e("half backward"))?;
+        loss.forward_backward_dense(shape, &x, &td, w, Some(&mut fout), Some(&mut fgrad))
+    } else {
+        loss.forward(shape, &x, ti, w, &mut out).map_err(e("half forward"))?;
+        loss.backward(shape, &x, ti, w, &g, &mut grad).map_err(e("half backward"))?;
+        loss.forward_backward(shape, &x, ti, w, Some(&mut fout), Some(&mut fgrad))
+    }
+    .map_err(e("half forward_backward"))?;
+    compare_half("half out", &out, &case.hout, encode, bits)?;
+    compare_half("half grad", &grad, &case.hgrad, encode, bits)?;
+    compare_half("half forward_backward out", &fout, &case.hout, encode, bits)?;
+    compare_half("half forward_backward grad", &fgrad, &case.hfgrad, encode, bits)?;
+
+    // The f32 path on the widened inputs, rounded once: the same bits.
+    let widen = |v: &[H]| -> Vec<f32> { v.iter().map(|&h| decode(h)).collect() };
+    let (x32, td32, g32) = (widen(&x), widen(&td), widen(&g));
+    let w32 = w.map(|w| widen(w));
+    let w32 = w32.as_deref();
+    let mut out32 = vec![0f32; n_out];
+    let mut grad32 = vec![0f32; x.len()];
+    if case.dense {
+        loss.forward_dense(shape, &x32, &td32, w32, &mut out32).map_err(e("forward"))?;
+        loss.backward_dense(shape, &x32, &td32, w32, &g32, &mut grad32).map_err(e("backward"))?;
+    } else {
+        loss.forward(shape, &x32, ti, w32, &mut out32).map_err(e("forward"))?;
+        loss.backward(shape, &x32, ti, w32, &g32, &mut grad32).map_err(e("backward"))?;
+    }
+    for (what, got, f32s) in [("out", &out, &out32), ("grad", &grad, &grad32)] {
+        for (i, (h, &v)) in got.iter().zip(f32s.iter()).enumerate() {
+            let r = encode(v);
+            if bits(h) != bits(&r) && !(v.is_nan() && decode(*h).is_nan()) {
+                return Err(format!(
+                    "half {}[{}] = {:?} but the f32 path rounds to {:?}",
+                    what, i, h, r
+                ));
+            }
+        }
+    }
+
+    if let Some(want) = &case.counts {
+        let got = if case.dense {
+            loss.counts_dense(shape, &td, w)
+        } else {
+            loss.counts(shape, ti, w)
+        }
+        .map_err(e("half counts"))?;
+        compare("half counts", &got, want, case.rtol32)?;
     }
     Ok(())
 }

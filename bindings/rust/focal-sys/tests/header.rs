@@ -1,4 +1,4 @@
-//! src/sys.rs against the installed <focal/focal.h>: the same functions with
+//! src/lib.rs against the installed <focal/focal.h>: the same functions with
 //! the same parameter and return types, and the same enum values.
 use std::collections::BTreeMap;
 use std::env;
@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 fn header_path() -> PathBuf {
     match env::var_os("FOCAL_PREFIX") {
         Some(prefix) => Path::new(&prefix).join("include/focal/focal.h"),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../include/focal/focal.h"),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../include/focal/focal.h"),
     }
 }
 
@@ -146,7 +146,7 @@ fn sys_functions(sys: &str) -> BTreeMap<String, Signature> {
 fn every_function_is_declared_with_the_header_signature() {
     let path = header_path();
     let header = fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {}", path.display(), e));
-    let sys = fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("src/sys.rs")).unwrap();
+    let sys = fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("src/lib.rs")).unwrap();
     let want = header_functions(&header);
     let got = sys_functions(&sys);
     assert!(
@@ -159,19 +159,19 @@ fn every_function_is_declared_with_the_header_signature() {
     let mut problems = Vec::new();
     for (name, sig) in &want {
         match got.get(name) {
-            None => problems.push(format!("{} is in the header but not in sys.rs", name)),
+            None => problems.push(format!("{} is in the header but not in focal-sys", name)),
             Some(s) if s != sig => {
-                problems.push(format!("{}: header {:?}, sys.rs {:?}", name, sig, s))
+                problems.push(format!("{}: header {:?}, focal-sys {:?}", name, sig, s))
             }
             Some(_) => {}
         }
     }
     for name in got.keys().filter(|n| !want.contains_key(*n)) {
-        problems.push(format!("{} is in sys.rs but not in the header", name));
+        problems.push(format!("{} is in focal-sys but not in the header", name));
     }
     assert!(
         problems.is_empty(),
-        "{} differs from src/sys.rs:\n{}",
+        "{} differs from src/lib.rs:\n{}",
         path.display(),
         problems.join("\n")
     );
@@ -181,7 +181,7 @@ fn every_function_is_declared_with_the_header_signature() {
 fn enum_values_and_major_version_match_the_header() {
     let path = header_path();
     let header = strip_c_comments(&fs::read_to_string(&path).unwrap());
-    let sys = fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("src/sys.rs")).unwrap();
+    let sys = fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("src/lib.rs")).unwrap();
 
     let mut want = BTreeMap::new();
     for body in header.split("typedef enum").skip(1) {
@@ -217,7 +217,7 @@ fn enum_values_and_major_version_match_the_header() {
     for name in got.keys().filter(|n| !n.starts_with("FOCAL_VERSION")) {
         assert!(
             want.contains_key(name),
-            "{} is in sys.rs but not in the header",
+            "{} is in focal-sys but not in the header",
             name
         );
     }
