@@ -164,6 +164,7 @@ const (
 	ReductionSum              Reduction = C.FOCAL_REDUCTION_SUM
 	ReductionWeightedMean     Reduction = C.FOCAL_REDUCTION_WEIGHTED_MEAN
 	ReductionSumOverPositives Reduction = C.FOCAL_REDUCTION_SUM_OVER_POSITIVES
+	ReductionDivisor          Reduction = C.FOCAL_REDUCTION_DIVISOR // SUM / divisor (since 1.1)
 )
 
 // Input is focal_input.
@@ -180,6 +181,9 @@ type Variant int
 const (
 	VariantFL     Variant = C.FOCAL_VARIANT_FL
 	VariantFLStar Variant = C.FOCAL_VARIANT_FL_STAR
+	VariantQFL    Variant = C.FOCAL_VARIANT_QFL // Quality Focal Loss (since 1.1)
+	VariantVFL    Variant = C.FOCAL_VARIANT_VFL // Varifocal Loss (since 1.1)
+	VariantASL    Variant = C.FOCAL_VARIANT_ASL // Asymmetric Loss (since 1.1)
 )
 
 // AlphaKind says which alpha a Loss has.
@@ -360,7 +364,7 @@ func (l *Loss) SetLabelSmoothing(ls float64) error {
 	})
 }
 
-// SetVariant chooses FL or FL*.
+// SetVariant chooses FL, FL*, QFL, VFL or ASL.
 func (l *Loss) SetVariant(v Variant) error {
 	return l.write("SetVariant", func(p *C.focal_loss) C.focal_status {
 		return C.focal_loss_set_variant(p, C.focal_variant(v))

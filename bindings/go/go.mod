@@ -1,3 +1,3 @@
-module libfocal.org/focal
+module libfocal.org/libfocal/bindings/go
 
 go 1.19

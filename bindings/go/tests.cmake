@@ -1,4 +1,4 @@
-# The Go binding (bindings/go, module libfocal.org/focal) tested with go
+# The Go binding (bindings/go, module libfocal.org/libfocal/bindings/go) tested with go
 # test against the library installed by the focal_prefix fixture
 # (bindings/tests.cmake). Fails when go is missing, unless FOCAL_SKIP_FFI=1
 # (then skipped).

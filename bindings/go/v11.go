@@ -17,8 +17,8 @@ func u16(s []uint16) *C.uint16_t { return (*C.uint16_t)(ptr(s)) }
 type SoftForm int
 
 const (
-	SoftTorchvision SoftForm = 0
-	SoftSplit       SoftForm = 1
+	SoftTorchvision SoftForm = C.FOCAL_SOFT_TORCHVISION
+	SoftSplit       SoftForm = C.FOCAL_SOFT_SPLIT
 )
 
 // SetDivisor sets the divisor of FOCAL_REDUCTION_DIVISOR.
