@@ -12,7 +12,6 @@ set(CMAKE_SYSTEM_NAME Linux)
 set(CMAKE_SYSTEM_PROCESSOR ${FOCAL_CROSS_PROCESSOR})
 
 set(CMAKE_C_COMPILER ${FOCAL_CROSS_TRIPLET}-gcc)
-set(CMAKE_CXX_COMPILER ${FOCAL_CROSS_TRIPLET}-g++)
 
 # Headers and libraries from the target's root and its multiarch directories
 # only; programs (pkg-config, python, ...) from the build machine.
