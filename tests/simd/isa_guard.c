@@ -15,8 +15,11 @@ __attribute__((unused)) static void skip(const char *isa)
 
 __attribute__((constructor)) static void vec_isa_guard(void)
 {
-    /* Constructors may run before the library's own CPU detection. */
+#if defined(VEC_GUARD_AVX512) || defined(VEC_GUARD_AVX2)
+    /* Constructors may run before the library's own CPU detection. The
+     * x86 builtins exist only on x86: the scalar program has no guard. */
     __builtin_cpu_init();
+#endif
 #if defined(VEC_GUARD_AVX512)
     if (!(__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
           __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl") &&
