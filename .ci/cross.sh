@@ -71,10 +71,19 @@ for arch in "${arches[@]}"; do
   start=$SECONDS
   fuzz=(fuzz_compute fuzz_settings fuzz_half)
   [ "$arch" = aarch64 ] && fuzz=(fuzz_settings fuzz_half)
+  # test_numerics's long-double references are software floating point on
+  # both targets (about 100 s each under qemu): s390x, the big-endian one,
+  # runs it; aarch64 leaves it to keep the stage within its budget.
+  run=()
+  for s in "${suites[@]}"; do
+    [ "$arch" = aarch64 ] && [ "$s" = numerics ] && continue
+    run+=("$s")
+  done
   targets=(test_vec_math_scalar)
-  for s in "${suites[@]}"; do targets+=("test_$s"); done
+  for s in "${run[@]}"; do targets+=("test_$s"); done
   for f in "${fuzz[@]}"; do targets+=("${f}_replay"); done
-  regex="^(test_($(IFS='|'; echo "${suites[*]}"))_scalar|test_vec_math_scalar|fuzz_replay_($(IFS='|'; echo "${fuzz[*]}"))_scalar)\$"
+  names=$(IFS='|'; echo "${run[*]}")
+  regex="^(test_(${names})_scalar|test_vec_math_scalar|fuzz_replay_($(IFS='|'; echo "${fuzz[*]}"))_scalar)\$"
   echo "== cross $arch: configure and build ($dir)"
   # -Wmaybe-uninitialized stays a warning: its flow analysis differs between
   # the targets' compilers and reports initialised arrays as maybe not.
