@@ -10,7 +10,7 @@ source "$env_sh"
 header="$FOCAL_PREFIX/include/focal/focal.h"
 [ -f "$header" ] || { echo "no installed header at $header" >&2; exit 1; }
 from_header=$(sed -n -E 's/^FOCAL_API .*[ *](focal_[a-z0-9_]+)\(.*/\1/p' "$header" | sort)
-from_julia=$(sed -n '/^const FUNCTION_NAMES = (/,/^)/p' "$here/Focal.jl" |
+from_julia=$(sed -n '/^const FUNCTION_NAMES = (/,/^)/p' "$here/src/Focal.jl" |
              grep -o ':focal_[a-z0-9_]*' | tr -d : | sort)
 [ -n "$from_header" ] || { echo "no FOCAL_API functions found in $header" >&2; exit 1; }
 if [ "$from_header" != "$from_julia" ]; then

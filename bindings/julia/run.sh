@@ -11,4 +11,4 @@ if ! command -v julia >/dev/null 2>&1; then
     echo "julia not found: Julia FFI tests skipped"
     exit 77
 fi
-exec julia --startup-file=no --history-file=no "$here/runtests.jl"
+exec julia --startup-file=no --history-file=no "$here/test/runtests.jl"

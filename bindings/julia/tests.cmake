@@ -1,4 +1,4 @@
-# The Julia bindings (bindings/julia/Focal.jl) tested against the library
+# The Julia bindings (bindings/julia/src/Focal.jl) tested against the library
 # installed by the focal_prefix fixture. ffi_julia reports itself skipped
 # where julia is not on PATH (Debian 12 does not package it);
 # ffi_julia_symbols needs no Julia.

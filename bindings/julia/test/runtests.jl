@@ -2,14 +2,14 @@
 # (tests/golden, PyTorch float64 references). Run after sourcing
 # <prefix>/env.sh of an installed libfocal:
 #
-#     julia --startup-file=no bindings/julia/runtests.jl
+#     julia --startup-file=no bindings/julia/test/runtests.jl
 
 using Test
 
-include(joinpath(@__DIR__, "Focal.jl"))
+include(joinpath(@__DIR__, "..", "src", "Focal.jl"))
 using .Focal
 
-const GOLDEN_DIR = normpath(joinpath(@__DIR__, "..", "..", "tests", "golden"))
+const GOLDEN_DIR = normpath(joinpath(@__DIR__, "..", "..", "..", "tests", "golden"))
 
 # ---------------------------------------------------------------------------
 # The golden format (tests/golden/README.md)
@@ -258,7 +258,7 @@ end
 
     # The Julia examples of docs/ffi.md, except the block that
     # loads the module (already loaded above).
-    doc = normpath(joinpath(@__DIR__, "..", "..", "docs", "ffi.md"))
+    doc = normpath(joinpath(@__DIR__, "..", "..", "..", "docs", "ffi.md"))
     if isfile(doc)
         @testset "documentation examples" begin
             blocks = [m.captures[1] for m in eachmatch(r"```julia\n(.*?)```"s, read(doc, String))]
