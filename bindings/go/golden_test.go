@@ -36,6 +36,19 @@ type goldenCase struct {
 	w              []float64 // nil: no weights
 	g, out         []float64
 	grad, fgrad    []float64
+
+	// 1.1 (tests/golden/README.md): nil pointers keep the library's default.
+	divisor       *float64
+	softForm      SoftForm
+	posWeight     []float64
+	gammaNegative *float64
+	clip          *float64
+	polyEpsilon   float64
+	counts        []float64 // nil: not checked
+	tgrad         []float64 // nil: not checked
+	half          string    // "", "bf16" or "f16"
+	hout, hgrad   []float64
+	hfgrad        []float64
 }
 
 func goldenDir() string {
@@ -94,6 +107,16 @@ func countedInts(rest []string) ([]int64, error) {
 var reductions = map[string]Reduction{
 	"none": ReductionNone, "mean": ReductionMean, "sum": ReductionSum,
 	"weighted_mean": ReductionWeightedMean, "sum_over_positives": ReductionSumOverPositives,
+	"divisor": ReductionDivisor,
+}
+
+var variants = map[string]Variant{
+	"fl": VariantFL, "fl_star": VariantFLStar, "qfl": VariantQFL, "vfl": VariantVFL, "asl": VariantASL,
+}
+
+func optFloat(tok string) (*float64, error) {
+	v, err := parseFloat(tok)
+	return &v, err
 }
 
 func loadGolden(path string) ([]*goldenCase, error) {
@@ -121,7 +144,7 @@ func loadGolden(path string) ([]*goldenCase, error) {
 				return nil, fail(fmt.Errorf("case inside a case"))
 			}
 			cur = &goldenCase{name: rest[0], line: line, gamma: 2, reduction: ReductionMean,
-				epsilon: 1e-7, rtol64: 1e-10, rtol32: 1e-4}
+				epsilon: 1e-7, rtol64: 1e-12, rtol32: 2e-6}
 			continue
 		}
 		if cur == nil {
@@ -173,10 +196,38 @@ func loadGolden(path string) ([]*goldenCase, error) {
 		case "epsilon":
 			cur.epsilon, err = parseFloat(rest[0])
 		case "variant":
-			cur.variant = VariantFL
-			if rest[0] == "fl_star" {
-				cur.variant = VariantFLStar
+			v, ok := variants[rest[0]]
+			if !ok {
+				err = fmt.Errorf("unknown variant %q", rest[0])
 			}
+			cur.variant = v
+		case "divisor":
+			cur.divisor, err = optFloat(rest[0])
+		case "soft_form":
+			cur.softForm = SoftTorchvision
+			if rest[0] == "split" {
+				cur.softForm = SoftSplit
+			}
+		case "pos_weight":
+			cur.posWeight, err = counted(rest)
+		case "gamma_negative":
+			cur.gammaNegative, err = optFloat(rest[0])
+		case "clip":
+			cur.clip, err = optFloat(rest[0])
+		case "poly_epsilon":
+			cur.polyEpsilon, err = parseFloat(rest[0])
+		case "counts":
+			cur.counts, err = counted(rest)
+		case "tgrad":
+			cur.tgrad, err = counted(rest)
+		case "half":
+			cur.half = rest[0]
+		case "hout":
+			cur.hout, err = counted(rest)
+		case "hgrad":
+			cur.hgrad, err = counted(rest)
+		case "hfgrad":
+			cur.hfgrad, err = counted(rest)
 		case "beta":
 			cur.beta, err = parseFloat(rest[0])
 		case "tol":
@@ -261,6 +312,32 @@ func (gc *goldenCase) configure() (*Loss, error) {
 			}
 			return nil
 		},
+		func() error {
+			if gc.divisor != nil {
+				return l.SetDivisor(*gc.divisor)
+			}
+			return nil
+		},
+		func() error { return l.SetSoftForm(gc.softForm) },
+		func() error {
+			if gc.posWeight != nil {
+				return l.SetPosWeightVector(gc.posWeight)
+			}
+			return nil
+		},
+		func() error {
+			if gc.gammaNegative != nil {
+				return l.SetGammaNegative(*gc.gammaNegative)
+			}
+			return nil
+		},
+		func() error {
+			if gc.clip != nil {
+				return l.SetClip(*gc.clip)
+			}
+			return nil
+		},
+		func() error { return l.SetPolyEpsilon(gc.polyEpsilon) },
 	}
 	for _, step := range steps {
 		if err := step(); err != nil {
@@ -446,6 +523,189 @@ func (gc *goldenCase) check(k kernels, rtol float64) error {
 	return nil
 }
 
+// check11 checks the case's 1.1 results: the shard's counts and the
+// gradient with respect to the dense targets, in float64 and float32.
+func (gc *goldenCase) check11() error {
+	if gc.counts == nil && gc.tgrad == nil {
+		return nil
+	}
+	l, err := gc.configure()
+	if err != nil {
+		return err
+	}
+	defer l.Close()
+	if gc.counts != nil {
+		var c64, c32 [3]float64
+		var err32 error
+		if gc.dense {
+			c64, err = l.CountsDense64(gc.shape, gc.tDense, gc.w)
+			c32, err32 = l.CountsDense32(gc.shape, to32(gc.tDense), to32(gc.w))
+		} else {
+			c64, err = l.Counts64(gc.shape, gc.tIndex, gc.w)
+			c32, err32 = l.Counts32(gc.shape, gc.tIndex, to32(gc.w))
+		}
+		for _, e := range []error{err, err32, compare("counts f64", c64[:], gc.counts, gc.rtol64),
+			compare("counts f32", c32[:], gc.counts, gc.rtol32)} {
+			if e != nil {
+				return e
+			}
+		}
+	}
+	if gc.tgrad != nil {
+		tg := make([]float64, len(gc.tDense))
+		if err := l.BackwardTargetDense64(gc.shape, gc.x, gc.tDense, gc.w, gc.g, tg); err != nil {
+			return err
+		}
+		if err := compare("target gradient f64", tg, gc.tgrad, gc.rtol64); err != nil {
+			return err
+		}
+		tg32 := make([]float32, len(gc.tDense))
+		if err := l.BackwardTargetDense32(gc.shape, to32(gc.x), to32(gc.tDense), to32(gc.w), to32(gc.g), tg32); err != nil {
+			return err
+		}
+		if err := compare("target gradient f32", from32(tg32), gc.tgrad, gc.rtol32); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// decodeHalf widens a bfloat16 or float16 bit pattern exactly.
+func decodeHalf(kind string, h uint16) float64 {
+	if kind == "bf16" {
+		return float64(math.Float32frombits(uint32(h) << 16))
+	}
+	exp, frac := int(h>>10)&0x1f, float64(h&0x3ff)
+	var v float64
+	switch exp {
+	case 0:
+		v = math.Ldexp(frac, -24)
+	case 0x1f:
+		v = math.Inf(1)
+		if frac != 0 {
+			v = math.NaN()
+		}
+	default:
+		v = math.Ldexp(frac+1024, exp-25)
+	}
+	if h&0x8000 != 0 {
+		v = -v
+	}
+	return v
+}
+
+// encodeHalf is the bit pattern of a value exact in the type (the golden
+// inputs of a half case are), found among every pattern.
+func encodeHalf(kind string, v float64) (uint16, error) {
+	for h := 0; h < 1<<16; h++ {
+		d := decodeHalf(kind, uint16(h))
+		if d == v && math.Signbit(d) == math.Signbit(v) {
+			return uint16(h), nil
+		}
+	}
+	return 0, fmt.Errorf("%g is not a %s value", v, kind)
+}
+
+func encodeAll(kind string, v []float64) ([]uint16, error) {
+	if v == nil {
+		return nil, nil
+	}
+	r := make([]uint16, len(v))
+	for i, x := range v {
+		h, err := encodeHalf(kind, x)
+		if err != nil {
+			return nil, err
+		}
+		r[i] = h
+	}
+	return r, nil
+}
+
+func decodeAll(kind string, h []uint16) []float64 {
+	r := make([]float64, len(h))
+	for i, x := range h {
+		r[i] = decodeHalf(kind, x)
+	}
+	return r
+}
+
+// checkHalf runs a half case's bfloat16 or float16 forward, backward and
+// forward_backward on the inputs' bit patterns; each result within one
+// unit of the type's precision of torch's rounding (hout, hgrad, hfgrad).
+func (gc *goldenCase) checkHalf() error {
+	if gc.half == "" {
+		return nil
+	}
+	kind := gc.half
+	rtol := math.Ldexp(1, -7)
+	if kind == "f16" {
+		rtol = math.Ldexp(1, -10)
+	}
+	l, err := gc.configure()
+	if err != nil {
+		return err
+	}
+	defer l.Close()
+	x, err := encodeAll(kind, gc.x)
+	if err != nil {
+		return err
+	}
+	t, err := encodeAll(kind, gc.tDense)
+	if err != nil {
+		return err
+	}
+	w, err := encodeAll(kind, gc.w)
+	if err != nil {
+		return err
+	}
+	g, err := encodeAll(kind, gc.g)
+	if err != nil {
+		return err
+	}
+	out := make([]uint16, len(gc.hout))
+	grad := make([]uint16, len(gc.x))
+	fgrad := make([]uint16, len(gc.x))
+	var e1, e2, e3 error
+	switch {
+	case kind == "bf16" && gc.dense:
+		e1 = l.ForwardDenseBF16(gc.shape, x, t, w, out)
+		e2 = l.BackwardDenseBF16(gc.shape, x, t, w, g, grad)
+	case kind == "bf16":
+		e1 = l.ForwardBF16(gc.shape, x, gc.tIndex, w, out)
+		e2 = l.BackwardBF16(gc.shape, x, gc.tIndex, w, g, grad)
+	case gc.dense:
+		e1 = l.ForwardDenseF16(gc.shape, x, t, w, out)
+		e2 = l.BackwardDenseF16(gc.shape, x, t, w, g, grad)
+	default:
+		e1 = l.ForwardF16(gc.shape, x, gc.tIndex, w, out)
+		e2 = l.BackwardF16(gc.shape, x, gc.tIndex, w, g, grad)
+	}
+	for _, e := range []error{e1, e2, compare(kind+" out", decodeAll(kind, out), gc.hout, rtol),
+		compare(kind+" grad", decodeAll(kind, grad), gc.hgrad, rtol)} {
+		if e != nil {
+			return e
+		}
+	}
+	out2 := make([]uint16, len(gc.hout))
+	switch {
+	case kind == "bf16" && gc.dense:
+		e3 = l.ForwardBackwardDenseBF16(gc.shape, x, t, w, out2, fgrad)
+	case kind == "bf16":
+		e3 = l.ForwardBackwardBF16(gc.shape, x, gc.tIndex, w, out2, fgrad)
+	case gc.dense:
+		e3 = l.ForwardBackwardDenseF16(gc.shape, x, t, w, out2, fgrad)
+	default:
+		e3 = l.ForwardBackwardF16(gc.shape, x, gc.tIndex, w, out2, fgrad)
+	}
+	for _, e := range []error{e3, compare(kind+" forward_backward out", decodeAll(kind, out2), gc.hout, rtol),
+		compare(kind+" forward_backward grad", decodeAll(kind, fgrad), gc.hfgrad, rtol)} {
+		if e != nil {
+			return e
+		}
+	}
+	return nil
+}
+
 func runGolden(t *testing.T, path string) {
 	cases, err := loadGolden(path)
 	if err != nil {
@@ -461,6 +721,12 @@ func runGolden(t *testing.T, path string) {
 		if err := gc.check(kernels32, gc.rtol32); err != nil {
 			t.Errorf("%s/f32 (%s:%d): %v", gc.name, path, gc.line, err)
 		}
+		if err := gc.check11(); err != nil {
+			t.Errorf("%s/1.1 (%s:%d): %v", gc.name, path, gc.line, err)
+		}
+		if err := gc.checkHalf(); err != nil {
+			t.Errorf("%s/%s (%s:%d): %v", gc.name, gc.half, path, gc.line, err)
+		}
 	}
 	t.Logf("%s: %d cases in float64 and float32", path, len(cases))
 }
@@ -471,6 +737,59 @@ func TestGoldenSoftmax(t *testing.T) {
 
 func TestGoldenSigmoid(t *testing.T) {
 	runGolden(t, filepath.Join(goldenDir(), "sigmoid.golden"))
+}
+
+// 1.1: DIVISOR, counts, the split form, pos_weight, target gradients.
+func TestGoldenParallel(t *testing.T) {
+	runGolden(t, filepath.Join(goldenDir(), "parallel.golden"))
+}
+
+// 1.1: QFL, VFL, ASL, Poly-1, DFL, and bfloat16 / float16 storage.
+func TestGoldenFamily(t *testing.T) {
+	runGolden(t, filepath.Join(goldenDir(), "family.golden"))
+}
+
+// The 1.1 checks fail on a wrong reference too.
+func TestGoldenChecker11DetectsMismatch(t *testing.T) {
+	cases, err := loadGolden(filepath.Join(goldenDir(), "parallel.golden"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var withCounts, withTgrad *goldenCase
+	for _, gc := range cases {
+		if gc.counts != nil && withCounts == nil {
+			withCounts = gc
+		}
+		if gc.tgrad != nil && withTgrad == nil {
+			withTgrad = gc
+		}
+	}
+	if withCounts == nil || withTgrad == nil {
+		t.Fatal("parallel.golden has no counts or tgrad case")
+	}
+	withCounts.counts[0] += 1
+	if withCounts.check11() == nil {
+		t.Error("perturbed counts passed")
+	}
+	withTgrad.counts = nil
+	withTgrad.tgrad[0] += 1e-3 * (1 + math.Abs(withTgrad.tgrad[0]))
+	if withTgrad.check11() == nil {
+		t.Error("a perturbed target gradient passed")
+	}
+	fam, err := loadGolden(filepath.Join(goldenDir(), "family.golden"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, gc := range fam {
+		if gc.half != "" {
+			gc.hout[0] = -gc.hout[0] - 1
+			if gc.checkHalf() == nil {
+				t.Error("a perturbed half result passed")
+			}
+			return
+		}
+	}
+	t.Error("family.golden has no half case")
 }
 
 // The checker itself: a reference off by more than the tolerance must fail.
