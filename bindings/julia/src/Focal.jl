@@ -39,6 +39,7 @@ end
     REDUCTION_SUM = 2
     REDUCTION_WEIGHTED_MEAN = 3
     REDUCTION_SUM_OVER_POSITIVES = 4
+    REDUCTION_DIVISOR = 5
 end
 @enum Input::Cint begin
     INPUT_LOGITS = 0
@@ -47,6 +48,13 @@ end
 @enum Variant::Cint begin
     VARIANT_FL = 0
     VARIANT_FL_STAR = 1
+    VARIANT_QFL = 2
+    VARIANT_VFL = 3
+    VARIANT_ASL = 4
+end
+@enum SoftForm::Cint begin
+    SOFT_TORCHVISION = 0
+    SOFT_SPLIT = 1
 end
 
 const STATUS_OK = 0
@@ -289,7 +297,8 @@ Base.copy(loss::Loss) = clone(loss)
 
 # Scalar settings: set_X!(loss, value) and X(loss).
 for (name, T) in ((:gamma, Cdouble), (:epsilon, Cdouble), (:label_smoothing, Cdouble),
-                  (:beta, Cdouble), (:threads, Cint))
+                  (:beta, Cdouble), (:threads, Cint), (:divisor, Cdouble), (:gamma_negative, Cdouble),
+                  (:clip, Cdouble), (:poly_epsilon, Cdouble))
     setname = Symbol("set_", name, "!")
     csetter = QuoteNode(Symbol("focal_loss_set_", name))
     cgetter = QuoteNode(Symbol("focal_loss_get_", name))
@@ -309,7 +318,7 @@ for (name, T) in ((:gamma, Cdouble), (:epsilon, Cdouble), (:label_smoothing, Cdo
 end
 
 # Enum settings; the setters also take a raw integer, which the library checks.
-for (name, E) in ((:reduction, Reduction), (:input, Input), (:variant, Variant))
+for (name, E) in ((:reduction, Reduction), (:input, Input), (:variant, Variant), (:soft_form, SoftForm))
     setname = Symbol("set_", name, "!")
     csetter = QuoteNode(Symbol("focal_loss_set_", name))
     cgetter = QuoteNode(Symbol("focal_loss_get_", name))
@@ -388,6 +397,45 @@ function alpha(loss::Loss)
     st == STATUS_INCOMPATIBLE && return nothing
     check(st)
     return out[]
+end
+
+"""
+    set_pos_weight!(loss, w)
+
+`w` is a vector of one `pos_weight` per class (sigmoid mode, as
+`BCEWithLogitsLoss(pos_weight=)`), or `nothing` to clear it.
+"""
+function set_pos_weight!(loss::Loss, values::AbstractVector{<:Real})
+    v = Vector{Cdouble}(values)
+    f = sym(:focal_loss_set_pos_weight_vector)
+    st = GC.@preserve loss v ccall(f, Cint, (Ptr{Cvoid}, Ptr{Cdouble}, Int64), handle(loss), v, length(v))
+    check(st)
+    return loss
+end
+
+function set_pos_weight!(loss::Loss, ::Nothing)
+    f = sym(:focal_loss_clear_pos_weight)
+    st = GC.@preserve loss ccall(f, Cint, (Ptr{Cvoid},), handle(loss))
+    check(st)
+    return loss
+end
+
+"""
+    pos_weight(loss)
+
+`nothing`, or the `Vector{Float64}` of per-class pos_weight values.
+"""
+function pos_weight(loss::Loss)
+    count = Ref{Int64}(0)
+    f = sym(:focal_loss_get_pos_weight_count)
+    st = GC.@preserve loss ccall(f, Cint, (Ptr{Cvoid}, Ref{Int64}), handle(loss), count)
+    check(st)
+    count[] > 0 || return nothing
+    v = Vector{Cdouble}(undef, count[])
+    g = sym(:focal_loss_get_pos_weight_vector)
+    st = GC.@preserve loss v ccall(g, Cint, (Ptr{Cvoid}, Ptr{Cdouble}, Int64), handle(loss), v, count[])
+    check(st)
+    return v
 end
 
 function set_ignore_index!(loss::Loss, index::Integer)

@@ -154,6 +154,41 @@ end
         @test Focal.prior_bias(0.01) ≈ log(0.01 / 0.99)
     end
 
+    @testset "1.1 settings" begin
+        loss = Loss(Focal.MODE_SIGMOID)
+        # The defaults of API.md.
+        @test Focal.divisor(loss) == 1.0
+        @test Focal.gamma_negative(loss) == 4.0
+        @test Focal.clip(loss) == 0.05
+        @test Focal.poly_epsilon(loss) == 0.0
+        @test Focal.soft_form(loss) == Focal.SOFT_TORCHVISION
+        @test Focal.pos_weight(loss) === nothing
+        Focal.set_divisor!(loss, 8.0)
+        Focal.set_gamma_negative!(loss, 2.0)
+        Focal.set_clip!(loss, 0.1)
+        Focal.set_poly_epsilon!(loss, 1.0)
+        Focal.set_soft_form!(loss, Focal.SOFT_SPLIT)
+        Focal.set_pos_weight!(loss, [2.0, 3.0])
+        Focal.set_reduction!(loss, Focal.REDUCTION_DIVISOR)
+        Focal.set_variant!(loss, Focal.VARIANT_ASL)
+        @test (Focal.divisor(loss), Focal.gamma_negative(loss), Focal.clip(loss)) == (8.0, 2.0, 0.1)
+        @test Focal.poly_epsilon(loss) == 1.0 && Focal.soft_form(loss) == Focal.SOFT_SPLIT
+        @test Focal.pos_weight(loss) == [2.0, 3.0]
+        @test Focal.reduction(loss) == Focal.REDUCTION_DIVISOR && Focal.variant(loss) == Focal.VARIANT_ASL
+        # Out of the domain: INVALID_PARAMETER, the setting unchanged.
+        err = try
+            Focal.set_clip!(loss, 1.0)
+            nothing
+        catch e
+            e
+        end
+        @test err isa FocalError && err.status == Focal.STATUS_INVALID_PARAMETER
+        @test Focal.clip(loss) == 0.1
+        Focal.set_pos_weight!(loss, nothing)
+        @test Focal.pos_weight(loss) === nothing
+        close(loss)
+    end
+
     @testset "settings" begin
         loss = Loss()
         @test Focal.mode(loss) == Focal.MODE_SOFTMAX
