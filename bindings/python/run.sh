@@ -17,6 +17,31 @@ if ! "$python" -c 'import numpy' >/dev/null 2>&1; then
     echo "numpy is not importable by $python: Python FFI tests skipped"
     exit 77
 fi
-cd "$here"
 export PYTHONDONTWRITEBYTECODE=1
+
+# The package as a user installs it: pip, offline, into a fresh virtual
+# environment (a copy of this folder is built, so that setuptools writes
+# nothing into the source tree), then imported from elsewhere.
+if "$python" -c 'import venv, ensurepip, setuptools' >/dev/null 2>&1; then
+    tmp=$(mktemp -d)
+    trap 'rm -rf "$tmp"' EXIT
+    cp -r "$here" "$tmp/src"
+    "$python" -m venv --system-site-packages "$tmp/venv"
+    "$tmp/venv/bin/pip" install --quiet --no-build-isolation --no-index --no-deps "$tmp/src"
+    (cd "$tmp" && "$tmp/venv/bin/python" - <<'PY'
+import os, sys
+import libfocal
+where = os.path.dirname(libfocal.__file__)
+assert where.startswith(sys.prefix), f"libfocal imported from {where}, not the virtual environment"
+v = libfocal.version()
+assert v.startswith("1."), v
+print(f"pip-installed libfocal {v} from {where}, library {libfocal.library_path}")
+PY
+    )
+else
+    echo "error: $python lacks venv, ensurepip or setuptools (Debian: python3-venv python3-setuptools)" >&2
+    exit 1
+fi
+
+cd "$here"
 exec "$python" -m unittest -v test_libfocal
