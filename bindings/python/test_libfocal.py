@@ -92,13 +92,16 @@ def read_golden(path):
     cases, case = [], None
     for tok in it:
         if tok == "case":
-            case = {"name": next(it), "tol": (1e-10, 1e-4)}
+            case = {"name": next(it), "tol": (1e-12, 2e-6), "divisor": None, "soft_form": None,
+                    "pos_weight": None, "gamma_negative": None, "clip": None, "poly_epsilon": None,
+                    "counts": None, "tgrad": None, "half": None}
         elif tok == "end":
             cases.append(case)
             case = None
-        elif tok in ("mode", "targets", "input", "reduction", "variant"):
+        elif tok in ("mode", "targets", "input", "reduction", "variant", "soft_form", "half"):
             case[tok] = next(it)
-        elif tok in ("gamma", "smoothing", "epsilon", "beta"):
+        elif tok in ("gamma", "smoothing", "epsilon", "beta", "divisor", "gamma_negative", "clip",
+                     "poly_epsilon"):
             case[tok] = float(next(it))
         elif tok == "alpha":
             kind = next(it)
@@ -115,7 +118,10 @@ def read_golden(path):
             case["tol"] = (float(next(it)), float(next(it)))
         elif tok == "shape":
             case["shape"] = tuple(int(next(it)) for _ in range(3))
-        elif tok in ("x", "t", "w", "g", "out", "grad", "fgrad"):
+        elif tok == "pos_weight":
+            case[tok] = [float(next(it)) for _ in range(int(next(it)))]
+        elif tok in ("x", "t", "w", "g", "out", "grad", "fgrad", "counts", "tgrad", "hout", "hgrad",
+                     "hfgrad"):
             count = next(it)
             case[tok] = None if count == "none" else [next(it) for _ in range(int(count))]
         else:
@@ -127,7 +133,10 @@ def golden_loss(case):
     return focal.Loss(case["mode"], gamma=case["gamma"], alpha=case["alpha"],
                       reduction=case["reduction"], ignore_index=case["ignore_index"],
                       input=case["input"], epsilon=case["epsilon"],
-                      label_smoothing=case["smoothing"], variant=case["variant"], beta=case["beta"])
+                      label_smoothing=case["smoothing"], variant=case["variant"], beta=case["beta"],
+                      divisor=case["divisor"], soft_form=case["soft_form"], pos_weight=case["pos_weight"],
+                      gamma_negative=case["gamma_negative"], clip=case["clip"],
+                      poly_epsilon=case["poly_epsilon"])
 
 
 def run_golden_file(testcase, name):
@@ -169,6 +178,28 @@ def run_golden_file(testcase, name):
                 out3, none = loss.forward_backward(xd, td, wd, want_grad=False)
                 testcase.assertIsNone(none)
                 assert_close(testcase, out3, case["out"], rtol, "forward_backward(want_grad=False)")
+                if case["counts"] is not None:
+                    assert_close(testcase, np.array(loss.counts(xd, td, wd)), case["counts"], rtol, "counts")
+                if case["tgrad"] is not None:
+                    tgrad = loss.backward_target(xd, td, gd.reshape(np.shape(out)), wd)
+                    testcase.assertEqual(tgrad.dtype, np.dtype(dtype))
+                    assert_close(testcase, tgrad, case["tgrad"], rtol, "backward_target")
+        if case["half"] == "f16":
+            # numpy's float16 computed natively: within one float16 unit of
+            # torch's rounding, and bitwise the float32 result rounded once.
+            with testcase.subTest(case=case["name"], dtype="float16"), golden_loss(case) as loss:
+                xh = x.astype(np.float16)
+                th = t.astype(np.float16) if dense else t
+                wh = None if w is None else w.astype(np.float16)
+                out, grad = loss.forward_backward(xh, th, wh)
+                out32, grad32 = loss.forward_backward(xh.astype(np.float32),
+                                                      th.astype(np.float32) if dense else th,
+                                                      None if wh is None else wh.astype(np.float32))
+                testcase.assertEqual(grad.dtype, np.float16)
+                np.testing.assert_array_equal(np.asarray(out, dtype=np.float16), np.float16(out32))
+                np.testing.assert_array_equal(grad, grad32.astype(np.float16))
+                assert_close(testcase, np.asarray(out, dtype=np.float64), case["hout"], 2.0 ** -10, "float16 out")
+                assert_close(testcase, grad.astype(np.float64), case["hfgrad"], 2.0 ** -10, "float16 grad")
     return cases
 
 
@@ -717,6 +748,47 @@ class TestGolden(unittest.TestCase):
     def test_sigmoid_golden(self):
         run_golden_file(self, "sigmoid.golden")
 
+    def test_parallel_golden(self):
+        """1.1: DIVISOR, counts, the split form, pos_weight, target gradients."""
+        cases = run_golden_file(self, "parallel.golden")
+        self.assertGreaterEqual(sum(c["counts"] is not None for c in cases), 20)
+        self.assertGreaterEqual(sum(c["tgrad"] is not None for c in cases), 20)
+
+    def test_family_golden(self):
+        """1.1: QFL, VFL, ASL, Poly-1, DFL; float16 storage."""
+        cases = run_golden_file(self, "family.golden")
+        self.assertGreaterEqual(sum(c["half"] == "f16" for c in cases), 5)
+
+    def test_1_1_settings(self):
+        with focal.Loss("sigmoid") as loss:
+            self.assertEqual((loss.divisor, loss.gamma_negative, loss.clip, loss.poly_epsilon), (1.0, 4.0, 0.05, 0.0))
+            self.assertEqual(loss.soft_form, focal.SoftForm.TORCHVISION)
+            self.assertIsNone(loss.pos_weight)
+            loss.pos_weight = [2.0, 3.0]
+            np.testing.assert_array_equal(loss.pos_weight, [2.0, 3.0])
+            loss.variant = "asl"
+            loss.soft_form = "split"
+            # A combination that does not fit: INCOMPATIBLE at compute, with
+            # the library's detail message; nothing written.
+            x = np.zeros((1, 2), dtype=np.float64)
+            with self.assertRaises(focal.IncompatibleError) as cm:
+                loss.forward(x, np.zeros((1, 2)))
+            self.assertIn("split", str(cm.exception).lower())
+            with self.assertRaises(focal.InvalidParameterError):
+                loss.clip = 1.0
+            self.assertEqual(loss.clip, 0.05)
+            clone = loss.clone()
+            np.testing.assert_array_equal(clone.pos_weight, [2.0, 3.0])
+            self.assertEqual(clone.variant, focal.Variant.ASL)
+            clone.close()
+            loss.pos_weight = None
+            self.assertIsNone(loss.pos_weight)
+        # An empty batch is valid: reduced values are 0.
+        with focal.Loss("softmax") as loss:
+            value, grad = loss.forward_backward(np.zeros((0, 3)), np.zeros((0,), dtype=np.int64))
+            self.assertEqual(value, 0.0)
+            self.assertEqual(grad.shape, (0, 3))
+
 
 class TestArrays(unittest.TestCase):
     def setUp(self):
@@ -755,8 +827,12 @@ class TestArrays(unittest.TestCase):
             out32 = loss.forward(self.x.astype(np.float32), self.t.astype(np.int32))
             self.assertEqual(out32.dtype, np.float32)
             np.testing.assert_allclose(out32, ref, rtol=1e-5)
-            out16 = loss.forward(self.x.astype(np.float16), self.t)
-            self.assertEqual(out16.dtype, np.float32)
+            # float16 is computed natively: the float32 result of the widened
+            # input, rounded once.
+            x16 = self.x.astype(np.float16)
+            out16 = loss.forward(x16, self.t)
+            self.assertEqual(out16.dtype, np.float16)
+            np.testing.assert_array_equal(out16, loss.forward(x16.astype(np.float32), self.t).astype(np.float16))
             self.assertEqual(loss.forward_backward(self.x, self.t)[1].shape, self.x.shape)
             with focal.Loss("sigmoid", reduction="none") as sig:
                 self.assertEqual(sig.forward(self.x, self.t).shape, self.x.shape)

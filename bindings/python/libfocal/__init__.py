@@ -23,7 +23,7 @@ import numpy as np
 from . import _capi
 
 __all__ = [
-    "Mode", "Reduction", "Input", "Variant", "Status",
+    "Mode", "Reduction", "Input", "Variant", "SoftForm", "Status",
     "FocalError", "NullPointerError", "InvalidShapeError", "InvalidParameterError",
     "InvalidTargetError", "InvalidWeightError", "IncompatibleError", "FocalMemoryError",
     "InternalError", "Loss", "dims", "forward", "backward", "forward_backward",
@@ -49,6 +49,7 @@ class Reduction(enum.IntEnum):
     SUM = 2
     WEIGHTED_MEAN = 3
     SUM_OVER_POSITIVES = 4
+    DIVISOR = 5
 
 
 class Input(enum.IntEnum):
@@ -59,6 +60,14 @@ class Input(enum.IntEnum):
 class Variant(enum.IntEnum):
     FL = 0
     FL_STAR = 1
+    QFL = 2
+    VFL = 3
+    ASL = 4
+
+
+class SoftForm(enum.IntEnum):
+    TORCHVISION = 0
+    SPLIT = 1
 
 
 class Status(enum.IntEnum):
@@ -218,18 +227,18 @@ def dims(shape, channels_last=False):
 
 
 _FLOAT_TYPES = {np.dtype(np.float32): ("f32", ctypes.c_float),
-                np.dtype(np.float64): ("f64", ctypes.c_double)}
+                np.dtype(np.float64): ("f64", ctypes.c_double),
+                np.dtype(np.float16): ("f16", ctypes.c_uint16)}
 
 
 def _float_array(a):
-    """`a` as a C-contiguous float32 or float64 array (float16 widened)."""
+    """`a` as a C-contiguous float32, float64 or float16 array. float16 is
+    computed natively (the _f16 entry points on its bit patterns)."""
     a = np.asarray(a)
-    if a.dtype == np.float16:
-        dtype = np.float32
-    elif a.dtype in _FLOAT_TYPES:
+    if a.dtype in _FLOAT_TYPES:
         dtype = a.dtype
     else:
-        raise TypeError("input must be a float32 or float64 array, got %s" % a.dtype)
+        raise TypeError("input must be a float16, float32 or float64 array, got %s" % a.dtype)
     return np.ascontiguousarray(a, dtype=dtype)
 
 
@@ -300,7 +309,8 @@ class Loss:
 
     def __init__(self, mode=Mode.SOFTMAX, *, gamma=None, alpha=None, reduction=None,
                  ignore_index=None, input=None, epsilon=None, label_smoothing=None,
-                 variant=None, beta=None, threads=None, _handle=None):
+                 variant=None, beta=None, threads=None, divisor=None, soft_form=None,
+                 pos_weight=None, gamma_negative=None, clip=None, poly_epsilon=None, _handle=None):
         self._handle = None
         if _handle is None:
             handle = _capi.LossPtr()
@@ -311,7 +321,9 @@ class Loss:
         settings = (("gamma", gamma), ("alpha", alpha), ("reduction", reduction),
                     ("ignore_index", ignore_index), ("input", input), ("epsilon", epsilon),
                     ("label_smoothing", label_smoothing), ("variant", variant), ("beta", beta),
-                    ("threads", threads))
+                    ("threads", threads), ("divisor", divisor), ("soft_form", soft_form),
+                    ("pos_weight", pos_weight), ("gamma_negative", gamma_negative), ("clip", clip),
+                    ("poly_epsilon", poly_epsilon))
         try:
             for name, value in settings:
                 if value is not None:
@@ -367,7 +379,10 @@ class Loss:
                 "reduction": self.reduction, "ignore_index": self.ignore_index,
                 "input": self.input, "epsilon": self.epsilon,
                 "label_smoothing": self.label_smoothing, "variant": self.variant,
-                "beta": self.beta, "threads": self.threads}
+                "beta": self.beta, "threads": self.threads, "divisor": self.divisor,
+                "soft_form": self.soft_form, "pos_weight": self.pos_weight,
+                "gamma_negative": self.gamma_negative, "clip": self.clip,
+                "poly_epsilon": self.poly_epsilon}
 
     def __repr__(self):
         if self.closed:
@@ -502,7 +517,95 @@ class Loss:
     def threads(self, value):
         self._set("threads", int(value))
 
+    # 1.1 settings
+
+    @property
+    def divisor(self):
+        """The divisor of reduction "divisor" (SUM / divisor); default 1."""
+        return self._get("divisor", ctypes.c_double)
+
+    @divisor.setter
+    def divisor(self, value):
+        self._set("divisor", float(value))
+
+    @property
+    def soft_form(self):
+        return _enum_or_int(SoftForm, self._get("soft_form", ctypes.c_int))
+
+    @soft_form.setter
+    def soft_form(self, value):
+        self._set("soft_form", _enum_value(SoftForm, value))
+
+    @property
+    def pos_weight(self):
+        """None or a float64 array of one pos_weight per class (sigmoid mode,
+        as BCEWithLogitsLoss(pos_weight=)). Assign None to clear it."""
+        count = self._get("pos_weight_count", ctypes.c_int64)
+        if count == 0:
+            return None
+        out = np.empty(count, dtype=np.float64)
+        check(lib.focal_loss_get_pos_weight_vector(self._ptr(), _ptr(out, ctypes.c_double), count))
+        return out
+
+    @pos_weight.setter
+    def pos_weight(self, value):
+        if value is None:
+            check(lib.focal_loss_clear_pos_weight(self._ptr()))
+        else:
+            a = np.ascontiguousarray(np.asarray(value, dtype=np.float64).reshape(-1))
+            check(lib.focal_loss_set_pos_weight_vector(self._ptr(), _ptr(a, ctypes.c_double), a.size))
+
+    @property
+    def gamma_negative(self):
+        """ASL's exponent of the negative part; default 4."""
+        return self._get("gamma_negative", ctypes.c_double)
+
+    @gamma_negative.setter
+    def gamma_negative(self, value):
+        self._set("gamma_negative", float(value))
+
+    @property
+    def clip(self):
+        """ASL's probability margin of the negative part; default 0.05."""
+        return self._get("clip", ctypes.c_double)
+
+    @clip.setter
+    def clip(self, value):
+        self._set("clip", float(value))
+
+    @property
+    def poly_epsilon(self):
+        """The Poly-1 coefficient (variant FL); default 0."""
+        return self._get("poly_epsilon", ctypes.c_double)
+
+    @poly_epsilon.setter
+    def poly_epsilon(self, value):
+        self._set("poly_epsilon", float(value))
+
     # -- compute --------------------------------------------------------------
+
+    def counts(self, input, target, weight=None, *, channels_last=False, dense=None):
+        """The shard's denominators (focal_counts_*) as a tuple of 3 floats:
+        the non-ignored positions (softmax) or elements (sigmoid), sum(w
+        alpha_t) and the positives (sigmoid). Reads only the input's shape
+        and dtype; all-reduce them across ranks, then set `divisor`."""
+        call = _Call(self, input, target, weight, channels_last, dense)
+        out = (ctypes.c_double * 3)()
+        fn = getattr(lib, "focal_counts%s_%s" % ("_dense" if call.dense else "", call.suffix))
+        check(fn(self._ptr(), call.n, call.c, call.inner, call.tptr, _ptr(call.w, call.ctype), out))
+        return (out[0], out[1], out[2])
+
+    def backward_target(self, input, target, grad_out=1.0, weight=None, *, channels_last=False):
+        """The gradient of sum(grad_out * loss) with respect to the dense
+        targets (float32 or float64), through the denominators too."""
+        call = _Call(self, input, target, weight, channels_last, True)
+        if call.suffix not in ("f32", "f64"):
+            raise TypeError("backward_target takes float32 or float64 arrays, got %s" % call.x.dtype)
+        g = np.ascontiguousarray(np.broadcast_to(np.asarray(grad_out, dtype=call.x.dtype), call.out_shape))
+        grad = np.empty(call.x.shape, dtype=call.x.dtype)
+        fn = getattr(lib, "focal_backward_target_dense_%s" % call.suffix)
+        check(fn(*call.head(self), _ptr(g, call.ctype), _ptr(grad, call.ctype)))
+        return grad
 
     def forward(self, input, target, weight=None, *, channels_last=False, dense=None):
         """The loss: a float when reduced, else an array of the position shape
