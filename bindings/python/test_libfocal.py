@@ -995,6 +995,77 @@ class TestTorchSoftmax(unittest.TestCase):
             self.assertAlmostEqual(out.item(), want.item(), delta=0.02 * abs(want.item()) + 1e-3)
 
 
+@needs_torch
+class TestTorch11(unittest.TestCase):
+    """1.1 in the torch wrapper: the target gradient, the divisor, and
+    float16 / bfloat16 tensors computed natively."""
+
+    @staticmethod
+    def reference(x, y, gamma, alpha):
+        # torchvision's sigmoid_focal_loss formula, written out in float64.
+        p = torch.sigmoid(x)
+        ce = torch.nn.functional.binary_cross_entropy_with_logits(x, y, reduction="none")
+        p_t = p * y + (1 - p) * (1 - y)
+        loss = ce * (1 - p_t) ** gamma
+        return (alpha * y + (1 - alpha) * (1 - y)) * loss
+
+    def test_target_gradient(self):
+        gen = torch.Generator().manual_seed(11)
+        x = torch.randn(5, 4, dtype=torch.float64, generator=gen) * 2
+        y = torch.rand(5, 4, dtype=torch.float64, generator=gen)
+        for reduction in ("none", "sum", "mean"):
+            with self.subTest(reduction=reduction), focal.Loss("sigmoid", gamma=2.0, alpha=0.25,
+                                                             reduction=reduction) as loss:
+                xa, ya = x.clone().requires_grad_(True), y.clone().requires_grad_(True)
+                out = fnn.focal_loss(xa, ya, loss)
+                up = torch.rand(out.shape, dtype=torch.float64, generator=gen) if out.dim() else torch.tensor(1.7, dtype=torch.float64)
+                (out * up).sum().backward()
+                xr, yr = x.clone().requires_grad_(True), y.clone().requires_grad_(True)
+                ref = self.reference(xr, yr, 2.0, 0.25)
+                ref = {"none": ref, "sum": ref.sum(), "mean": ref.mean()}[reduction]
+                (ref * up).sum().backward()
+                torch.testing.assert_close(out, ref.detach(), rtol=1e-12, atol=1e-14)
+                torch.testing.assert_close(xa.grad, xr.grad, rtol=1e-11, atol=1e-13)
+                torch.testing.assert_close(ya.grad, yr.grad, rtol=1e-11, atol=1e-13)
+
+    def test_divisor(self):
+        gen = torch.Generator().manual_seed(12)
+        x = torch.randn(6, 3, dtype=torch.float64, generator=gen).requires_grad_(True)
+        y = (torch.rand(6, 3, dtype=torch.float64, generator=gen) > 0.7).double()
+        with focal.Loss("sigmoid", gamma=2.0, alpha=0.25, reduction="sum") as loss:
+            out = fnn.focal_loss(x, y, loss, divisor=torch.tensor(4.0))
+            out.backward()
+            xr = x.detach().clone().requires_grad_(True)
+            ref = self.reference(xr, y, 2.0, 0.25).sum() / 4.0
+            ref.backward()
+            torch.testing.assert_close(out, ref.detach(), rtol=1e-12, atol=0)
+            torch.testing.assert_close(x.grad, xr.grad, rtol=1e-12, atol=1e-15)
+            self.assertEqual(loss.reduction, Reduction.SUM)   # the caller's context is unchanged
+
+    def test_half_tensors_native(self):
+        gen = torch.Generator().manual_seed(13)
+        x32 = torch.randn(4, 5, 3, generator=gen)
+        t = torch.randint(0, 5, (4, 3), generator=gen)
+        for dtype in (torch.float16, torch.bfloat16):
+            for reduction in ("none", "mean"):
+                with self.subTest(dtype=dtype, reduction=reduction), focal.Loss(gamma=2.0, reduction=reduction) as loss:
+                    xh = x32.to(dtype).requires_grad_(True)
+                    out = fnn.focal_loss(xh, t, loss)
+                    self.assertEqual(out.dtype, dtype)
+                    out.sum().backward()
+                    self.assertEqual(xh.grad.dtype, dtype)
+                    # The API's invariant: the float32 path on the widened
+                    # input, each result rounded once to the half type.
+                    xw = xh.detach().float().requires_grad_(True)
+                    want = fnn.focal_loss(xw, t, loss)
+                    want.sum().backward()
+                    if reduction == "none":
+                        self.assertTrue(torch.equal(out.detach(), want.detach().to(dtype)))
+                    else:
+                        self.assertEqual(out.item(), want.detach().to(dtype).item())
+                    self.assertTrue(torch.equal(xh.grad, xw.grad.to(dtype)))
+
+
 @needs_torchvision
 class TestTorchSigmoid(unittest.TestCase):
     def test_against_torchvision(self):

@@ -249,13 +249,20 @@ def _ptr(a, ctype):
 class _Call:
     """Arguments of one compute call, converted and checked."""
 
-    def __init__(self, loss, input, target, weight, channels_last, dense):
-        self.x = _float_array(input)
-        self.suffix, self.ctype = _FLOAT_TYPES[self.x.dtype]
+    def __init__(self, loss, input, target, weight, channels_last, dense, bfloat16=False):
+        if bfloat16:
+            # numpy has no bfloat16: its bit patterns come as uint16.
+            self.x = np.ascontiguousarray(input)
+            if self.x.dtype != np.uint16:
+                raise TypeError("bfloat16=True takes the bit patterns as a uint16 array, got %s" % self.x.dtype)
+            self.suffix, self.ctype = "bf16", ctypes.c_uint16
+        else:
+            self.x = _float_array(input)
+            self.suffix, self.ctype = _FLOAT_TYPES[self.x.dtype]
         self.n, self.c, self.inner, self.positions = dims(self.x.shape, channels_last)
         t = np.asarray(target)
         if dense is None:
-            dense = t.dtype.kind in "fb"
+            dense = t.dtype.kind in "fb" or (bfloat16 and t.dtype == np.uint16)
         self.dense = bool(dense)
         if self.dense:
             if t.shape != self.x.shape:
@@ -291,7 +298,11 @@ class _Call:
                 _ptr(self.w, self.ctype))
 
     def result(self, out):
-        return float(out[()]) if self.reduced else out
+        if not self.reduced:
+            return out
+        if self.suffix == "bf16":   # the reduced value's bit pattern, widened
+            return float(np.array(int(out[()]) << 16, dtype=np.uint32).view(np.float32))
+        return float(out[()])
 
 
 # ---------------------------------------------------------------------------
@@ -607,31 +618,32 @@ class Loss:
         check(fn(*call.head(self), _ptr(g, call.ctype), _ptr(grad, call.ctype)))
         return grad
 
-    def forward(self, input, target, weight=None, *, channels_last=False, dense=None):
+    def forward(self, input, target, weight=None, *, channels_last=False, dense=None, bfloat16=False):
         """The loss: a float when reduced, else an array of the position shape
         (softmax) or of the input's shape (sigmoid), in the input's dtype.
         `dense` forces dense (True) or index (False) targets; by default a
         float or bool target is dense and an integer one holds indices."""
-        call = _Call(self, input, target, weight, channels_last, dense)
+        call = _Call(self, input, target, weight, channels_last, dense, bfloat16)
         out = np.empty(call.out_shape, dtype=call.x.dtype)
         check(call.function("forward")(*call.head(self), _ptr(out, call.ctype)))
         return call.result(out)
 
-    def backward(self, input, target, grad_out, weight=None, *, channels_last=False, dense=None):
+    def backward(self, input, target, grad_out, weight=None, *, channels_last=False, dense=None,
+                 bfloat16=False):
         """The gradient of sum(grad_out * loss) with respect to the input;
         grad_out is a number when reduced, else shaped like forward's result."""
-        call = _Call(self, input, target, weight, channels_last, dense)
+        call = _Call(self, input, target, weight, channels_last, dense, bfloat16)
         g = np.ascontiguousarray(np.broadcast_to(np.asarray(grad_out, dtype=call.x.dtype), call.out_shape))
         grad = np.empty(call.x.shape, dtype=call.x.dtype)
         check(call.function("backward")(*call.head(self), _ptr(g, call.ctype), _ptr(grad, call.ctype)))
         return grad
 
     def forward_backward(self, input, target, weight=None, *, channels_last=False, dense=None,
-                         want_loss=True, want_grad=True):
+                         want_loss=True, want_grad=True, bfloat16=False):
         """(loss, gradient) in one pass; the gradient is that of the reduced
         loss (with reduction NONE: of the sum of the losses). Either part can
         be skipped (want_loss / want_grad False), and is then None."""
-        call = _Call(self, input, target, weight, channels_last, dense)
+        call = _Call(self, input, target, weight, channels_last, dense, bfloat16)
         out = np.empty(call.out_shape, dtype=call.x.dtype) if want_loss else None
         grad = np.empty(call.x.shape, dtype=call.x.dtype) if want_grad else None
         check(call.function("forward_backward")(*call.head(self), _ptr(out, call.ctype),

@@ -8,7 +8,9 @@
 the two seed classes (docs/seeds.md) and compute their losses, but with the
 true gradient. libfocal runs on the CPU: tensors on another device are
 copied to the CPU and the results copied back. float16 and bfloat16 tensors
-are computed in float32.
+are computed natively by the _f16 / _bf16 entry points (the float32 math,
+each result rounded once), without a widening copy. Dense targets that
+require grad get the gradient with respect to the targets.
 """
 
 import numpy as np
@@ -21,7 +23,7 @@ from libfocal import Reduction
 __all__ = ["FocalFunction", "focal_loss", "FocalLoss", "sigmoid_focal_loss", "SigmoidFocalLoss",
            "Seed000FocalLoss", "Seed003FocalLoss"]
 
-_NATIVE = (torch.float32, torch.float64)
+_NATIVE = (torch.float32, torch.float64, torch.float16, torch.bfloat16)
 
 
 def _compute_dtype(t):
@@ -29,10 +31,25 @@ def _compute_dtype(t):
 
 
 def _numpy(t, dtype=None):
+    """The tensor's data as a numpy array on the CPU; bfloat16 as its bit
+    patterns (uint16), which numpy has no type for."""
     t = t.detach()
     if dtype is not None:
         t = t.to(dtype)
-    return t.cpu().contiguous().numpy()
+    t = t.cpu().contiguous()
+    if t.dtype == torch.bfloat16:
+        return t.view(torch.int16).numpy().view(np.uint16)
+    return t.numpy()
+
+
+def _tensor(a, dtype):
+    """A numpy result back as a tensor of `dtype` (bfloat16 from its bits)."""
+    a = np.asarray(a)
+    if dtype == torch.bfloat16:
+        if a.dtype == np.uint16:
+            return torch.from_numpy(np.ascontiguousarray(a).view(np.int16)).view(torch.bfloat16)
+        return torch.as_tensor(np.asarray(a, dtype=np.float32)).to(torch.bfloat16)
+    return torch.as_tensor(a).to(dtype)
 
 
 class FocalFunction(torch.autograd.Function):
@@ -50,44 +67,78 @@ class FocalFunction(torch.autograd.Function):
         dtype = _compute_dtype(input)
         if dense is None:
             dense = target.is_floating_point() or target.dtype == torch.bool
+        bf16 = dtype == torch.bfloat16
         x = _numpy(input, dtype)
         t = _numpy(target, dtype if dense else torch.int64)
         w = None if weight is None else _numpy(weight, dtype)
         reduced = loss.reduction != Reduction.NONE
         need_grad = ctx.needs_input_grad[0]
+        need_tgrad = dense and ctx.needs_input_grad[1]
         ctx.reduced = reduced
+        ctx.dtype = dtype
         ctx.options = {"channels_last": channels_last, "dense": dense}
+        kw = dict(ctx.options, bfloat16=bf16)
         if reduced and need_grad:
-            value, grad = loss.forward_backward(x, t, w, **ctx.options)
-            ctx.grad = torch.from_numpy(grad)
+            value, grad = loss.forward_backward(x, t, w, **kw)
+            ctx.grad = _tensor(grad, dtype)
         else:
-            value = loss.forward(x, t, w, **ctx.options)
-            if need_grad:
-                ctx.loss = loss.clone()
-                ctx.save_for_backward(input, target, weight)
-        out = torch.as_tensor(np.asarray(value, dtype=x.dtype))
+            value = loss.forward(x, t, w, **kw)
+        if (need_grad and not reduced) or need_tgrad:
+            ctx.loss = loss.clone()
+            ctx.save_for_backward(input, target, weight)
+        ctx.need_tgrad = need_tgrad
+        if reduced:
+            out = torch.tensor(value, dtype=torch.float64).to(dtype)
+        else:
+            out = _tensor(value, dtype)
         return out.to(device=input.device, dtype=input.dtype)
 
     @staticmethod
     @once_differentiable
     def backward(ctx, grad_output):
-        if ctx.reduced:
-            grad = ctx.grad.to(grad_output.device) * grad_output.to(ctx.grad.dtype)
-            return grad.to(grad_output.dtype), None, None, None, None, None
-        input, target, weight = ctx.saved_tensors
-        dtype = _compute_dtype(input)
-        dense = ctx.options["dense"]
-        grad = ctx.loss.backward(_numpy(input, dtype), _numpy(target, dtype if dense else torch.int64),
-                                 _numpy(grad_output, dtype),
-                                 None if weight is None else _numpy(weight, dtype), **ctx.options)
-        grad = torch.from_numpy(grad).to(device=input.device, dtype=input.dtype)
-        return grad, None, None, None, None, None
+        grad = grad_target = None
+        if ctx.needs_input_grad[0]:
+            if ctx.reduced:
+                grad = ctx.grad.to(grad_output.device) * grad_output.to(ctx.grad.dtype)
+                grad = grad.to(grad_output.dtype)
+            else:
+                input, target, weight = ctx.saved_tensors
+                dtype = ctx.dtype
+                dense = ctx.options["dense"]
+                g = ctx.loss.backward(_numpy(input, dtype), _numpy(target, dtype if dense else torch.int64),
+                                      _numpy(grad_output, dtype),
+                                      None if weight is None else _numpy(weight, dtype), **ctx.options,
+                                      bfloat16=dtype == torch.bfloat16)
+                grad = _tensor(g, dtype).to(device=input.device, dtype=input.dtype)
+        if ctx.need_tgrad:
+            # The target gradient is computed in float32 or float64 (the
+            # half types widened: there are no half target-gradient calls).
+            input, target, weight = ctx.saved_tensors
+            wide = ctx.dtype if ctx.dtype in (torch.float32, torch.float64) else torch.float32
+            go = grad_output.to(wide)
+            gt = ctx.loss.backward_target(_numpy(input, wide), _numpy(target, wide),
+                                          _numpy(go, wide) if not ctx.reduced else 1.0,
+                                          None if weight is None else _numpy(weight, wide),
+                                          channels_last=ctx.options["channels_last"])
+            grad_target = torch.from_numpy(gt)
+            if ctx.reduced:
+                grad_target = grad_target * go.cpu()
+            grad_target = grad_target.to(device=target.device, dtype=target.dtype)
+        return grad, grad_target, None, None, None, None
 
 
-def focal_loss(input, target, loss, weight=None, channels_last=False, dense=None):
+def focal_loss(input, target, loss, weight=None, channels_last=False, dense=None, divisor=None):
     """The loss of `input` under the focal.Loss `loss`, differentiable with
-    respect to `input`. Index targets are integer tensors of the position
-    shape, dense targets float tensors of the input's shape."""
+    respect to `input` (and to dense targets that require grad). Index
+    targets are integer tensors of the position shape, dense targets float
+    tensors of the input's shape. `divisor` (a number or a one-element
+    tensor, e.g. all-reduced positives) computes SUM / divisor instead of
+    the loss's own reduction, as data-parallel training needs
+    (docs/distributed.md)."""
+    if divisor is not None:
+        loss = loss.clone()
+        loss.reduction = Reduction.DIVISOR
+        loss.divisor = float(divisor)
     return FocalFunction.apply(input, target, weight, loss, channels_last, dense)
 
 
