@@ -1066,6 +1066,125 @@ class TestTorch11(unittest.TestCase):
                     self.assertTrue(torch.equal(xh.grad, xw.grad.to(dtype)))
 
 
+@needs_torch
+class TestFamilyModules(unittest.TestCase):
+    """The modules against the original projects' formulas, written here in
+    torch float64 as mmdetection and timm write them (autograd for the
+    gradients)."""
+
+    @staticmethod
+    def mmdet_reduce(loss, weight, reduction, avg_factor):
+        # mmdetection's weight_reduce_loss.
+        if weight is not None:
+            loss = loss * weight
+        if avg_factor is None:
+            return {"none": loss, "mean": loss.mean(), "sum": loss.sum()}[reduction]
+        if reduction == "mean":
+            return loss.sum() / (avg_factor + torch.finfo(torch.float32).eps)
+        return loss
+
+    def check(self, module, ref_fn, pred, args, kwargs_list):
+        for kw in kwargs_list:
+            with self.subTest(module=type(module).__name__, **{k: str(v) for k, v in kw.items()}):
+                p1 = pred.clone().requires_grad_(True)
+                out = module(p1, *args, **kw)
+                p2 = pred.clone().requires_grad_(True)
+                ref = ref_fn(p2, **kw)
+                torch.testing.assert_close(out, ref, rtol=1e-12, atol=1e-14)
+                up = torch.linspace(0.5, 1.5, out.numel(), dtype=torch.float64).reshape(out.shape)
+                (out * up).sum().backward()
+                (ref * up).sum().backward()
+                torch.testing.assert_close(p1.grad, p2.grad, rtol=1e-10, atol=1e-13)
+
+    def test_quality_focal_loss(self):
+        gen = torch.Generator().manual_seed(21)
+        pred = torch.randn(6, 4, dtype=torch.float64, generator=gen) * 2
+        label = torch.tensor([0, 4, 2, 4, 3, 1])          # 4 = background
+        score = torch.rand(6, dtype=torch.float64, generator=gen)
+        weight = torch.rand(6, dtype=torch.float64, generator=gen)
+        beta = 2.0
+
+        def ref(p, weight=None, avg_factor=None, reduction_override=None):
+            # mmdet quality_focal_loss
+            s = p.sigmoid()
+            loss = F.binary_cross_entropy_with_logits(p, torch.zeros_like(p), reduction="none") * s.pow(beta)
+            pos = ((label >= 0) & (label < 4)).nonzero().squeeze(1)
+            pos_label = label[pos].long()
+            sf = score[pos] - s[pos, pos_label]
+            loss = loss.clone()
+            loss[pos, pos_label] = F.binary_cross_entropy_with_logits(
+                p[pos, pos_label], score[pos], reduction="none") * sf.abs().pow(beta)
+            loss = loss.sum(dim=1, keepdim=False)
+            return self.mmdet_reduce(loss, weight, reduction_override or "mean", avg_factor)
+
+        module = fnn.QualityFocalLoss(beta=beta)
+        self.check(module, ref, pred, ((label, score),),
+                   [{}, {"weight": weight}, {"avg_factor": 3.0}, {"reduction_override": "sum"},
+                    {"reduction_override": "none", "weight": weight}])
+        with self.assertRaises(NotImplementedError):
+            fnn.QualityFocalLoss(activated=True)
+
+    def test_varifocal_loss(self):
+        gen = torch.Generator().manual_seed(22)
+        pred = torch.randn(5, 3, dtype=torch.float64, generator=gen) * 2
+        target = torch.rand(5, 3, dtype=torch.float64, generator=gen) * (torch.rand(5, 3, generator=gen) > 0.6)
+        alpha, gamma = 0.75, 2.0
+
+        def ref(p, weight=None, avg_factor=None, reduction_override=None):
+            # mmdet varifocal_loss, iou_weighted
+            s = p.sigmoid()
+            focal_weight = target * (target > 0.0).double() + alpha * (s - target).abs().pow(gamma) * \
+                (target <= 0.0).double()
+            loss = F.binary_cross_entropy_with_logits(p, target, reduction="none") * focal_weight
+            return self.mmdet_reduce(loss, weight, reduction_override or "mean", avg_factor)
+
+        self.check(fnn.VarifocalLoss(alpha=alpha, gamma=gamma), ref, pred, (target,),
+                   [{}, {"avg_factor": 2.5}, {"reduction_override": "sum"}, {"reduction_override": "none"}])
+        with self.assertRaises(NotImplementedError):
+            fnn.VarifocalLoss(iou_weighted=False)
+
+    def test_distribution_focal_loss(self):
+        gen = torch.Generator().manual_seed(23)
+        pred = torch.randn(7, 8, dtype=torch.float64, generator=gen)
+        label = torch.rand(7, dtype=torch.float64, generator=gen) * 6.98
+
+        def ref(p, weight=None, avg_factor=None, reduction_override=None):
+            # mmdet distribution_focal_loss
+            dis_left = label.long()
+            dis_right = dis_left + 1
+            weight_left = dis_right.double() - label
+            weight_right = label - dis_left.double()
+            loss = F.cross_entropy(p, dis_left, reduction="none") * weight_left + \
+                F.cross_entropy(p, dis_right, reduction="none") * weight_right
+            return self.mmdet_reduce(loss, weight, reduction_override or "mean", avg_factor)
+
+        self.check(fnn.DistributionFocalLoss(), ref, pred, (label,),
+                   [{}, {"avg_factor": 4.0}, {"reduction_override": "sum"}, {"reduction_override": "none"}])
+        with self.assertRaises(ValueError):
+            fnn.DistributionFocalLoss()(pred, torch.full((7,), 7.0, dtype=torch.float64))
+
+    def test_asymmetric_loss(self):
+        gen = torch.Generator().manual_seed(24)
+        x = torch.randn(6, 5, dtype=torch.float64, generator=gen) * 2
+        y = (torch.rand(6, 5, generator=gen) > 0.6).double()
+        gamma_neg, gamma_pos, clip = 4, 1, 0.05
+
+        def ref(p):
+            # timm AsymmetricLossOptimized, without its eps clamp
+            xs_pos = torch.sigmoid(p)
+            xs_neg = (1.0 - xs_pos + clip).clamp(max=1)
+            los_pos = y * torch.log(xs_pos)
+            los_neg = (1 - y) * torch.log(xs_neg)
+            loss = los_pos + los_neg
+            pt = xs_pos * y + xs_neg * (1 - y)
+            w = torch.pow(1 - pt, gamma_pos * y + gamma_neg * (1 - y))
+            return -(loss * w).sum()
+
+        self.check(fnn.AsymmetricLoss(gamma_neg=gamma_neg, gamma_pos=gamma_pos, clip=clip), ref, x, (y,), [{}])
+        with self.assertRaises(NotImplementedError):
+            fnn.AsymmetricLoss(disable_torch_grad_focal_loss=True)
+
+
 @needs_torchvision
 class TestTorchSigmoid(unittest.TestCase):
     def test_against_torchvision(self):

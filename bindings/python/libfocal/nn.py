@@ -21,7 +21,8 @@ import libfocal as focal
 from libfocal import Reduction
 
 __all__ = ["FocalFunction", "focal_loss", "FocalLoss", "sigmoid_focal_loss", "SigmoidFocalLoss",
-           "Seed000FocalLoss", "Seed003FocalLoss"]
+           "Seed000FocalLoss", "Seed003FocalLoss", "QualityFocalLoss", "VarifocalLoss",
+           "DistributionFocalLoss", "AsymmetricLoss"]
 
 _NATIVE = (torch.float32, torch.float64, torch.float16, torch.bfloat16)
 
@@ -260,3 +261,174 @@ class Seed003FocalLoss(torch.nn.Module):
         reduction = Reduction.MEAN if self.reduction == "mean" else Reduction.SUM
         with focal.Loss("softmax", gamma=self.gamma, alpha=alpha, reduction=reduction) as loss:
             return focal_loss(inputs, targets.reshape(-1), loss)
+
+
+# ---------------------------------------------------------------------------
+# The generalized focal family, with the constructor arguments of
+# mmdetection's QualityFocalLoss, VarifocalLoss and DistributionFocalLoss and
+# timm's AsymmetricLoss. Where mmdetection divides by an avg_factor it adds
+# torch.finfo(torch.float32).eps, as mmdetection's weight_reduce_loss does.
+# ---------------------------------------------------------------------------
+
+_MMDET_EPS = float(torch.finfo(torch.float32).eps)
+
+
+def _mmdet_reduce(loss_elements, positions, reduction, avg_factor, per_position):
+    """The loss context's reduction for mmdetection's weight_reduce_loss:
+    'mean' over `positions` items (the rows when the loss is summed per
+    position first, else every element), 'sum', or sum / (avg_factor + eps)."""
+    if reduction not in ("none", "mean", "sum"):
+        raise ValueError("invalid reduction %r: expected 'none', 'mean' or 'sum'" % (reduction,))
+    if avg_factor is not None:
+        if reduction == "sum":
+            raise ValueError('avg_factor can not be used with reduction="sum"')
+        if reduction == "mean":
+            return "divisor", float(avg_factor) + _MMDET_EPS
+    if reduction == "mean":
+        return "divisor", float(positions if per_position else loss_elements)
+    return reduction, None
+
+
+def _family_apply(loss, pred, target, weight, reduction, avg_factor, per_position, dense=True):
+    n = pred.shape[0]
+    kind, divisor = _mmdet_reduce(pred.numel(), n, reduction, avg_factor, per_position)
+    if kind == "none":
+        loss.reduction = Reduction.NONE
+        out = FocalFunction.apply(pred, target, weight, loss, False, dense)
+        return out.sum(dim=1) if per_position and out.dim() > 1 else out
+    if kind == "sum":
+        loss.reduction = Reduction.SUM
+        return FocalFunction.apply(pred, target, weight, loss, False, dense)
+    loss.reduction = Reduction.DIVISOR
+    loss.divisor = divisor
+    return FocalFunction.apply(pred, target, weight, loss, False, dense)
+
+
+def _position_weight(weight, pred):
+    if weight is None:
+        return None
+    if weight.dim() == 2 and weight.shape == pred.shape:
+        raise ValueError("libfocal takes one weight per position (N,), got an element weight %r"
+                         % (tuple(weight.shape),))
+    return weight.reshape(pred.shape[0])
+
+
+class QualityFocalLoss(torch.nn.Module):
+    """mmdetection's QualityFocalLoss(use_sigmoid=True, beta=2.0,
+    reduction='mean', loss_weight=1.0, activated=False):
+    forward(pred, target, weight=None, avg_factor=None, reduction_override=None)
+    with target a (label, score) pair (label == C is background) or an (N, C)
+    tensor of quality scores. The loss is summed over classes per position,
+    then reduced as mmdetection does. Only sigmoid logits: use_sigmoid=False
+    and activated=True raise NotImplementedError."""
+
+    def __init__(self, use_sigmoid=True, beta=2.0, reduction="mean", loss_weight=1.0, activated=False):
+        super().__init__()
+        if not use_sigmoid:
+            raise NotImplementedError("Only sigmoid in QFL supported now.")
+        if activated:
+            raise NotImplementedError("libfocal's QFL takes logits: activated=True is not supported")
+        self.beta = beta
+        self.reduction = reduction
+        self.loss_weight = loss_weight
+
+    def forward(self, pred, target, weight=None, avg_factor=None, reduction_override=None):
+        assert reduction_override in (None, "none", "mean", "sum")
+        reduction = reduction_override if reduction_override else self.reduction
+        if isinstance(target, (tuple, list)):
+            label, score = target
+            y = pred.new_zeros(pred.shape, dtype=score.dtype if score.is_floating_point() else pred.dtype)
+            pos = ((label >= 0) & (label < pred.shape[1])).nonzero().squeeze(1)
+            y[pos, label[pos]] = score[pos].to(y.dtype)
+        else:
+            y = target
+        with focal.Loss("sigmoid", variant="qfl", gamma=self.beta) as loss:
+            out = _family_apply(loss, pred, y, _position_weight(weight, pred), reduction, avg_factor, True)
+        return self.loss_weight * out
+
+
+class VarifocalLoss(torch.nn.Module):
+    """mmdetection's VarifocalLoss(use_sigmoid=True, alpha=0.75, gamma=2.0,
+    iou_weighted=True, reduction='mean', loss_weight=1.0):
+    forward(pred, target, weight=None, avg_factor=None, reduction_override=None)
+    with target the (N, C) IoU-aware scores. Elementwise, reduced as
+    mmdetection does ('mean' over every element). iou_weighted=False raises
+    NotImplementedError; weights are per position (N,)."""
+
+    def __init__(self, use_sigmoid=True, alpha=0.75, gamma=2.0, iou_weighted=True, reduction="mean",
+                 loss_weight=1.0):
+        super().__init__()
+        if use_sigmoid is not True:
+            raise NotImplementedError("Only sigmoid varifocal loss supported now.")
+        if alpha < 0.0:
+            raise ValueError("alpha must be >= 0, got %r" % (alpha,))
+        if not iou_weighted:
+            raise NotImplementedError("libfocal's VFL is the iou_weighted form")
+        self.alpha = alpha
+        self.gamma = gamma
+        self.reduction = reduction
+        self.loss_weight = loss_weight
+
+    def forward(self, pred, target, weight=None, avg_factor=None, reduction_override=None):
+        assert reduction_override in (None, "none", "mean", "sum")
+        reduction = reduction_override if reduction_override else self.reduction
+        with focal.Loss("sigmoid", variant="vfl", gamma=self.gamma, alpha=self.alpha) as loss:
+            out = _family_apply(loss, pred, target, _position_weight(weight, pred), reduction, avg_factor,
+                                False)
+        return self.loss_weight * out
+
+
+class DistributionFocalLoss(torch.nn.Module):
+    """mmdetection's DistributionFocalLoss(reduction='mean', loss_weight=1.0):
+    forward(pred, target, weight=None, avg_factor=None, reduction_override=None)
+    with pred the (N, n + 1) bin logits and target the (N,) distances in
+    [0, n). Softmax mode, gamma 0, the two-hot target (docs/math.md)."""
+
+    def __init__(self, reduction="mean", loss_weight=1.0):
+        super().__init__()
+        self.reduction = reduction
+        self.loss_weight = loss_weight
+
+    def forward(self, pred, target, weight=None, avg_factor=None, reduction_override=None):
+        assert reduction_override in (None, "none", "mean", "sum")
+        reduction = reduction_override if reduction_override else self.reduction
+        bins = pred.shape[1]
+        if target.numel() and (target.min() < 0 or target.max() >= bins - 1):
+            raise ValueError("DFL targets must lie in [0, %d), got [%g, %g]"
+                             % (bins - 1, target.min().item(), target.max().item()))
+        left = target.detach().long()
+        w_left = (left + 1).to(pred.dtype) - target.detach().to(pred.dtype)
+        y = pred.new_zeros(pred.shape)
+        rows = torch.arange(pred.shape[0], device=pred.device)
+        y[rows, left] = w_left
+        y[rows, left + 1] = 1 - w_left
+        # A softmax position is one item: 'mean' is over the N positions.
+        with focal.Loss("softmax", gamma=0.0) as loss:
+            out = _family_apply(loss, pred, y, _position_weight(weight, pred), reduction, avg_factor, True)
+        return self.loss_weight * out
+
+
+class AsymmetricLoss(torch.nn.Module):
+    """timm's AsymmetricLoss(gamma_neg=4, gamma_pos=1, clip=0.05, eps=1e-8,
+    disable_torch_grad_focal_loss=False): forward(x, y) with y the (N, C)
+    binarized multi-label targets; returns the summed loss, as timm does.
+    The loss is timm's without its eps clamp of the probabilities (eps is
+    accepted and not used); the gradient is the true one, so
+    disable_torch_grad_focal_loss=True raises NotImplementedError."""
+
+    def __init__(self, gamma_neg=4, gamma_pos=1, clip=0.05, eps=1e-8, disable_torch_grad_focal_loss=False):
+        super().__init__()
+        if disable_torch_grad_focal_loss:
+            raise NotImplementedError("libfocal computes the true gradient of ASL; "
+                                      "disable_torch_grad_focal_loss=True is not supported")
+        self.gamma_neg = gamma_neg
+        self.gamma_pos = gamma_pos
+        self.clip = clip
+        self.eps = eps
+
+    def forward(self, x, y):
+        clip = 0.0 if self.clip is None else self.clip
+        with focal.Loss("sigmoid", variant="asl", gamma=self.gamma_pos, gamma_negative=self.gamma_neg,
+                        clip=clip, reduction="sum") as loss:
+            return FocalFunction.apply(x, y.to(x.dtype) if not y.is_floating_point() else y, None, loss, False,
+                                       True)
