@@ -31,8 +31,9 @@ theirs to the same tolerance. As a check that the comparison can fail, the
 same DDP training with each rank dividing by its own positives (what
 SUM_OVER_POSITIVES on a shard does) must end at least 1e-6 away.
 
-libfocal is called through ctypes here, self-contained: the Python binding
-(bindings/python) does not expose the divisor and the counts yet.
+libfocal is called through ctypes here, so that the test stands alone,
+without the Python package (bindings/python, whose libfocal.nn.focal_loss
+takes a divisor and whose Loss.counts gives the shard's counts).
 Exit status: 0 when every check holds, 1 when one does not, 77 (skipped)
 when torch, torch.distributed or its gloo backend is missing.
 """
