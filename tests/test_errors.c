@@ -1063,6 +1063,18 @@ static void test_setters_null_context(void **state)
                  "loss|context");
     EXPECT_FAILS("", NULL, FOCAL_ERROR_NULL_POINTER, focal_loss_set_threads(NULL, 2),
                  "loss|context");
+    /* 1.1 */
+    static const double pos_weight[2] = {1.0, 2.0};
+    EXPECT_FAILS("", NULL, FOCAL_ERROR_NULL_POINTER, focal_loss_set_divisor(NULL, 2.0), "loss|context");
+    EXPECT_FAILS("", NULL, FOCAL_ERROR_NULL_POINTER, focal_loss_set_soft_form(NULL, FOCAL_SOFT_SPLIT),
+                 "loss|context");
+    EXPECT_FAILS("", NULL, FOCAL_ERROR_NULL_POINTER, focal_loss_set_pos_weight_vector(NULL, pos_weight, 2),
+                 "loss|context");
+    EXPECT_FAILS("", NULL, FOCAL_ERROR_NULL_POINTER, focal_loss_clear_pos_weight(NULL), "loss|context");
+    EXPECT_FAILS("", NULL, FOCAL_ERROR_NULL_POINTER, focal_loss_set_gamma_negative(NULL, 2.0),
+                 "loss|context");
+    EXPECT_FAILS("", NULL, FOCAL_ERROR_NULL_POINTER, focal_loss_set_clip(NULL, 0.1), "loss|context");
+    EXPECT_FAILS("", NULL, FOCAL_ERROR_NULL_POINTER, focal_loss_set_poly_epsilon(NULL, 1.0), "loss|context");
     errcheck_finish();
 }
 
@@ -1320,6 +1332,12 @@ static void test_getters_null(void **state)
         CHECK_GETTER_NULLS(prefix, loss, focal_loss_get_variant, focal_variant);
         CHECK_GETTER_NULLS(prefix, loss, focal_loss_get_beta, double);
         CHECK_GETTER_NULLS(prefix, loss, focal_loss_get_threads, int);
+        CHECK_GETTER_NULLS(prefix, loss, focal_loss_get_divisor, double);
+        CHECK_GETTER_NULLS(prefix, loss, focal_loss_get_soft_form, focal_soft_form);
+        CHECK_GETTER_NULLS(prefix, loss, focal_loss_get_pos_weight_count, int64_t);
+        CHECK_GETTER_NULLS(prefix, loss, focal_loss_get_gamma_negative, double);
+        CHECK_GETTER_NULLS(prefix, loss, focal_loss_get_clip, double);
+        CHECK_GETTER_NULLS(prefix, loss, focal_loss_get_poly_epsilon, double);
         focal_loss_destroy(loss);
 
         loss = make_context(CFG_VECTOR, all_modes[m]);
@@ -1330,6 +1348,14 @@ static void test_getters_null(void **state)
         expect_untouched(v, sizeof v, "focal_loss_get_alpha_vector(NULL, out, 5)");
         EXPECT_FAILS(prefix, loss, FOCAL_ERROR_NULL_POINTER,
                      focal_loss_get_alpha_vector(loss, NULL, 5), "out");
+        static const double pw[2] = {1.5, 2.5};
+        EXPECT_OK(prefix, focal_loss_set_pos_weight_vector(loss, pw, 2));
+        memset(v, SENTINEL, sizeof v);
+        EXPECT_FAILS(prefix, NULL, FOCAL_ERROR_NULL_POINTER,
+                     focal_loss_get_pos_weight_vector(NULL, v, 2), "loss|context");
+        expect_untouched(v, sizeof v, "focal_loss_get_pos_weight_vector(NULL, out, 2)");
+        EXPECT_FAILS(prefix, loss, FOCAL_ERROR_NULL_POINTER,
+                     focal_loss_get_pos_weight_vector(loss, NULL, 2), "out");
         focal_loss_destroy(loss);
     }
     errcheck_finish();
