@@ -157,10 +157,30 @@ else()
   message(STATUS "dpkg-shlibdeps or file not found: libfocal1 gets fixed Depends and no shlibs file")
   set(CPACK_DEBIAN_RUNTIME_PACKAGE_DEPENDS "libc6, libopenblas0")
 endif()
-# Debian runs ldconfig through a dpkg trigger. (CPack 3.25 also writes
-# postinst and postrm scripts that call it, which is redundant but harmless.)
+# Debian runs ldconfig through a dpkg trigger. CPack also writes postinst
+# and postrm scripts that only call it; cmake/deb_drop_ldconfig.cmake,
+# run after the packages are built, takes them out.
 file(WRITE "${_focal_deb_dir}/triggers" "activate-noawait ldconfig\n")
-set(CPACK_DEBIAN_RUNTIME_PACKAGE_CONTROL_EXTRA "${_focal_deb_dir}/triggers")
+
+# The symbols file (deb-symbols(5)): every exported symbol with its version
+# node and the release that added it, read from the linker version script
+# so that it cannot drift from what the library exports: FOCAL_1.0's
+# symbols need libfocal1 >= 1.0.0, FOCAL_1.1's >= 1.1.0.
+set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS "${PROJECT_SOURCE_DIR}/src/focal.map")
+file(STRINGS "${PROJECT_SOURCE_DIR}/src/focal.map" _focal_map_lines)
+set(_focal_symbols "libfocal.so.${FOCAL_SOVERSION} ${FOCAL_DEB_RUNTIME_PACKAGE} #MINVER#\n")
+set(_focal_node "")
+foreach(_line IN LISTS _focal_map_lines)
+  if(_line MATCHES "^(FOCAL_([0-9]+)\\.([0-9]+)) {")
+    set(_focal_node "${CMAKE_MATCH_1}")
+    set(_focal_node_version "${CMAKE_MATCH_2}.${CMAKE_MATCH_3}.0")
+    string(APPEND _focal_symbols " ${_focal_node}@${_focal_node} ${_focal_node_version}\n")
+  elseif(_focal_node AND _line MATCHES "^ +(focal_[a-z0-9_]+);")
+    string(APPEND _focal_symbols " ${CMAKE_MATCH_1}@${_focal_node} ${_focal_node_version}\n")
+  endif()
+endforeach()
+file(WRITE "${_focal_deb_dir}/symbols" "${_focal_symbols}")
+set(CPACK_DEBIAN_RUNTIME_PACKAGE_CONTROL_EXTRA "${_focal_deb_dir}/triggers;${_focal_deb_dir}/symbols")
 set(CPACK_DEBIAN_RUNTIME_DESCRIPTION
 "focal loss for dense object detection - shared library
 libfocal computes the focal loss of Lin et al. (ICCV 2017), forward and
@@ -188,5 +208,7 @@ so it can be called from C, C++, Rust, Go, Julia and Python.
 
 This package contains the header focal/focal.h, the pkg-config file
 focal.pc and the CMake package focal (imported target focal::focal).")
+
+set(CPACK_POST_BUILD_SCRIPTS "${CMAKE_CURRENT_LIST_DIR}/deb_drop_ldconfig.cmake")
 
 include(CPack)

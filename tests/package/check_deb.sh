@@ -13,8 +13,9 @@
 #     or bench);
 #   - unpacked into a throwaway root, a consumer built with pkg-config and
 #     one built with find_package(focal) run against that root.
-# lintian runs too when it is installed; its findings are shown, not
-# judged.
+#   - no maintainer script calls ldconfig (the trigger does);
+#   - lintian: zero errors and zero warnings (skipped, exit 77, without
+#     lintian).
 #
 # usage: check_deb.sh <source dir> <scratch dir>
 # Environment: CC, CMAKE, CPACK, PKG_CONFIG pick the tools (default cc,
@@ -267,6 +268,12 @@ dev_entries=(
 if [[ $static == 1 ]]; then
     dev_entries+=("file $libdir/libfocal.a")
 fi
+# A manual page for every function the header declares.
+mapfile -t functions < <(sed -n 's/^FOCAL_API [^(]*\b\(focal_[a-z0-9_]*\)(.*/\1/p' "$header" | LC_ALL=C sort -u)
+((${#functions[@]} > 50)) || fail "only ${#functions[@]} functions found in $header"
+for f in "${functions[@]}"; do
+    dev_entries+=("file usr/share/man/man3/$f.3.gz")
+done
 check_contents "$runtime_deb" "${runtime_entries[@]}"
 check_contents "$dev_deb" "${dev_entries[@]}"
 
@@ -289,7 +296,38 @@ fi
 exported=$(readelf --dyn-syms -W "$lib" | awk '$7 != "UND" && $8 ~ /^focal_/' | wc -l)
 ((exported > 0)) || fail "the packaged library exports no focal_ function"
 echo "library: SONAME $soname, stripped, no RUNPATH, $exported exported focal_ functions"
+# The symbols control file lists exactly what the library exports, each
+# with its version node, and the release that added the node.
+symbols_file=$work/control-runtime/symbols
+if [[ -f $symbols_file ]]; then
+    [[ $(head -1 "$symbols_file") == "libfocal.so.$major $runtime_pkg #MINVER#" ]] ||
+        fail "the symbols file starts with '$(head -1 "$symbols_file")'"
+    listed=$(sed -n 's/^ \([^ ]*\) .*/\1/p' "$symbols_file" | LC_ALL=C sort)
+    actual=$(readelf --dyn-syms -W "$lib" | awk '$7 == "ABS" && $8 ~ /^FOCAL_/ { print $8 "@" $8 }
+                                           $7 != "UND" && $8 ~ /@/ { sub(/@@/, "@", $8); print $8 }' |
+        LC_ALL=C sort)
+    [[ $listed == "$actual" ]] ||
+        fail "the symbols file and the library's dynamic symbols differ: $(diff <(echo "$listed") <(echo "$actual") | head -10 | tr '\n' ' ')"
+    while read -r sym minver; do
+        node=${sym#*@FOCAL_}
+        [[ $minver == "$node.0" ]] || fail "symbols: $sym needs $minver, not its node's release $node.0"
+    done < <(sed -n 's/^ \([^ ]*\) \(.*\)/\1 \2/p' "$symbols_file")
+    echo "symbols: $(grep -c '^ ' "$symbols_file") entries, the library's dynamic symbols exactly"
+else
+    fail "$runtime_pkg has no symbols control file"
+fi
 cmp -s "$header" "$root/usr/include/focal/focal.h" || fail "the packaged focal.h differs from $header"
+# The manual renders from the unpacked tree.
+if command -v man >/dev/null; then
+    page=$(MANPATH=$root/usr/share/man MANWIDTH=80 man 3 focal_forward_backward_f32 2>&1 | col -b)
+    flat=$(tr -s ' \t\n' ' ' <<<"$page")
+    grep -q "focal_forward_backward_f32 - the focal loss and its gradient" <<<"$flat" &&
+        grep -q "SYNOPSIS" <<<"$flat" && grep -q "Errors: NULL_POINTER" <<<"$flat" ||
+        fail "man 3 focal_forward_backward_f32 from the unpacked tree: $(head -5 <<<"$page")"
+    echo "man 3 focal_forward_backward_f32 renders ($(wc -l <<<"$page") lines); ${#functions[@]} pages"
+else
+    echo "man is not installed: the pages were only checked by name"
+fi
 
 for pkg in "$runtime_pkg" "$dev_pkg"; do
     copyright=$root/usr/share/doc/$pkg/copyright
@@ -383,12 +421,33 @@ else
 fi
 
 # ---------------------------------------------------------------------------
+step "maintainer scripts"
+# ldconfig runs through the trigger only: no maintainer script calls it.
+for deb in "$runtime_deb" "$dev_deb"; do
+    scripts=$work/scripts-$(basename "$deb")
+    mkdir -p "$scripts"
+    dpkg-deb --ctrl-tarfile "$deb" | tar -x -C "$scripts"
+    for s in preinst postinst prerm postrm; do
+        if [[ -f $scripts/$s ]] && grep -q ldconfig "$scripts/$s"; then
+            fail "$(basename "$deb"): $s calls ldconfig"
+        fi
+    done
+done
+echo "no maintainer script calls ldconfig"
+
 step "lintian"
+# Zero errors and zero warnings for every package (Debian 12's lintian).
 if command -v lintian >/dev/null; then
-    # Advisory only: lintian's verdict depends on its version and profile.
-    run lintian "$runtime_deb" "$dev_deb" 2>&1 | grep -v 'running with root privileges' || true
+    findings=$(lintian "$runtime_deb" "$dev_deb" 2>&1 | grep -v 'running with root privileges' || true)
+    [ -n "$findings" ] && echo "$findings"
+    if grep -qE '^[EW]: ' <<<"$findings"; then
+        fail "lintian reports errors or warnings"
+    else
+        echo "lintian: no errors, no warnings"
+    fi
 else
-    echo "lintian is not installed; skipped"
+    echo "SKIP: lintian is not installed (apt-get install lintian); the packages cannot be judged"
+    exit 77
 fi
 
 if ((failures > 0)); then

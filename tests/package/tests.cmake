@@ -29,4 +29,4 @@ endif()
 set_tests_properties(debian_packages PROPERTIES
   LABELS "package"
   SKIP_RETURN_CODE 77
-  TIMEOUT 300)
+  TIMEOUT 600)
