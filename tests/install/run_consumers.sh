@@ -126,6 +126,13 @@ dev_files=(
 if [[ ${FOCAL_EXPECT_STATIC:-0} == 1 ]]; then
     dev_files+=("$rel_libdir/libfocal.a")
 fi
+# The manual pages, one per function of the header, where the build made
+# them (it needs python3).
+if [[ -d $build/man3 ]]; then
+    while read -r f; do
+        dev_files+=("share/man/man3/$f.3.gz")
+    done < <(sed -n 's/^FOCAL_API [^(]*\b\(focal_[a-z0-9_]*\)(.*/\1/p' "$header" | LC_ALL=C sort -u)
+fi
 
 step "check the installed tree"
 check_tree "$prefix" "full install" "${runtime_files[@]}" "${dev_files[@]}"
