@@ -108,6 +108,9 @@ License: MIT
   install(FILES "${_focal_deb_dir}/copyright" "${_focal_deb_dir}/changelog.gz"
           DESTINATION ${CMAKE_INSTALL_DATAROOTDIR}/doc/libfocal-dev
           COMPONENT dev_doc EXCLUDE_FROM_ALL)
+  install(FILES "${_focal_deb_dir}/copyright" "${_focal_deb_dir}/changelog.gz"
+          DESTINATION ${CMAKE_INSTALL_DATAROOTDIR}/doc/python3-libfocal
+          COMPONENT python_doc EXCLUDE_FROM_ALL)
 endif()
 
 # --- CPack ------------------------------------------------------------------
@@ -123,11 +126,21 @@ set(CPACK_STRIP_FILES ON)
 
 # Only these components are packaged: whatever else a subdirectory may
 # install stays out (tests, examples and bench install nothing today).
-set(CPACK_COMPONENTS_ALL runtime runtime_doc dev dev_doc)
+set(CPACK_COMPONENTS_ALL runtime runtime_doc dev dev_doc python python_doc)
 set(CPACK_COMPONENT_RUNTIME_GROUP runtime)
 set(CPACK_COMPONENT_RUNTIME_DOC_GROUP runtime)
 set(CPACK_COMPONENT_DEV_GROUP dev)
 set(CPACK_COMPONENT_DEV_DOC_GROUP dev)
+set(CPACK_COMPONENT_PYTHON_GROUP python)
+set(CPACK_COMPONENT_PYTHON_DOC_GROUP python)
+
+# python3-libfocal: the Python package (bindings/python/libfocal, pure
+# Python: ctypes over libfocal1) in Debian's dist-packages. Only the
+# package carries it: a plain `cmake --install` does not (pip installs the
+# binding anywhere else, bindings/python/README.md).
+install(DIRECTORY "${PROJECT_SOURCE_DIR}/bindings/python/libfocal"
+        DESTINATION lib/python3/dist-packages COMPONENT python EXCLUDE_FROM_ALL
+        FILES_MATCHING PATTERN "*.py" PATTERN "__pycache__" EXCLUDE)
 set(CPACK_COMPONENTS_GROUPING ONE_PER_GROUP)
 set(CPACK_DEB_COMPONENT_INSTALL ON)
 
@@ -210,5 +223,20 @@ This package contains the header focal/focal.h, the pkg-config file
 focal.pc and the CMake package focal (imported target focal::focal).")
 
 set(CPACK_POST_BUILD_SCRIPTS "${CMAKE_CURRENT_LIST_DIR}/deb_drop_ldconfig.cmake")
+
+set(CPACK_DEBIAN_PYTHON_PACKAGE_NAME "python3-libfocal")
+set(CPACK_DEBIAN_PYTHON_PACKAGE_SECTION "python")
+set(CPACK_DEBIAN_PYTHON_PACKAGE_ARCHITECTURE "all")
+set(CPACK_COMPONENT_PYTHON_DEPENDS runtime)
+set(CPACK_DEBIAN_PYTHON_PACKAGE_DEPENDS "python3:any, python3-numpy")
+set(CPACK_DEBIAN_PYTHON_DESCRIPTION
+"focal loss for dense object detection - Python bindings
+libfocal computes the focal loss of Lin et al. (ICCV 2017) and the losses
+that grew from it, forward and backward, in float32, float64, bfloat16 and
+float16, over any (N, C, d1..dk) tensor, in softmax and sigmoid mode.
+
+This package contains the Python module libfocal (numpy arrays through
+ctypes) and libfocal.nn (a torch.autograd.Function and modules, used when
+PyTorch is installed).")
 
 include(CPack)

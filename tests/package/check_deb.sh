@@ -2,8 +2,8 @@
 # Builds the Debian packages of libfocal the way docs/packaging.md says
 # (a Release tree configured with -DCMAKE_INSTALL_PREFIX=/usr, then
 # cpack -G DEB) and checks them:
-#   - exactly two packages, libfocal<major>_<version>_<arch>.deb and
-#     libfocal-dev_<version>_<arch>.deb;
+#   - exactly three packages, libfocal<major>_<version>_<arch>.deb,
+#     libfocal-dev_<version>_<arch>.deb and python3-libfocal_<version>_all.deb;
 #   - their control fields: Package, Version, Architecture, Section,
 #     Maintainer, Homepage, Description, Depends, and the shlibs and
 #     ldconfig trigger of the runtime package;
@@ -123,11 +123,14 @@ grep -E '^CPack(Deb)?: ' "$work/cpack.log" || true
 
 runtime_deb=$build/${runtime_pkg}_${version}_${arch}.deb
 dev_deb=$build/${dev_pkg}_${version}_${arch}.deb
+python_pkg=python3-libfocal
+python_deb=$build/${python_pkg}_${version}_all.deb
 produced=$(cd "$build" && find . -maxdepth 1 -name '*.deb' -printf '%f\n' | LC_ALL=C sort)
-expected=$(printf '%s\n' "$(basename "$dev_deb")" "$(basename "$runtime_deb")" | LC_ALL=C sort)
+expected=$(printf '%s\n' "$(basename "$dev_deb")" "$(basename "$runtime_deb")" "$(basename "$python_deb")" |
+    LC_ALL=C sort)
 if [[ $produced != "$expected" ]]; then
     echo "packages: expected ${expected//$'\n'/ }, produced ${produced//$'\n'/ }" >&2
-    die "cpack does not produce exactly $runtime_pkg and $dev_pkg with Debian file names"
+    die "cpack does not produce exactly $runtime_pkg, $dev_pkg and $python_pkg with Debian file names"
 fi
 echo "packages: ${produced//$'\n'/ }"
 
@@ -279,27 +282,55 @@ done
 check_contents "$runtime_deb" "${runtime_entries[@]}"
 check_contents "$dev_deb" "${dev_entries[@]}"
 
+# python3-libfocal: the pure-Python package, Architecture all.
+python_entries=(
+    "file usr/share/doc/$python_pkg/copyright"
+    "file usr/share/doc/$python_pkg/changelog.gz"
+)
+for f in "$src"/bindings/python/libfocal/*.py; do
+    python_entries+=("file usr/lib/python3/dist-packages/libfocal/$(basename "$f")")
+done
+check_contents "$python_deb" "${python_entries[@]}"
+expect_field "$python_deb" Package "$python_pkg"
+expect_field "$python_deb" Architecture all
+expect_field "$python_deb" Section python
+mapfile -t clauses < <(depends_clauses "$python_deb")
+expected_clauses=$(printf '%s\n' "$runtime_pkg (= $version)" "python3:any" python3-numpy | LC_ALL=C sort)
+[[ $(printf '%s\n' "${clauses[@]}" | LC_ALL=C sort) == "$expected_clauses" ]] ||
+    fail "$python_pkg depends on '$(field "$python_deb" Depends)'"
+
 # ---------------------------------------------------------------------------
 step "install both packages with dpkg -i into a throwaway root"
 root=$work/root
 if [ "$(id -u)" = 0 ]; then
-    # A dpkg database of its own whose status is a copy of this machine's,
-    # so that the dependencies (libc6, libopenblas0, libopenblas-dev)
-    # count as installed; the ldconfig trigger is left pending (it would
-    # run ldconfig inside the root).
+    # A dpkg database of its own whose status holds this machine's entries
+    # of the packages' dependencies (libc6, libopenblas0, libopenblas-dev,
+    # ...), so that they count as installed; the ldconfig trigger is left
+    # pending (it would run ldconfig inside the root).
     mkdir -p "$root/var/lib/dpkg/info" "$root/var/lib/dpkg/updates"
-    cp /var/lib/dpkg/status "$root/var/lib/dpkg/status"
     touch "$root/var/lib/dpkg/available"
-    run dpkg --root="$root" --no-triggers -i "$runtime_deb" "$dev_deb"
-    for pkg in "$runtime_pkg" "$dev_pkg"; do
+    force=()
+    for dep in $( { field "$runtime_deb" Depends; echo ,; field "$dev_deb" Depends; echo ,
+                    field "$python_deb" Depends; } |
+        tr ',|' '\n\n' | sed 's/(.*//; s/:any//; s/ //g' | grep -v "^$runtime_pkg\$" | grep . | sort -u); do
+        if ! dpkg-query -s "$dep:$arch" >>"$root/var/lib/dpkg/status" 2>/dev/null &&
+            ! dpkg-query -s "$dep" >>"$root/var/lib/dpkg/status" 2>/dev/null; then
+            echo "dependency $dep is not installed here: dpkg runs with --force-depends"
+            force=(--force-depends)
+        fi
+        echo >>"$root/var/lib/dpkg/status"
+    done
+    run dpkg --root="$root" --no-triggers "${force[@]}" -i "$runtime_deb" "$dev_deb" "$python_deb"
+    for pkg in "$runtime_pkg" "$dev_pkg" "$python_pkg"; do
         state=$(dpkg --root="$root" -s "$pkg" 2>/dev/null | sed -n 's/^Status: //p')
         [[ $state == "install ok installed" ]] || fail "dpkg --root: $pkg is '$state', not installed"
     done
-    echo "dpkg: $runtime_pkg and $dev_pkg installed into $root"
+    echo "dpkg: $runtime_pkg, $dev_pkg and $python_pkg installed into $root"
 else
     echo "not root: dpkg -i into a throwaway root needs root; unpacking with dpkg-deb -x instead"
     run dpkg-deb -x "$runtime_deb" "$root"
     run dpkg-deb -x "$dev_deb" "$root"
+    run dpkg-deb -x "$python_deb" "$root"
 fi
 rootlib=$root/$libdir
 
@@ -348,7 +379,7 @@ else
     echo "man is not installed: the pages were only checked by name"
 fi
 
-for pkg in "$runtime_pkg" "$dev_pkg"; do
+for pkg in "$runtime_pkg" "$dev_pkg" "$python_pkg"; do
     copyright=$root/usr/share/doc/$pkg/copyright
     grep -qx 'Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/' "$copyright" ||
         fail "$pkg: the copyright file is not in the machine-readable format"
@@ -440,9 +471,32 @@ else
 fi
 
 # ---------------------------------------------------------------------------
+step "python3-libfocal from the installed root"
+if [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import numpy' 2>/dev/null; then
+    # gamma = 0 is the cross-entropy, written out here with math.
+    out=$(cd "$work" && PYTHONPATH=$root/usr/lib/python3/dist-packages FOCAL_LIBRARY=$rootlib/libfocal.so.$major \
+        PYTHONDONTWRITEBYTECODE=1 /usr/bin/python3 - <<'PY'
+import math, os, sys
+import numpy as np
+import libfocal
+assert libfocal.__file__.startswith(os.environ["PYTHONPATH"]), libfocal.__file__
+x = np.array([[2.0, 0.5, -1.0], [0.1, 0.2, 3.0]])
+t = np.array([0, 2])
+with libfocal.Loss("softmax", gamma=0.0, reduction="mean") as loss:
+    got = loss.forward(x, t)
+want = sum(math.log(sum(math.exp(v) for v in row)) - row[k] for row, k in zip(x.tolist(), t.tolist())) / 2
+assert abs(got - want) <= 1e-14 * abs(want), (got, want)
+print("libfocal %s from %s: cross-entropy %.15g, closed form %.15g" % (libfocal.version(), libfocal.__file__, got, want))
+PY
+    ) || fail "python3-libfocal does not import or compute from the installed root"
+    echo "$out"
+else
+    echo "python3 with numpy is not installed: the Python package was only checked by its contents"
+fi
+
 step "maintainer scripts"
 # ldconfig runs through the trigger only: no maintainer script calls it.
-for deb in "$runtime_deb" "$dev_deb"; do
+for deb in "$runtime_deb" "$dev_deb" "$python_deb"; do
     scripts=$work/scripts-$(basename "$deb")
     mkdir -p "$scripts"
     dpkg-deb --ctrl-tarfile "$deb" | tar -x -C "$scripts"
@@ -457,7 +511,7 @@ echo "no maintainer script calls ldconfig"
 step "lintian"
 # Zero errors and zero warnings for every package (Debian 12's lintian).
 if command -v lintian >/dev/null; then
-    findings=$(lintian "$runtime_deb" "$dev_deb" 2>&1 | grep -v 'running with root privileges' || true)
+    findings=$(lintian "$runtime_deb" "$dev_deb" "$python_deb" 2>&1 | grep -v 'running with root privileges' || true)
     [ -n "$findings" ] && echo "$findings"
     if grep -qE '^[EW]: ' <<<"$findings"; then
         fail "lintian reports errors or warnings"
@@ -473,4 +527,4 @@ if ((failures > 0)); then
     echo "$failures check(s) failed" >&2
     exit 1
 fi
-step "both Debian packages passed"
+step "the three Debian packages passed"
