@@ -28,13 +28,15 @@ if "$python" -c 'import venv, ensurepip, setuptools' >/dev/null 2>&1; then
     cp -r "$here" "$tmp/src"
     "$python" -m venv --system-site-packages "$tmp/venv"
     "$tmp/venv/bin/pip" install --quiet --no-build-isolation --no-index --no-deps "$tmp/src"
-    (cd "$tmp" && "$tmp/venv/bin/python" - <<'PY'
+    expected=$(pkg-config --modversion focal)
+    (cd "$tmp" && FOCAL_EXPECTED_VERSION="$expected" "$tmp/venv/bin/python" - <<'PY'
 import os, sys
 import libfocal
 where = os.path.dirname(libfocal.__file__)
 assert where.startswith(sys.prefix), f"libfocal imported from {where}, not the virtual environment"
 v = libfocal.version()
-assert v.startswith("1."), v
+expected = os.environ["FOCAL_EXPECTED_VERSION"]
+assert v == expected, f"libfocal.version() is {v!r}, the installed library is {expected!r}"
 print(f"pip-installed libfocal {v} from {where}, library {libfocal.library_path}")
 PY
     )
