@@ -7,14 +7,14 @@
 # did it is left in <build dir>/fuzz-artifacts/<target>/.
 #
 # Environment:
-#   FUZZ_SECONDS    seconds per target (default 60)
+#   FUZZ_SECONDS    seconds per target (default 45; four targets)
 #   FUZZ_BUILD_DIR  build directory (default build-fuzz, in the repository)
 #                   (tests/fuzz/README.md), which then fail at once
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 
-seconds=${FUZZ_SECONDS:-60}
+seconds=${FUZZ_SECONDS:-45}
 build=${FUZZ_BUILD_DIR:-build-fuzz}
 case "$build" in /*) ;; *) build="$root/$build" ;; esac
 
@@ -33,8 +33,11 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-targets=(fuzz_compute fuzz_settings fuzz_half)
-declare -A max_len=([fuzz_compute]=4096 [fuzz_settings]=1024 [fuzz_half]=2048)
+targets=(fuzz_compute fuzz_small fuzz_settings fuzz_half)
+declare -A max_len=([fuzz_compute]=4096 [fuzz_small]=4096 [fuzz_settings]=1024 [fuzz_half]=2048)
+# fuzz_small shares fuzz_compute's seed corpus (tests/fuzz/tests.cmake).
+declare -A seeds=([fuzz_compute]=fuzz_compute [fuzz_small]=fuzz_compute [fuzz_settings]=fuzz_settings
+                  [fuzz_half]=fuzz_half)
 
 echo "== configure and build ($build, clang, FOCAL_FUZZ=ON)"
 CC=clang cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFOCAL_FUZZ=ON \
@@ -55,7 +58,7 @@ for t in "${targets[@]}"; do
   log="$build/fuzz-logs/$t.log"
   rm -rf "$corpus" "$artifacts"
   mkdir -p "$corpus" "$artifacts" "$(dirname "$log")"
-  cp "$root/tests/fuzz/corpus/$t/"* "$corpus/"
+  cp "$root/tests/fuzz/corpus/${seeds[$t]}/"* "$corpus/"
 
   echo "== $t: fuzzing for $seconds s (log: $log)"
   start=$(date +%s)
@@ -88,7 +91,7 @@ for t in "${targets[@]}"; do
   # The seeds once more, on the portable path, under the sanitizers.
   echo "== $t: seed corpus on the portable path"
   if ! FOCAL_MAX_ISA=scalar "$bin" -timeout=5 -rss_limit_mb=2048 -artifact_prefix="$artifacts/scalar-" \
-      "$root/tests/fuzz/corpus/$t/"* >"$log.scalar" 2>&1; then
+      "$root/tests/fuzz/corpus/${seeds[$t]}/"* >"$log.scalar" 2>&1; then
     status=1
     line="$line; seeds on the portable path FAILED"
     tail -n 40 "$log.scalar"

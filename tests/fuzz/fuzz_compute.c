@@ -30,7 +30,13 @@
 #  define NO_TRACE
 #endif
 
-#define SMALL_MAX_ELEMENTS 4096     /* unless c alone is larger */
+/* FUZZ_SMALL (fuzz_small.c): the same target restricted to small calls on
+ * one thread, for speed; the large and threaded calls stay here. */
+#ifdef FUZZ_SMALL
+#  define SMALL_MAX_ELEMENTS 256    /* unless c alone is larger */
+#else
+#  define SMALL_MAX_ELEMENTS 4096   /* unless c alone is larger */
+#endif
 #define BIG_MIN_ELEMENTS (1 << 16)   /* the library's threshold for threads */
 #define BIG_MAX_ELEMENTS ((1 << 16) + (1 << 14))   /* unless c * inner alone is larger */
 #define DUMMY_ELEMENTS 64            /* buffers passed with an invalid shape */
@@ -192,8 +198,12 @@ static int64_t pick_c(uint8_t b, const fz_case *k, int big)
         return b == 0xFF ? 22000 : 1 + b % 80;
     /* Mostly few classes; 13..72 crosses the kernels' 64-class switch;
      * the widest take one tile per position. */
+#ifdef FUZZ_SMALL
+    return b < 0xC0 ? 1 + b % 12 : 13 + (b - 0xC0) % 60;
+#else
     static const int64_t wide[4] = {129, 257, 1000, 2100};
     return b < 0xC0 ? 1 + b % 12 : b < 0xFC ? 13 + (b - 0xC0) : wide[b - 0xFC];
+#endif
 }
 
 static void decode_shape(fuzz_reader *r, fz_case *k)
@@ -201,7 +211,11 @@ static void decode_shape(fuzz_reader *r, fz_case *k)
     const uint8_t kind = fr_u8(r);
     k->shape_ok = 1;
     k->big = 0;
+#ifdef FUZZ_SMALL
+    if (kind < 0xEC) {
+#else
     if (kind < 0xE8) {
+#endif
         k->n = 1 + fr_u8(r) % 40;
         k->c = pick_c(fr_u8(r), k, 0);
         k->inner = 1 + fr_u8(r) % 8;
@@ -830,6 +844,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const int nset = fr_u8(&r) % 12;
     for (int i = 0; i < nset; i++)
         fuzz_apply_setter(loss, &r, 0);
+#ifdef FUZZ_SMALL
+    s = focal_loss_set_threads(loss, 1);
+    FUZZ_CHECK(s == FOCAL_OK, "focal_loss_set_threads(1) failed with %d", (int)s);
+#endif
 
     fz_case k;
     memset(&k, 0, sizeof k);

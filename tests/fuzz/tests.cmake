@@ -12,23 +12,31 @@
 option(FOCAL_FUZZ "Build the libFuzzer targets (clang only)" OFF)
 
 set(FOCAL_FUZZ_DIR "${CMAKE_CURRENT_LIST_DIR}")
-set(FOCAL_FUZZ_TARGETS fuzz_compute fuzz_settings fuzz_half)
+set(FOCAL_FUZZ_TARGETS fuzz_compute fuzz_small fuzz_settings fuzz_half)
 
 add_library(focal_fuzz_replay_main OBJECT "${FOCAL_FUZZ_DIR}/replay_main.c")
 target_compile_options(focal_fuzz_replay_main PRIVATE ${FOCAL_WARNINGS})
 
+# fuzz_small (fuzz_compute limited to small calls on one thread) shares
+# fuzz_compute's input format and seed corpus.
+set(FOCAL_FUZZ_CORPUS_fuzz_small fuzz_compute)
+
 foreach(_target IN LISTS FOCAL_FUZZ_TARGETS)
+  set(_corpus "${FOCAL_FUZZ_DIR}/corpus/${_target}")
+  if(DEFINED FOCAL_FUZZ_CORPUS_${_target})
+    set(_corpus "${FOCAL_FUZZ_DIR}/corpus/${FOCAL_FUZZ_CORPUS_${_target}}")
+  endif()
   add_executable(${_target}_replay "${FOCAL_FUZZ_DIR}/${_target}.c" $<TARGET_OBJECTS:focal_fuzz_replay_main>
     "${FOCAL_FUZZ_DIR}/../support/isa_guard.c" "${FOCAL_FUZZ_DIR}/../support/half.c")
   target_include_directories(${_target}_replay PRIVATE "${FOCAL_FUZZ_DIR}/../support")
   target_link_libraries(${_target}_replay PRIVATE focal::focal m)
   target_compile_options(${_target}_replay PRIVATE ${FOCAL_WARNINGS})
   add_test(NAME fuzz_replay_${_target}
-    COMMAND ${_target}_replay "${FOCAL_FUZZ_DIR}/corpus/${_target}")
+    COMMAND ${_target}_replay "${_corpus}")
   set_tests_properties(fuzz_replay_${_target} PROPERTIES LABELS "fuzz" TIMEOUT 300)
   foreach(_table IN LISTS FOCAL_TEST_TABLES)
     add_test(NAME fuzz_replay_${_target}_${_table}
-      COMMAND ${_target}_replay "${FOCAL_FUZZ_DIR}/corpus/${_target}")
+      COMMAND ${_target}_replay "${_corpus}")
     set_tests_properties(fuzz_replay_${_target}_${_table} PROPERTIES
       LABELS "fuzz;${_table}" TIMEOUT 300 SKIP_RETURN_CODE 77
       ENVIRONMENT "FOCAL_MAX_ISA=${_table};FOCAL_REQUIRE_ISA=${_table}")
