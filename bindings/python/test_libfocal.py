@@ -1009,6 +1009,25 @@ class TestTorch11(unittest.TestCase):
         loss = ce * (1 - p_t) ** gamma
         return (alpha * y + (1 - alpha) * (1 - y)) * loss
 
+    def test_tensors_off_the_cpu_raise(self):
+        # 'meta' tensors stand for CUDA ones: any device but the CPU is refused.
+        x = torch.zeros(4, 3, device="meta")
+        y = torch.zeros(4, 3, device="meta")
+        t = torch.zeros(4, dtype=torch.int64, device="meta")
+        calls = {
+            "focal_loss": lambda: fnn.focal_loss(x, y, focal.Loss("sigmoid")),
+            "sigmoid_focal_loss": lambda: fnn.sigmoid_focal_loss(x, y),
+            "FocalLoss": lambda: fnn.FocalLoss()(x, t),
+            "target on the CPU": lambda: fnn.FocalLoss()(x, torch.zeros(4, dtype=torch.int64)),
+            "QualityFocalLoss": lambda: fnn.QualityFocalLoss()(x, y),
+            "AsymmetricLoss": lambda: fnn.AsymmetricLoss()(x, y),
+        }
+        for name, call in calls.items():
+            with self.subTest(name), self.assertRaises(RuntimeError) as e:
+                call()
+            self.assertIn("libfocal computes on the CPU", str(e.exception))
+            self.assertIn("device meta", str(e.exception))
+
     def test_target_gradient(self):
         gen = torch.Generator().manual_seed(11)
         x = torch.randn(5, 4, dtype=torch.float64, generator=gen) * 2
@@ -1225,6 +1244,48 @@ class TestTorchSigmoid(unittest.TestCase):
         with self.assertRaises(ValueError):
             fnn.SigmoidFocalLoss(reduction="average")
 
+    def assert_same_error(self, call, reference):
+        with self.assertRaises(Exception) as want:
+            reference()
+        with self.assertRaises(Exception) as got:
+            call()
+        self.assertIs(type(got.exception), type(want.exception))
+        self.assertEqual(str(got.exception), str(want.exception))
+
+    def test_errors_are_torchvisions(self):
+        x = torch.randn(4, 3, dtype=torch.float64)
+        # Mismatched shapes: torchvision's error comes from
+        # F.binary_cross_entropy_with_logits.
+        for y in (torch.zeros(4, 2, dtype=torch.float64), torch.zeros(3, dtype=torch.float64)):
+            with self.subTest(target=tuple(y.shape)):
+                self.assert_same_error(lambda: fnn.sigmoid_focal_loss(x, y),
+                                       lambda: torchvision.ops.sigmoid_focal_loss(x, y))
+        # An unknown reduction: torchvision raises since 0.15 (0.14 returns
+        # the unreduced loss); older versions are compared with the text
+        # torchvision 0.15+ raises.
+        y = torch.zeros(4, 3, dtype=torch.float64)
+        try:
+            torchvision.ops.sigmoid_focal_loss(x, y, reduction="average")
+            want = ValueError("Invalid Value for arg 'reduction': 'average \n "
+                              "Supported reduction modes: 'none', 'mean', 'sum'")
+        except ValueError as e:
+            want = e
+        for call in (lambda: fnn.sigmoid_focal_loss(x, y, reduction="average"),
+                     lambda: fnn.SigmoidFocalLoss(reduction="average")):
+            with self.assertRaises(ValueError) as got:
+                call()
+            self.assertEqual(str(got.exception), str(want))
+
+    def test_signature_and_defaults_are_torchvisions(self):
+        import inspect
+        want = inspect.signature(torchvision.ops.sigmoid_focal_loss).parameters
+        got = inspect.signature(fnn.sigmoid_focal_loss).parameters
+        self.assertEqual(list(got), list(want))
+        self.assertEqual([p.default for p in got.values()], [p.default for p in want.values()])
+        module = inspect.signature(fnn.SigmoidFocalLoss).parameters
+        self.assertEqual({k: p.default for k, p in module.items()},
+                         {k: want[k].default for k in ("alpha", "gamma", "reduction")})
+
     def test_empty_inputs_behave_like_torchvision(self):
         x = torch.zeros(0, 80, dtype=torch.float64, requires_grad=True)
         y = torch.zeros(0, 80, dtype=torch.float64)
@@ -1339,19 +1400,24 @@ class TestSeedModules(unittest.TestCase):
 
 
 class TestDocumentation(unittest.TestCase):
-    def test_python_examples_of_the_docs_run(self):
-        path = os.path.normpath(os.path.join(HERE, "..", "..", "docs", "ffi.md"))
+    def run_examples(self, path, at_least):
         if not os.path.exists(path):
             self.skipTest("%s not found" % path)
         if torch is None or torchvision is None:
             self.skipTest("the examples use torch and torchvision")
         with open(path) as f:
             blocks = re.findall(r"^```python\n(.*?)^```", f.read(), flags=re.S | re.M)
-        self.assertGreaterEqual(len(blocks), 6)
-        namespace = {"__name__": "ffi_python_julia_md"}
+        self.assertGreaterEqual(len(blocks), at_least)
+        namespace = {"__name__": "examples"}
         for i, block in enumerate(blocks):
             with self.subTest(block=i), contextlib.redirect_stdout(io.StringIO()):
                 exec(compile(block, "%s[block %d]" % (path, i), "exec"), namespace)
+
+    def test_python_examples_of_the_docs_run(self):
+        self.run_examples(os.path.normpath(os.path.join(HERE, "..", "..", "docs", "ffi.md")), 6)
+
+    def test_examples_of_the_readme_run(self):
+        self.run_examples(os.path.join(HERE, "README.md"), 4)
 
 
 if __name__ == "__main__":

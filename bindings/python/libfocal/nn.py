@@ -6,8 +6,9 @@
 `SigmoidFocalLoss` replace torchvision.ops.sigmoid_focal_loss;
 `Seed000FocalLoss` and `Seed003FocalLoss` take the constructor arguments of
 the two seed classes (docs/seeds.md) and compute their losses, but with the
-true gradient. libfocal runs on the CPU: tensors on another device are
-copied to the CPU and the results copied back. float16 and bfloat16 tensors
+true gradient. libfocal runs on the CPU: tensors on another device (CUDA)
+raise a RuntimeError rather than being copied behind the caller's back.
+float16 and bfloat16 tensors
 are computed natively by the _f16 / _bf16 entry points (the float32 math,
 each result rounded once), without a widening copy. Dense targets that
 require grad get the gradient with respect to the targets.
@@ -25,6 +26,16 @@ __all__ = ["FocalFunction", "focal_loss", "FocalLoss", "sigmoid_focal_loss", "Si
            "DistributionFocalLoss", "AsymmetricLoss"]
 
 _NATIVE = (torch.float32, torch.float64, torch.float16, torch.bfloat16)
+
+
+def _check_cpu(*tensors):
+    """libfocal computes on the CPU only; a tensor elsewhere is an error
+    (a silent copy to the host and back would hide a transfer per call)."""
+    for t in tensors:
+        if isinstance(t, torch.Tensor) and t.device.type != "cpu":
+            raise RuntimeError("libfocal computes on the CPU, but a %s tensor is on device %s: "
+                               "move the tensors with .cpu() (and the loss back with .to(device))"
+                               % (tuple(t.shape), t.device))
 
 
 def _compute_dtype(t):
@@ -65,6 +76,7 @@ class FocalFunction(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, input, target, weight, loss, channels_last=False, dense=None):
+        _check_cpu(input, target, weight)
         dtype = _compute_dtype(input)
         if dense is None:
             dense = target.is_floating_point() or target.dtype == torch.bool
@@ -169,7 +181,10 @@ _TORCHVISION_REDUCTIONS = {"none": Reduction.NONE, "mean": Reduction.MEAN, "sum"
 
 def _sigmoid_loss(alpha, gamma, reduction):
     if reduction not in _TORCHVISION_REDUCTIONS:
-        raise ValueError("invalid reduction %r: expected 'none', 'mean' or 'sum'" % (reduction,))
+        # torchvision's message (since 0.15; 0.14 returned the unreduced loss), verbatim.
+        raise ValueError(
+            f"Invalid Value for arg 'reduction': '{reduction} \n Supported reduction modes: 'none', 'mean', 'sum'"
+        )
     # torchvision: a negative alpha means no alpha weighting.
     return focal.Loss("sigmoid", gamma=gamma, alpha=alpha if alpha >= 0 else None,
                       reduction=_TORCHVISION_REDUCTIONS[reduction])
@@ -177,9 +192,13 @@ def _sigmoid_loss(alpha, gamma, reduction):
 
 def _sigmoid_apply(loss, inputs, targets):
     shape = inputs.shape
+    if targets.size() != inputs.size():
+        # torchvision's error, raised by F.binary_cross_entropy_with_logits.
+        raise ValueError("Target size ({}) must be the same as input size ({})".format(targets.size(), inputs.size()))
+    _check_cpu(inputs, targets)
     if inputs.numel() == 0:
-        # libfocal rejects empty tensors (n, c, inner >= 1); torchvision
-        # gives an empty loss, a sum of 0 and a mean of NaN.
+        # torchvision gives an empty loss, a sum of 0 and a mean of NaN;
+        # libfocal's MEAN of no element is 0, and it rejects c = 0.
         empty = inputs * 0
         if loss.reduction == Reduction.NONE:
             return empty
@@ -193,9 +212,10 @@ def _sigmoid_apply(loss, inputs, targets):
 
 
 def sigmoid_focal_loss(inputs, targets, alpha=0.25, gamma=2, reduction="none"):
-    """torchvision.ops.sigmoid_focal_loss computed by libfocal. `targets`
-    must have the shape of `inputs` and values in [0, 1]; an unknown
-    reduction raises ValueError instead of returning the unreduced loss."""
+    """torchvision.ops.sigmoid_focal_loss computed by libfocal, with its
+    signature, defaults and errors (an unknown reduction raises torchvision's
+    ValueError, as torchvision does since 0.15). `targets` must have the
+    shape of `inputs` and values in [0, 1]."""
     with _sigmoid_loss(alpha, gamma, reduction) as loss:
         return _sigmoid_apply(loss, inputs, targets)
 
