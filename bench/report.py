@@ -33,6 +33,10 @@ PEER_NAMES = {
     "bce_with_logits": "F.binary_cross_entropy_with_logits (gamma = 0)",
 }
 HEADLINE_PEER = {"cls": "composed", "seg": "composed", "det": "torchvision", "small": "composed"}
+# Each headline workload with the peers it is compared with: the composed
+# focal loss (or torchvision's) and the gamma = 0 PyTorch loss.
+PEER_COMPARISONS = (("cls", ("composed", "cross_entropy")), ("seg", ("composed", "cross_entropy")),
+                    ("det", ("torchvision", "bce_with_logits")), ("small", ("composed", "cross_entropy")))
 
 
 def sig(v, digits=3):
@@ -463,8 +467,7 @@ def v1_section(d):
 def comparison_section(d):
     best = d.best
     rows = []
-    for w, impls in (("cls", ("composed", "cross_entropy")), ("seg", ("composed", "cross_entropy")),
-                     ("det", ("torchvision", "bce_with_logits")), ("small", ("composed", "cross_entropy"))):
+    for w, impls in PEER_COMPARISONS:
         per_call = w == "small"
         key = "ns_per_call" if per_call else "median_ms"
         for th in d.threads:
@@ -831,8 +834,7 @@ def write_figure(d, path):
         return
     fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.4), gridspec_kw={"width_ratios": [3, 2]})
     groups = []
-    for w, impls in (("cls", ("composed", "cross_entropy")), ("seg", ("composed", "cross_entropy")),
-                     ("det", ("torchvision", "bce_with_logits")), ("small", ("composed", "cross_entropy"))):
+    for w, impls in PEER_COMPARISONS:
         key = "ns_per_call" if w == "small" else "median_ms"
         for th in d.threads:
             lib = best.lib(w, "f32", "fused", th)
