@@ -646,21 +646,14 @@ func (gc *goldenCase) checkHalf() error {
 		return err
 	}
 	defer l.Close()
-	x, err := encodeAll(kind, gc.x)
-	if err != nil {
-		return err
-	}
-	t, err := encodeAll(kind, gc.tDense)
-	if err != nil {
-		return err
-	}
-	w, err := encodeAll(kind, gc.w)
-	if err != nil {
-		return err
-	}
-	g, err := encodeAll(kind, gc.g)
-	if err != nil {
-		return err
+	var x, t, w, g []uint16
+	for _, in := range []struct {
+		dst *[]uint16
+		src []float64
+	}{{&x, gc.x}, {&t, gc.tDense}, {&w, gc.w}, {&g, gc.g}} {
+		if *in.dst, err = encodeAll(kind, in.src); err != nil {
+			return err
+		}
 	}
 	out := make([]uint16, len(gc.hout))
 	grad := make([]uint16, len(gc.x))
