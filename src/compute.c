@@ -48,8 +48,11 @@ static focal_status run(const focal_plan *p)
 static focal_status compute(const focal_args *args)
 {
     focal_plan plan;
-    const focal_status s = focal_plan_build(args, &plan);
-    return s != FOCAL_OK ? s : run(&plan);
+    focal_status s = focal_plan_build(args, &plan);
+    if (s == FOCAL_OK)
+        s = run(&plan);
+    focal_plan_release(&plan);
+    return s;
 }
 
 /* One definition per element type and target kind for the three ops. */

@@ -7,6 +7,7 @@
  * the final gradient in the pass that computes the loss. */
 #include <math.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "exec/driver.h"
@@ -147,8 +148,51 @@ static double round_to_float(double v)
     return f;
 }
 
+/* v times 2^-e for the exponent e of the scale m (> 0; m 2^-e in [1, 2)),
+ * in two exact steps: 2^-e itself overflows for a subnormal m. */
+static double unit_scaled(double v, double m)
+{
+    const int e = ilogb(m);
+    return ldexp(ldexp(v, -e / 2), -(e - e / 2));
+}
+
+/* WEIGHTED_MEAN's sums far from 1 (see focal_plan): from 2^32 on, or below
+ * 2^-32, they are scaled. */
+#define SCALE_ABOVE 0x1p32
+#define SCALE_BELOW 0x1p-32
+
+/* WEIGHTED_MEAN = sum(w alpha_t loss) / sum(w alpha_t) does not change
+ * when alpha is scaled (FL and FL*: alpha_t is linear in alpha, and the
+ * sigmoid's 1 - a becomes alpha_one - a). An alpha far from 1 is scaled
+ * to about 1, so that w alpha_t and the sums stay far from overflow and
+ * from subnormals. Poly-1's term and the other variants do not scale. */
+static focal_status scale_alpha(focal_plan *p)
+{
+    const focal_loss *loss = p->a.loss;
+    const double m = p->alpha_scale;
+    if (loss->reduction != FOCAL_REDUCTION_WEIGHTED_MEAN || p->a.op == FOCAL_OP_COUNTS ||
+        p->alpha_kind == FOCAL_ALPHA_NONE || p->poly != 0 ||
+        (p->variant != FOCAL_VARIANT_FL && p->variant != FOCAL_VARIANT_FL_STAR) ||
+        (m <= SCALE_ABOVE && m >= SCALE_BELOW))
+        return FOCAL_OK;
+    if (p->alpha_v != NULL) {
+        const int64_t c = p->a.c;
+        p->alpha_owned = malloc((size_t)c * sizeof(double));
+        if (p->alpha_owned == NULL)
+            return focal_fail(FOCAL_ERROR_OUT_OF_MEMORY, "out of memory for a scaled alpha vector of %lld",
+                              (long long)c);
+        for (int64_t j = 0; j < c; j++)
+            p->alpha_owned[j] = unit_scaled(p->alpha_v[j], m);
+        p->alpha_v = p->alpha_owned;
+    }
+    p->alpha_s = unit_scaled(p->alpha_s, m);
+    p->alpha_one = unit_scaled(1.0, m);   /* sigmoid only: there m >= 1/2 */
+    p->alpha_scale = unit_scaled(m, m);
+    return FOCAL_OK;
+}
+
 /* Everything the kernels read, from the context and the call. */
-static void resolve(focal_plan *p)
+static focal_status resolve(focal_plan *p)
 {
     const focal_loss *loss = p->a.loss;
     p->sigmoid = loss->mode == FOCAL_MODE_SIGMOID;
@@ -206,6 +250,10 @@ static void resolve(focal_plan *p)
         scale = fmax(scale, m);
     }
     p->alpha_scale = scale > 0 ? scale : 1.0;
+    p->alpha_one = 1.0;
+    const focal_status s = scale_alpha(p);
+    if (s != FOCAL_OK)
+        return s;
     p->need_weight_alpha = loss->reduction == FOCAL_REDUCTION_WEIGHTED_MEAN || p->a.op == FOCAL_OP_COUNTS;
     if (p->sigmoid && p->need_weight_alpha) {
         for (int64_t j = 0; j < c; j++) {
@@ -214,10 +262,40 @@ static void resolve(focal_plan *p)
                 continue;
             }
             const double a = p->alpha_v != NULL ? p->alpha_v[j] : p->alpha_s;
-            background += a * p->y_neg + (1 - a) * (1 - p->y_neg);
+            background += a * p->y_neg + (p->alpha_one - a) * (1 - p->y_neg);
         }
     }
     p->alpha_background = background;
+    return FOCAL_OK;
+}
+
+/* The weights' half of the scaling (see scale_alpha): WEIGHTED_MEAN does
+ * not change when every weight is scaled, and weights from 2^32 on are
+ * scaled so that the largest is about 1, into a copy the plan owns. The
+ * pre-pass runs again on the copy. */
+static focal_status scale_weights(focal_plan *p, focal_sums *sums)
+{
+    if (p->a.loss->reduction != FOCAL_REDUCTION_WEIGHTED_MEAN || p->a.op == FOCAL_OP_COUNTS ||
+        p->a.weight == NULL || !(sums->weight_max > SCALE_ABOVE))
+        return FOCAL_OK;
+    const double m = sums->weight_max;
+    const int64_t positions = p->a.n * p->a.inner;
+    p->weight_owned = malloc((size_t)positions * focal_dtype_size(p->a.dtype));
+    if (p->weight_owned == NULL)
+        return focal_fail(FOCAL_ERROR_OUT_OF_MEMORY, "out of memory for %lld scaled weights", (long long)positions);
+    for (int64_t i = 0; i < positions; i++)
+        p->k->store1(p->weight_owned, i, unit_scaled(p->k->load1(p->a.weight, i), m));
+    p->a.weight = p->weight_owned;
+    const int64_t values = positions * (p->a.dense ? p->a.c : 1);
+    return focal_drive(p, p->k->scan, focal_workers_for(p->a.loss, values, &p->tiling), 0, sums);
+}
+
+void focal_plan_release(focal_plan *p)
+{
+    free(p->alpha_owned);
+    free(p->weight_owned);
+    p->alpha_owned = NULL;
+    p->weight_owned = NULL;
 }
 
 /* The gradient's multipliers, from the denominator and the upstream. */
@@ -277,7 +355,9 @@ focal_status focal_plan_build(const focal_args *args, focal_plan *p)
         s = check_settings(args);
     if (s != FOCAL_OK)
         return s;
-    resolve(p);
+    s = resolve(p);
+    if (s != FOCAL_OK)
+        return s;
     p->k = focal_kernels_for(args->dtype);
     focal_tiling_init(&p->tiling, args->n, args->c, args->inner);
 
@@ -294,6 +374,8 @@ focal_status focal_plan_build(const focal_args *args, focal_plan *p)
         return focal_fail(s, "target[%lld] = %lld is outside [0, %lld)%s", (long long)sums.bad_index,
                           (long long)sums.bad_class, (long long)(p->sigmoid ? args->c + 1 : args->c),
                           p->has_ignore ? " and is not ignore_index" : "");
+    if (s == FOCAL_OK)
+        s = scale_weights(p, &sums);
     if (s != FOCAL_OK)
         return s;
     scale(p, &sums);

@@ -90,6 +90,15 @@ typedef struct focal_plan {
     int alpha_kind;             /* enum focal_alpha_kind */
     double alpha_s;             /* the scalar alpha; 1 when none */
     const double *alpha_v;      /* the per-class alpha, or NULL */
+    /* Sigmoid alpha_t = a y + (alpha_one - a)(1 - y): alpha_one is 1, or
+     * the power of two that alpha_s and alpha_v were scaled by (below). */
+    double alpha_one;
+    /* WEIGHTED_MEAN is a ratio of sums homogeneous in the weights and, for
+     * FL and FL*, in alpha: far from 1 they are scaled by powers of two
+     * (exactly) into plan-owned copies, so that no sum or product
+     * overflows where the ratio does not. NULL when not. */
+    double *alpha_owned;
+    void *weight_owned;
     int has_ignore;
     int64_t ignore;
     /* Targets as the formulas see them: sigmoid index targets and softmax
@@ -129,6 +138,7 @@ typedef struct focal_plan {
 typedef struct focal_sums {
     double count, weight_alpha, positives;
     double loss;
+    double weight_max;          /* the pre-pass: the largest weight */
     focal_status status;        /* first failure of the chunk, else FOCAL_OK */
     int64_t bad_index;          /* flat index of the offending value */
     double bad_value;           /* weights and dense targets */
@@ -139,6 +149,9 @@ typedef struct focal_sums {
  * and nothing has been written; on failure the status says why (with the
  * thread's detail message set) and nothing has been written either. */
 focal_status focal_plan_build(const focal_args *args, focal_plan *plan);
+
+/* Frees what the plan owns (after focal_plan_build, whatever it returned). */
+void focal_plan_release(focal_plan *plan);
 
 /* Flat index of class cls at in-plane position s of image `image`. With
  * inner == 1 a tile spans many rows: image is 0 and s is the row. */

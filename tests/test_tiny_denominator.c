@@ -1,19 +1,29 @@
 /*
- * Softmax dense targets on the row layout (more than 64 classes, inner 1)
- * under a WEIGHTED_MEAN denominator below 2^-900: the library then
- * normalises each row's coefficients before it divides (plan.c's `tiny`),
- * so that neither the row's terms nor the quotient underflow. The value
- * and the gradient of the reduced loss do not depend on the scale of the
- * weights or of the alpha vector, so the test makes them tiny (2^-1000
- * times a factor) and checks both against a long double reference of
+ * WEIGHTED_MEAN far from 1. Softmax dense targets on the row layout (more
+ * than 64 classes, inner 1) under a denominator below 2^-900: the library
+ * then normalises each row's coefficients before it divides (plan.c's
+ * `tiny`), so that neither the row's terms nor the quotient underflow.
+ * Weights or alpha far above 1 (up to DBL_MAX), or a subnormal alpha
+ * with huge weights: the library scales them by powers of two (plan.c's
+ * scale_alpha and scale_weights), so that no sum overflows where the
+ * ratio does not. The value and the gradient of the reduced loss do not
+ * depend on the scale of the weights or of the alpha vector, so the test
+ * makes them extreme and checks both against a long double reference
+ * (whose range holds every product) of
  *
  *   L = sum_r w_r sum_c y_rc a_c f(p_rc) / sum_r w_r sum_c y_rc a_c,
  *   f(p) = -(1 - p)^gamma log p,
  *   dL/dx_rj = w_r / D sum_c y_rc a_c f'(p_rc) p_rc ([c == j] - p_rj),
  *   f'(p) = gamma (1 - p)^(gamma - 1) log p - (1 - p)^gamma / p
  *
- * (docs/math.md). Tiny weights with float64 only: float32 weights cannot
- * be that small; the alpha vector is double for both.
+ * (docs/math.md), and the sigmoid's with index targets and a scalar alpha
+ * of +-DBL_MAX / 2 (alpha_t = a y + (1 - a)(1 - y)):
+ *
+ *   L = sum w alpha_t f(p_t) / sum w alpha_t,
+ *   dL/dx = w alpha_t f'(p_t) (2 y - 1) p (1 - p) / D.
+ *
+ * Tiny weights with float64 only: float32 weights cannot be that small;
+ * the alpha vector is double for both.
  *
  * SPDX-License-Identifier: MIT
  */
@@ -36,7 +46,7 @@
 
 typedef struct problem {
     double x[ELEMENTS], y[ELEMENTS], w[ROWS], alpha[CLASSES];
-    int tiny_weights;   /* else a tiny alpha vector */
+    double wscale, ascale;   /* the weights' and alpha's magnitudes */
     double gamma;
 } problem;
 
@@ -48,10 +58,12 @@ static double uniform(void)
     return (double)(lcg_state >> 11) * 0x1p-53;
 }
 
-static void problem_init(problem *pb, int tiny_weights, double gamma, uint64_t seed)
+/* Weights wscale (1 + r) / ROWS, alpha ascale (1 + c % 3) / 3. */
+static void problem_init(problem *pb, double wscale, double ascale, double gamma, uint64_t seed)
 {
     lcg_state = seed;
-    pb->tiny_weights = tiny_weights;
+    pb->wscale = wscale;
+    pb->ascale = ascale;
     pb->gamma = gamma;
     for (int r = 0; r < ROWS; r++) {
         double sum = 0;
@@ -68,10 +80,10 @@ static void problem_init(problem *pb, int tiny_weights, double gamma, uint64_t s
         }
         for (int c = 0; c < CLASSES; c++)
             pb->y[r * CLASSES + c] /= sum;
-        pb->w[r] = (tiny_weights ? TINY : 1.0) * (1.0 + r);
+        pb->w[r] = wscale * ((1.0 + r) / ROWS);
     }
     for (int c = 0; c < CLASSES; c++)
-        pb->alpha[c] = (tiny_weights ? 1.0 : TINY) * (1.0 + (c % 3));
+        pb->alpha[c] = ascale * ((1.0 + (c % 3)) / 3);
 }
 
 /* The reference loss and gradient, from the values as the call sees them
@@ -95,8 +107,8 @@ static void reference(const problem *pb, long double *loss, long double grad[ELE
             const long double q = 1.0L - p[e];
             f[e] = -powl(q, g) * logp;
             fd[e] = g * powl(q, g - 1.0L) * logp - powl(q, g) / p[e];
-            num += pb->w[r] * pb->y[e] * pb->alpha[c] * f[e];
-            den += pb->w[r] * pb->y[e] * pb->alpha[c];
+            num += (long double)pb->w[r] * pb->y[e] * pb->alpha[c] * f[e];
+            den += (long double)pb->w[r] * pb->y[e] * pb->alpha[c];
         }
     }
     *loss = num / den;
@@ -104,13 +116,13 @@ static void reference(const problem *pb, long double *loss, long double grad[ELE
         long double dot = 0;   /* sum_c y a f'(p) p */
         for (int c = 0; c < CLASSES; c++) {
             const int e = r * CLASSES + c;
-            dot += pb->y[e] * pb->alpha[c] * fd[e] * p[e];
+            dot += (long double)pb->y[e] * pb->alpha[c] * fd[e] * p[e];
         }
         for (int j = 0; j < CLASSES; j++) {
             const int e = r * CLASSES + j;
             /* sum_c y_c a_c f'(p_c) p_c [c == j] - p_j dot */
-            const long double own = pb->y[e] * pb->alpha[j] * fd[e] * p[e];
-            grad[e] = pb->w[r] / den * (own - p[e] * dot);
+            const long double own = (long double)pb->y[e] * pb->alpha[j] * fd[e] * p[e];
+            grad[e] = (long double)pb->w[r] / den * (own - p[e] * dot);
         }
     }
 }
@@ -149,16 +161,16 @@ static void check(const char *what, const problem *pb, double loss, const double
     assert_int_equal(bad, 0);
 }
 
-static void run_f64(int tiny_weights, double gamma, uint64_t seed)
+static void run_f64(double wscale, double ascale, double gamma, uint64_t seed)
 {
     problem pb;
-    problem_init(&pb, tiny_weights, gamma, seed);
+    problem_init(&pb, wscale, ascale, gamma, seed);
     focal_loss *loss = context_for(&pb);
     double out = NAN, grad[ELEMENTS];
     assert_int_equal(focal_forward_backward_dense_f64(loss, ROWS, CLASSES, 1, pb.x, pb.y, pb.w, &out, grad),
                      FOCAL_OK);
     char what[96];
-    snprintf(what, sizeof what, "float64, tiny %s, gamma %g", tiny_weights ? "weights" : "alpha", gamma);
+    snprintf(what, sizeof what, "float64, weights %g, alpha %g, gamma %g", wscale, ascale, gamma);
     check(what, &pb, out, grad, 1e-12);
     focal_loss_destroy(loss);
 }
@@ -166,22 +178,41 @@ static void run_f64(int tiny_weights, double gamma, uint64_t seed)
 static void test_f64_tiny_weights(void **state)
 {
     (void)state;
-    run_f64(1, 2.0, 1);
-    run_f64(1, 0.5, 2);
+    run_f64(TINY, 1.0, 2.0, 1);
+    run_f64(TINY, 1.0, 0.5, 2);
 }
 
 static void test_f64_tiny_alpha(void **state)
 {
     (void)state;
-    run_f64(0, 2.0, 3);
-    run_f64(0, 0.0, 4);
+    run_f64(1.0, TINY, 2.0, 3);
+    run_f64(1.0, TINY, 0.0, 4);
+}
+
+/* Weights up to DBL_MAX: sum(w alpha_t) overflows unless scaled. */
+static void test_f64_huge_weights(void **state)
+{
+    (void)state;
+    run_f64(0x1.fffffffffffffp+1023, 1.0, 2.0, 6);
+    run_f64(0x1.fffffffffffffp+1023, 0x1p-600, 0.0, 7);
+}
+
+/* A subnormal alpha with weights of 2^600: w / sum(w alpha_t) overflows
+ * unless alpha is scaled. And alpha near DBL_MAX. */
+static void test_f64_extreme_alpha(void **state)
+{
+    (void)state;
+    run_f64(0x1p600, 3e-310, 2.0, 8);
+    run_f64(1.0, 3e-310, 2.0, 9);
+    run_f64(1.0, 0x1.fffffffffffffp+1023, 2.0, 10);
+    run_f64(0x1p1000, 0x1p1000, 0.5, 11);
 }
 
 static void test_f32_tiny_alpha(void **state)
 {
     (void)state;
     problem pb;
-    problem_init(&pb, 0, 2.0, 5);
+    problem_init(&pb, 1.0, TINY, 2.0, 5);
     float x[ELEMENTS], y[ELEMENTS], w[ROWS], grad[ELEMENTS];
     for (int e = 0; e < ELEMENTS; e++) {
         x[e] = (float)pb.x[e];
@@ -202,12 +233,88 @@ static void test_f32_tiny_alpha(void **state)
     focal_loss_destroy(loss);
 }
 
+/* Sigmoid, index targets (one positive class per row), scalar alpha a. */
+#define SIG_N 6
+#define SIG_C 3
+
+static void sigmoid_reference(const double *x, const int64_t *t, const double *w, double a, double gamma,
+                              long double *loss, long double *grad)
+{
+    long double num = 0, den = 0, dl[SIG_N * SIG_C], at[SIG_N * SIG_C];
+    for (int i = 0; i < SIG_N; i++)
+        for (int j = 0; j < SIG_C; j++) {
+            const int e = i * SIG_C + j, y = t[i] == j;
+            const long double p = 1.0L / (1.0L + expl(-(long double)x[e]));
+            const long double pt = y ? p : 1.0L - p, q = 1.0L - pt;
+            at[e] = y ? (long double)a : 1.0L - a;
+            const long double f = -powl(q, gamma) * logl(pt);
+            const long double fd = gamma * powl(q, gamma - 1.0L) * logl(pt) - powl(q, gamma) / pt;
+            dl[e] = fd * (2 * y - 1) * p * (1.0L - p);
+            num += w[i] * at[e] * f;
+            den += w[i] * at[e];
+        }
+    *loss = den == 0 ? 0 : num / den;
+    for (int i = 0; i < SIG_N; i++)
+        for (int j = 0; j < SIG_C; j++) {
+            const int e = i * SIG_C + j;
+            grad[e] = den == 0 ? 0 : w[i] * at[e] * dl[e] / den;
+        }
+}
+
+static void run_sigmoid(double a, double wscale, double gamma)
+{
+    double x[SIG_N * SIG_C], w[SIG_N], grad[SIG_N * SIG_C], out = NAN;
+    int64_t t[SIG_N];
+    lcg_state = 12;
+    for (int e = 0; e < SIG_N * SIG_C; e++)
+        x[e] = 6.0 * uniform() - 3.0;
+    for (int i = 0; i < SIG_N; i++) {
+        t[i] = i % SIG_C;
+        w[i] = wscale * ((1.0 + i) / SIG_N);
+    }
+    focal_loss *loss = NULL;
+    assert_int_equal(focal_loss_create(&loss, FOCAL_MODE_SIGMOID), FOCAL_OK);
+    assert_int_equal(focal_loss_set_reduction(loss, FOCAL_REDUCTION_WEIGHTED_MEAN), FOCAL_OK);
+    assert_int_equal(focal_loss_set_gamma(loss, gamma), FOCAL_OK);
+    assert_int_equal(focal_loss_set_alpha(loss, a), FOCAL_OK);
+    assert_int_equal(focal_forward_backward_f64(loss, SIG_N, SIG_C, 1, x, t, w, &out, grad), FOCAL_OK);
+    long double ref, ref_grad[SIG_N * SIG_C], scale = 0;
+    sigmoid_reference(x, t, w, a, gamma, &ref, ref_grad);
+    for (int e = 0; e < SIG_N * SIG_C; e++)
+        scale = fabsl(ref_grad[e]) > scale ? fabsl(ref_grad[e]) : scale;
+    int bad = 0;
+    if (!close_to(out, ref, 0, 1e-12)) {
+        print_error("sigmoid, alpha %g, weights %g: loss %.17g, reference %.17Lg\n", a, wscale, out, ref);
+        bad++;
+    }
+    for (int e = 0; e < SIG_N * SIG_C; e++)
+        if (!close_to(grad[e], ref_grad[e], scale, 1e-12) && bad++ < 8)
+            print_error("sigmoid, alpha %g, weights %g: grad[%d] = %.17g, reference %.17Lg\n", a, wscale, e,
+                        grad[e], ref_grad[e]);
+    assert_int_equal(bad, 0);
+    focal_loss_destroy(loss);
+}
+
+static void test_sigmoid_extreme_alpha(void **state)
+{
+    (void)state;
+    run_sigmoid(0x1.fffffffffffffp+1022, 1.0, 2.0);
+    run_sigmoid(-0x1.fffffffffffffp+1022, 0x1p900, 2.0);
+    run_sigmoid(0x1p-1000, 0x1.fffffffffffffp+1023, 0.0);
+    /* Zero weights: a zero denominator, so 0 and a zero gradient (the
+     * alpha sums used to overflow into inf - inf). */
+    run_sigmoid(0x1.fffffffffffffp+1023, 0.0, 2.0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_f64_tiny_weights),
         cmocka_unit_test(test_f64_tiny_alpha),
         cmocka_unit_test(test_f32_tiny_alpha),
+        cmocka_unit_test(test_f64_huge_weights),
+        cmocka_unit_test(test_f64_extreme_alpha),
+        cmocka_unit_test(test_sigmoid_extreme_alpha),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

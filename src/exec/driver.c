@@ -4,6 +4,7 @@
  * in order, in double, by one worker; the chunks are combined in chunk
  * order. The thread count therefore decides which thread runs a chunk,
  * never how anything is summed. */
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -114,6 +115,7 @@ focal_status focal_drive(const focal_plan *plan, focal_tile_fn fn, int workers, 
         total->weight_alpha += chunks[k].weight_alpha;
         total->positives += chunks[k].positives;
         total->loss += chunks[k].loss;
+        total->weight_max = fmax(total->weight_max, chunks[k].weight_max);
     }
     return FOCAL_OK;
 }

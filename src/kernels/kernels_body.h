@@ -1150,7 +1150,7 @@ ST_INLINE void K(sig_row_step)(const focal_plan *P, const unsigned fl, int form,
     vd a1 = a1s, a0 = a0s;
     if (fl & SF_AVEC) {
         a1 = LDD(P->alpha_v + j, n);
-        a0 = v_sub(v_set(1.0), a1);
+        a0 = v_sub(v_set(P->alpha_one), a1);
     }
     const vd pw = (fl & SF_PW) ? LDD(P->pos_weight + j, n) : v_set(1.0);
     const vd gw = (fl & SF_UP) ? v_mul(gw0, LD((const STYPE *)P->a.grad_out + at, n)) : gw0;
@@ -1409,7 +1409,7 @@ ST_INLINE void K(sig_target_tile)(const focal_plan *P, const focal_tile *T, doub
             vd a1 = v_set(a1s), a0 = v_set(a0s);
             if (P->alpha_v != NULL) {
                 a1 = LDD(P->alpha_v + j, n);
-                a0 = v_sub(v_set(1.0), a1);
+                a0 = v_sub(v_set(P->alpha_one), a1);
             }
             const vd pw = P->pos_weight != NULL ? LDD(P->pos_weight + j, n) : v_set(1.0);
             const vd up = P->up_each ? LD((const STYPE *)P->a.grad_out + base + j, n) : v_set(1.0);
@@ -1565,7 +1565,7 @@ ST_INLINE vd K(scan_alpha_of)(const focal_plan *P, vd y, vd a)
 {
     if (P->sigmoid) {
         const vd ys = st_smooth(P, y, P->ls / 2);
-        return P->alpha_kind == FOCAL_ALPHA_NONE ? v_set(1.0) : st_sigmoid_alpha(a, v_sub(v_set(1.0), a), ys);
+        return P->alpha_kind == FOCAL_ALPHA_NONE ? v_set(1.0) : st_sigmoid_alpha(a, v_sub(v_set(P->alpha_one), a), ys);
     }
     return v_mul(st_smooth(P, y, P->ls / (double)P->a.c), a);
 }
@@ -1577,7 +1577,7 @@ static void K(scan)(const focal_plan *plan, const focal_tile *T, void *scratch, 
     const int64_t c = P->a.c, inner = P->a.inner, rows = T->rows;
     const int need_wa = P->need_weight_alpha;
     const double per_position = P->sigmoid ? (double)c : 1.0;
-    vd count = v_zero(), wa = v_zero(), positives = v_zero();
+    vd count = v_zero(), wa = v_zero(), positives = v_zero(), wmax = v_zero();
     /* Positions: weights, index targets. */
     for (int64_t s = 0; s < rows; s += V_LANES) {
         const int n = rows - s < V_LANES ? (int)(rows - s) : V_LANES;
@@ -1594,6 +1594,7 @@ static void K(scan)(const focal_plan *plan, const focal_tile *T, void *scratch, 
             return;
         }
         count = v_add(count, v_keep(st.valid, v_set(per_position)));
+        wmax = v_max(wmax, v_keep(lanes, st.w));
         if (P->dense)
             continue;
         const vm pos_class = m_and(st.valid, vi_ltu(st.t, vi_set(c)));
@@ -1607,7 +1608,7 @@ static void K(scan)(const focal_plan *plan, const focal_tile *T, void *scratch, 
         } else {
             /* A background row's sum, corrected for the positive class. */
             vd a = P->alpha_v != NULL ? v_gather(P->alpha_v, st.t, pos_class) : v_set(P->alpha_s);
-            vd corr = v_mul(v_fma(v_set(2.0), a, v_set(-1.0)), v_set(P->y_pos - P->y_neg));
+            vd corr = v_mul(v_fma(v_set(2.0), a, v_set(-P->alpha_one)), v_set(P->y_pos - P->y_neg));
             if (P->alpha_kind == FOCAL_ALPHA_NONE)
                 corr = v_zero();
             at = v_add(v_set(P->alpha_background), v_keep(pos_class, corr));
@@ -1649,6 +1650,9 @@ static void K(scan)(const focal_plan *plan, const focal_tile *T, void *scratch, 
     }
     acc->count += v_hsum(count);
     acc->weight_alpha += v_hsum(wa);
+    const double top = v_hmax(wmax);
+    if (top > acc->weight_max)
+        acc->weight_max = top;
     if (P->sigmoid)
         acc->positives += v_hsum(positives);
 }

@@ -36,7 +36,8 @@ ST_INLINE vd st_smooth(const focal_plan *P, vd y, double spread)
 }
 
 /* Sigmoid: alpha_t = a y + (1 - a)(1 - y) for the class's alpha a, as
- * a1 y + a0 (1 - y); without alpha, 1. */
+ * a1 y + a0 (1 - y) (a0 = alpha_one - a: see focal_plan); without alpha,
+ * 1. */
 ST_INLINE void st_sigmoid_alpha_class(const focal_plan *P, int64_t j, double *a1, double *a0)
 {
     if (P->alpha_kind == FOCAL_ALPHA_NONE) {
@@ -45,7 +46,7 @@ ST_INLINE void st_sigmoid_alpha_class(const focal_plan *P, int64_t j, double *a1
     }
     const double a = P->alpha_v != NULL ? P->alpha_v[j] : P->alpha_s;
     *a1 = a;
-    *a0 = 1.0 - a;
+    *a0 = P->alpha_one - a;
 }
 
 ST_INLINE vd st_sigmoid_alpha(vd a1, vd a0, vd y)

@@ -65,7 +65,7 @@ typedef struct fz_case {
 } fz_case;
 
 static const fz_case *g_case;
-static int g_verbose;   /* FUZZ_VERBOSE=1: describe every case */
+static int g_verbose;   /* FUZZ_VERBOSE=1: describe every case; 2: and print its tensors */
 
 static void describe(FILE *f)
 {
@@ -84,6 +84,28 @@ static void describe(FILE *f)
             s->alpha, s->alpha_count, (int)s->reduction, s->ignore_status == FOCAL_OK ? "" : "(none)",
             s->ignore_index, (int)s->input, s->epsilon, s->label_smoothing, (int)s->variant, s->beta,
             s->threads);
+    if (g_verbose < 2 || !k->shape_ok)
+        return;
+    const struct { const char *name; const void *buf; size_t len; } arrays[] = {
+        {"input", k->input, k->elements},
+        {"target", k->dense ? k->target_dense : NULL, k->dense ? k->elements : 0},
+        {"weight", k->weight, k->weight != NULL ? k->positions : 0},
+        {"grad_out", k->grad_out, k->out_len},
+    };
+    for (size_t a = 0; a < sizeof arrays / sizeof arrays[0]; a++) {
+        if (arrays[a].buf == NULL)
+            continue;
+        fprintf(f, "  %s:", arrays[a].name);
+        for (size_t i = 0; i < arrays[a].len; i++)
+            fprintf(f, " %.17g", k->f64 ? ((const double *)arrays[a].buf)[i] : (double)((const float *)arrays[a].buf)[i]);
+        fprintf(f, "\n");
+    }
+    if (!k->dense) {
+        fprintf(f, "  target:");
+        for (size_t i = 0; i < k->positions; i++)
+            fprintf(f, " %" PRId64, k->target_index[i]);
+        fprintf(f, "\n");
+    }
 }
 
 /* ------------------------------------------------------------------------
@@ -832,7 +854,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!started) {
         check_isa();
         fuzz_describe = describe;
-        g_verbose = getenv("FUZZ_VERBOSE") != NULL && strcmp(getenv("FUZZ_VERBOSE"), "1") == 0;
+        g_verbose = getenv("FUZZ_VERBOSE") != NULL ? atoi(getenv("FUZZ_VERBOSE")) : 0;
         started = 1;
     }
     fuzz_reader r = {data, size, 0};
