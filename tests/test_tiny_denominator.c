@@ -22,6 +22,9 @@
  *   L = sum w alpha_t f(p_t) / sum w alpha_t,
  *   dL/dx = w alpha_t f'(p_t) (2 y - 1) p (1 - p) / D.
  *
+ * And the sigmoid with subnormal dense targets, alpha 1 and gamma 0, whose
+ * denominator (the targets' sum) is subnormal.
+ *
  * Tiny weights with float64 only: float32 weights cannot be that small;
  * the alpha vector is double for both.
  *
@@ -306,6 +309,51 @@ static void test_sigmoid_extreme_alpha(void **state)
     run_sigmoid(0x1.fffffffffffffp+1023, 0.0, 2.0);
 }
 
+/* Sigmoid, dense targets, alpha 1 (alpha_t = y), gamma 0: the mean of
+ * the binary cross-entropy weighted by the targets, which are subnormal:
+ *
+ *   L = sum y BCE(x, y) / sum y,   dL/dx = y (p - y) / sum y.
+ *
+ * The denominator is subnormal; 1 / denominator overflows. */
+static void test_sigmoid_subnormal_targets(void **state)
+{
+    (void)state;
+    enum { N = 16 };
+    double x[N], y[N], grad[N], out = NAN;
+    lcg_state = 13;
+    for (int e = 0; e < N; e++) {
+        x[e] = 6.0 * uniform() - 3.0;
+        y[e] = e % 3 == 0 ? 0x1p-1030 * (1 + e) : 0.0;
+    }
+    focal_loss *loss = NULL;
+    assert_int_equal(focal_loss_create(&loss, FOCAL_MODE_SIGMOID), FOCAL_OK);
+    assert_int_equal(focal_loss_set_reduction(loss, FOCAL_REDUCTION_WEIGHTED_MEAN), FOCAL_OK);
+    assert_int_equal(focal_loss_set_gamma(loss, 0.0), FOCAL_OK);
+    assert_int_equal(focal_loss_set_alpha(loss, 1.0), FOCAL_OK);
+    assert_int_equal(focal_forward_backward_dense_f64(loss, N / 2, 2, 1, x, y, NULL, &out, grad), FOCAL_OK);
+    long double num = 0, den = 0, ref_grad[N], scale = 0;
+    for (int e = 0; e < N; e++) {
+        const long double p = 1.0L / (1.0L + expl(-(long double)x[e]));
+        num += y[e] * -(y[e] * logl(p) + (1.0L - y[e]) * log1pl(-p));
+        den += y[e];
+    }
+    for (int e = 0; e < N; e++) {
+        const long double p = 1.0L / (1.0L + expl(-(long double)x[e]));
+        ref_grad[e] = y[e] * (p - y[e]) / den;
+        scale = fabsl(ref_grad[e]) > scale ? fabsl(ref_grad[e]) : scale;
+    }
+    int bad = 0;
+    if (!close_to(out, num / den, 0, 1e-12)) {
+        print_error("sigmoid, subnormal targets: loss %.17g, reference %.17Lg\n", out, num / den);
+        bad++;
+    }
+    for (int e = 0; e < N; e++)
+        if (!close_to(grad[e], ref_grad[e], scale, 1e-12) && bad++ < 8)
+            print_error("sigmoid, subnormal targets: grad[%d] = %.17g, reference %.17Lg\n", e, grad[e], ref_grad[e]);
+    assert_int_equal(bad, 0);
+    focal_loss_destroy(loss);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -315,6 +363,7 @@ int main(void)
         cmocka_unit_test(test_f64_huge_weights),
         cmocka_unit_test(test_f64_extreme_alpha),
         cmocka_unit_test(test_sigmoid_extreme_alpha),
+        cmocka_unit_test(test_sigmoid_subnormal_targets),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1061,9 +1061,9 @@ ST_INLINE void K(sig_vector)(const focal_plan *P, const unsigned fl, int form, d
     if (fl & SF_OUT)
         SV((STYPE *)P->a.out + at, n, lt);
     if (fl & SF_GRAD) {
-        if (fl & SF_TINY)
-            grad = v_div(grad, v_set(P->alpha_scale));
-        vd gv = v_mul(gw, grad);
+        /* Under a tiny denominator the element's w alpha_t upstream is
+         * formed first and divided after: 1 / denominator may overflow. */
+        vd gv = (fl & SF_TINY) ? v_div(v_mul(gw, grad), v_set(P->denominator)) : v_mul(gw, grad);
         if (masked)
             gv = v_keep(valid, gv);
         STYPE *g = (STYPE *)P->a.grad_input + at;
@@ -1075,14 +1075,14 @@ ST_INLINE void K(sig_vector)(const focal_plan *P, const unsigned fl, int form, d
 }
 
 /* The gradient multiplier of a position's elements, before any
- * per-element upstream (w alpha_scale under a tiny denominator, whose
- * elements' alpha_t are divided by alpha_scale). */
+ * per-element upstream (w upstream under a tiny denominator, which
+ * K(sig_vector) divides by after the element's alpha_t multiplied it). */
 ST_INLINE vd K(sig_mult)(const focal_plan *P, const unsigned fl, vd w)
 {
     if (!(fl & SF_GRAD))
         return v_zero();
     if (fl & SF_TINY)
-        return st_grad_mult(P, v_mul(w, v_set(P->alpha_scale)), v_set(1.0));
+        return v_mul(w, v_set(P->upstream));
     return v_mul(w, v_set(P->factor));
 }
 
