@@ -67,6 +67,8 @@ typedef struct fz_case {
 static const fz_case *g_case;
 static int g_verbose;   /* FUZZ_VERBOSE=1: describe every case */
 
+static double ld(const fz_case *k, const void *buf, size_t i);
+
 static void describe(FILE *f)
 {
     const fz_case *k = g_case;
@@ -84,6 +86,15 @@ static void describe(FILE *f)
             s->alpha, s->alpha_count, (int)s->reduction, s->ignore_status == FOCAL_OK ? "" : "(none)",
             s->ignore_index, (int)s->input, s->epsilon, s->label_smoothing, (int)s->variant, s->beta,
             s->threads);
+    fprintf(f,
+            "  1.1 settings: gamma_negative=%.17g clip=%.17g poly_epsilon=%.17g divisor=%.17g soft_form=%d"
+            " pos_weight_count=%" PRId64 "\n",
+            s->gamma_negative, s->clip, s->poly_epsilon, s->divisor, (int)s->soft_form, s->pos_weight_count);
+    for (int64_t i = 0; i < s->alpha_count; i++)
+        fprintf(f, "  alpha[%" PRId64 "] = %.17g\n", i, s->alpha_vector[i]);
+    if (k->weight != NULL && k->shape_ok && k->positions <= 64)
+        for (size_t i = 0; i < k->positions; i++)
+            fprintf(f, "  weight[%zu] = %.17g\n", i, ld(k, k->weight, i));
 }
 
 /* ------------------------------------------------------------------------
@@ -340,6 +351,19 @@ NO_TRACE static unsigned allowed_statuses(const fz_case *k, int op, int nulls)
     if (have_loss) {
         if (s->alpha_count > 0 && s->alpha_count != k->c)
             wrong |= BIT(FOCAL_ERROR_INVALID_SHAPE);
+        if (s->pos_weight_count > 0 && s->pos_weight_count != k->c)
+            wrong |= BIT(FOCAL_ERROR_INVALID_SHAPE);
+        /* SPLIT and a pos_weight: sigmoid mode, variant FL (API.md, 1.1). */
+        if ((s->soft_form == FOCAL_SOFT_SPLIT || s->pos_weight_count > 0) &&
+            (!k->sigmoid || s->variant != FOCAL_VARIANT_FL))
+            wrong |= BIT(FOCAL_ERROR_INCOMPATIBLE);
+        /* Poly-1: variant FL; softmax with index targets and no label
+         * smoothing; sigmoid in the TORCHVISION form without pos_weight. */
+        if (s->poly_epsilon != 0 &&
+            (s->variant != FOCAL_VARIANT_FL ||
+             (!k->sigmoid && (k->dense || s->label_smoothing > 0)) ||
+             (k->sigmoid && (s->soft_form == FOCAL_SOFT_SPLIT || s->pos_weight_count > 0))))
+            wrong |= BIT(FOCAL_ERROR_INCOMPATIBLE);
         if (!k->sigmoid && (s->reduction == FOCAL_REDUCTION_SUM_OVER_POSITIVES ||
                             s->variant == FOCAL_VARIANT_FL_STAR))
             wrong |= BIT(FOCAL_ERROR_INCOMPATIBLE);
@@ -348,8 +372,7 @@ NO_TRACE static unsigned allowed_statuses(const fz_case *k, int op, int nulls)
             wrong |= BIT(FOCAL_ERROR_INCOMPATIBLE);
         /* The generalized family (1.1): sigmoid mode, logits input; QFL's
          * gamma 0 or >= 1; VFL without an alpha vector, label smoothing or
-         * WEIGHTED_MEAN. ASL's gamma_negative and clip keep their
-         * defaults (4, 0.05) here, which are compatible. */
+         * WEIGHTED_MEAN; ASL with clip > 0 needs gamma_negative 0 or >= 1. */
         if (s->variant >= FOCAL_VARIANT_QFL) {
             if (!k->sigmoid || s->input == FOCAL_INPUT_PROBABILITIES)
                 wrong |= BIT(FOCAL_ERROR_INCOMPATIBLE);
@@ -357,6 +380,9 @@ NO_TRACE static unsigned allowed_statuses(const fz_case *k, int op, int nulls)
                 wrong |= BIT(FOCAL_ERROR_INCOMPATIBLE);
             if (s->variant == FOCAL_VARIANT_VFL && (s->alpha_count > 0 || s->label_smoothing > 0 ||
                                                     s->reduction == FOCAL_REDUCTION_WEIGHTED_MEAN))
+                wrong |= BIT(FOCAL_ERROR_INCOMPATIBLE);
+            if (s->variant == FOCAL_VARIANT_ASL && s->clip > 0 && s->gamma_negative > 0 &&
+                s->gamma_negative < 1)
                 wrong |= BIT(FOCAL_ERROR_INCOMPATIBLE);
         }
     }
@@ -441,8 +467,7 @@ NO_TRACE static fz_bounds bounds(const fz_case *k, const void *up)
     const fuzz_snap *s = &k->set;
     fz_bounds b = {1, k->f64 ? 1e300 : 1e36, 0, 0};
     const double c = (double)k->c;
-    /* ASL's negative exponent is its default, 4, here. */
-    const double gamma = s->variant == FOCAL_VARIANT_ASL ? fmax(s->gamma, 4.0) : s->gamma;
+    const double gamma = s->variant == FOCAL_VARIANT_ASL ? fmax(s->gamma, s->gamma_negative) : s->gamma;
     const int probs = s->input == FOCAL_INPUT_PROBABILITIES;
     const int fl_star = k->sigmoid && s->variant == FOCAL_VARIANT_FL_STAR;
 
@@ -468,6 +493,12 @@ NO_TRACE static fz_bounds bounds(const fz_case *k, const void *up)
     }
     /* Settings must be representable in the call's type. */
     if (!k->f64 && amax > 1e30)
+        b.settings_tame = 0;
+    /* The 1.1 settings whose magnitudes the bounds below do not model: a
+     * pos_weight, a Poly-1 term, the SPLIT form (alpha and 1 - alpha apart),
+     * ASL's negative exponent below 1. Finiteness is then not asserted. */
+    if (s->pos_weight_count > 0 || s->poly_epsilon != 0 || s->soft_form == FOCAL_SOFT_SPLIT ||
+        (s->variant == FOCAL_VARIANT_ASL && s->gamma_negative < 1))
         b.settings_tame = 0;
 
     double wmax = 1;
@@ -528,10 +559,21 @@ NO_TRACE static fz_bounds bounds(const fz_case *k, const void *up)
     }
     const double per_unit = !k->sigmoid && (k->dense || s->label_smoothing > 0) ? c * lx : lx;
     double terms = 1;
-    if (s->reduction == FOCAL_REDUCTION_SUM || s->reduction == FOCAL_REDUCTION_SUM_OVER_POSITIVES)
+    if (s->reduction == FOCAL_REDUCTION_SUM || s->reduction == FOCAL_REDUCTION_SUM_OVER_POSITIVES ||
+        s->reduction == FOCAL_REDUCTION_DIVISOR)
         terms = (double)(k->sigmoid ? k->elements : k->positions);
+    /* DIVISOR: SUM / divisor (0 gives 0). */
+    if (s->reduction == FOCAL_REDUCTION_DIVISOR && s->divisor > 0 && s->divisor < 1)
+        terms /= s->divisor;
     b.loss = wa * per_unit * terms;
+    /* WEIGHTED_MEAN divides sum(w alpha_t loss) by sum(w alpha_t): the
+     * library forms the sum first, so it must be representable too. */
+    if (s->reduction == FOCAL_REDUCTION_WEIGHTED_MEAN &&
+        !(wmax * fmax(amax, 1.0) * per_unit * (double)(k->sigmoid ? k->elements : k->positions) < b.limit))
+        b.settings_tame = 0;
     b.grad = wa * u * g;
+    if (s->reduction == FOCAL_REDUCTION_DIVISOR && s->divisor > 0 && s->divisor < 1)
+        b.grad /= s->divisor;
     if (!(b.loss < b.limit) || !(b.grad < b.limit))
         b.settings_tame = 0;
     return b;
@@ -542,6 +584,8 @@ NO_TRACE static fz_bounds bounds(const fz_case *k, const void *up)
 NO_TRACE static int zero_denominator(const fz_case *k, int all_ignored)
 {
     const fuzz_snap *s = &k->set;
+    if (s->reduction == FOCAL_REDUCTION_DIVISOR)   /* a divisor of 0 (1.1) */
+        return s->divisor == 0;
     if (s->reduction != FOCAL_REDUCTION_MEAN && s->reduction != FOCAL_REDUCTION_WEIGHTED_MEAN)
         return 0;
     if (all_ignored)
