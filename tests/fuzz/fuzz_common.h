@@ -221,6 +221,14 @@ typedef struct fuzz_snap {
     focal_variant variant;
     double beta;
     int threads;
+    /* Since 1.1. */
+    double gamma_negative;
+    double clip;
+    double poly_epsilon;
+    double divisor;
+    focal_soft_form soft_form;
+    int64_t pos_weight_count;
+    double pos_weight[FUZZ_MAX_ALPHA];
 } fuzz_snap;
 
 static inline int fuzz_same_double(double a, double b) { return memcmp(&a, &b, sizeof a) == 0; }
@@ -242,7 +250,20 @@ static inline void fuzz_snapshot(const focal_loss *loss, fuzz_snap *s)
     FUZZ_GET(focal_loss_get_variant, variant);
     FUZZ_GET(focal_loss_get_beta, beta);
     FUZZ_GET(focal_loss_get_threads, threads);
+    FUZZ_GET(focal_loss_get_gamma_negative, gamma_negative);
+    FUZZ_GET(focal_loss_get_clip, clip);
+    FUZZ_GET(focal_loss_get_poly_epsilon, poly_epsilon);
+    FUZZ_GET(focal_loss_get_divisor, divisor);
+    FUZZ_GET(focal_loss_get_soft_form, soft_form);
+    FUZZ_GET(focal_loss_get_pos_weight_count, pos_weight_count);
 #undef FUZZ_GET
+    FUZZ_CHECK(s->pos_weight_count >= 0 && s->pos_weight_count <= FUZZ_MAX_ALPHA,
+               "pos_weight count %" PRId64 " is not one the fuzzer set", s->pos_weight_count);
+    if (s->pos_weight_count > 0) {
+        st = focal_loss_get_pos_weight_vector(loss, s->pos_weight, s->pos_weight_count);
+        FUZZ_CHECK(st == FOCAL_OK, "focal_loss_get_pos_weight_vector(count %" PRId64 ") failed with %d",
+                   s->pos_weight_count, (int)st);
+    }
     /* Getters that may fail must not write. */
     const double sentinel = -12345.678;
     double a = sentinel;
@@ -295,6 +316,14 @@ static inline const char *fuzz_snap_diff(const fuzz_snap *a, const fuzz_snap *b)
     if (a->variant != b->variant) return "variant";
     if (!fuzz_same_double(a->beta, b->beta)) return "beta";
     if (a->threads != b->threads) return "threads";
+    if (!fuzz_same_double(a->gamma_negative, b->gamma_negative)) return "gamma_negative";
+    if (!fuzz_same_double(a->clip, b->clip)) return "clip";
+    if (!fuzz_same_double(a->poly_epsilon, b->poly_epsilon)) return "poly_epsilon";
+    if (!fuzz_same_double(a->divisor, b->divisor)) return "divisor";
+    if (a->soft_form != b->soft_form) return "soft_form";
+    if (a->pos_weight_count != b->pos_weight_count) return "pos_weight count";
+    for (int64_t i = 0; i < a->pos_weight_count; i++)
+        if (!fuzz_same_double(a->pos_weight[i], b->pos_weight[i])) return "pos_weight vector";
     return NULL;
 }
 
@@ -314,7 +343,10 @@ static inline const char *fuzz_snap_diff(const fuzz_snap *a, const fuzz_snap *b)
 enum {
     FUZZ_SET_GAMMA, FUZZ_SET_ALPHA, FUZZ_SET_ALPHA_VECTOR, FUZZ_CLEAR_ALPHA, FUZZ_SET_REDUCTION,
     FUZZ_SET_IGNORE, FUZZ_CLEAR_IGNORE, FUZZ_SET_INPUT, FUZZ_SET_EPSILON, FUZZ_SET_SMOOTHING,
-    FUZZ_SET_VARIANT, FUZZ_SET_BETA, FUZZ_SET_THREADS, FUZZ_NSETTERS
+    FUZZ_SET_VARIANT, FUZZ_SET_BETA, FUZZ_SET_THREADS,
+    /* Since 1.1. */
+    FUZZ_SET_GAMMA_NEGATIVE, FUZZ_SET_CLIP, FUZZ_SET_POLY_EPSILON, FUZZ_SET_DIVISOR, FUZZ_SET_SOFT_FORM,
+    FUZZ_SET_POS_WEIGHT, FUZZ_CLEAR_POS_WEIGHT, FUZZ_NSETTERS
 };
 
 static inline const char *fuzz_setter_name(int op)
@@ -322,7 +354,9 @@ static inline const char *fuzz_setter_name(int op)
     static const char *const names[FUZZ_NSETTERS] = {
         "set_gamma", "set_alpha", "set_alpha_vector", "clear_alpha", "set_reduction",
         "set_ignore_index", "clear_ignore_index", "set_input", "set_epsilon",
-        "set_label_smoothing", "set_variant", "set_beta", "set_threads"};
+        "set_label_smoothing", "set_variant", "set_beta", "set_threads",
+        "set_gamma_negative", "set_clip", "set_poly_epsilon", "set_divisor", "set_soft_form",
+        "set_pos_weight_vector", "clear_pos_weight"};
     return op >= 0 && op < FUZZ_NSETTERS ? names[op] : "?";
 }
 
@@ -459,6 +493,61 @@ static inline focal_status fuzz_apply_setter(focal_loss *loss, fuzz_reader *r, i
         st = focal_loss_set_beta(loss, v);
         if (!isfinite(v)) want = FOCAL_ERROR_INVALID_PARAMETER;
         expect.beta = v;
+        break;
+    case FUZZ_SET_GAMMA_NEGATIVE:
+        v = fr_value(r, FUZZ_SCALE);
+        st = focal_loss_set_gamma_negative(loss, v);
+        if (!(isfinite(v) && v >= 0)) want = FOCAL_ERROR_INVALID_PARAMETER;
+        expect.gamma_negative = v;
+        break;
+    case FUZZ_SET_CLIP:
+        v = fr_value(r, FUZZ_UNIT);
+        st = focal_loss_set_clip(loss, v);
+        if (!(v >= 0 && v < 1)) want = FOCAL_ERROR_INVALID_PARAMETER;
+        expect.clip = v;
+        break;
+    case FUZZ_SET_POLY_EPSILON:
+        v = fr_value(r, FUZZ_LOGIT);
+        st = focal_loss_set_poly_epsilon(loss, v);
+        if (!isfinite(v)) want = FOCAL_ERROR_INVALID_PARAMETER;
+        expect.poly_epsilon = v;
+        break;
+    case FUZZ_SET_DIVISOR:
+        v = fr_value(r, FUZZ_SCALE);
+        st = focal_loss_set_divisor(loss, v);
+        if (!(isfinite(v) && v >= 0)) want = FOCAL_ERROR_INVALID_PARAMETER;
+        expect.divisor = v;
+        break;
+    case FUZZ_SET_SOFT_FORM:
+        e = fr_enum(r, 2);
+        st = focal_loss_set_soft_form(loss, (focal_soft_form)e);
+        if (e < 0 || e > 1) want = FOCAL_ERROR_INVALID_PARAMETER;
+        expect.soft_form = (focal_soft_form)e;
+        break;
+    case FUZZ_SET_POS_WEIGHT: {
+        /* Decoded as an alpha vector; values must be finite and >= 0. */
+        fuzz_alpha a;
+        fr_alpha(r, &a);
+        st = focal_loss_set_pos_weight_vector(loss, a.null_pointer ? NULL : a.values, a.count);
+        int valid = 1;
+        for (int64_t i = 0; i < a.count && i < FUZZ_MAX_ALPHA; i++)
+            valid &= isfinite(a.values[i]) && a.values[i] >= 0;
+        if (a.null_pointer)
+            want = FOCAL_ERROR_NULL_POINTER;
+        else if (a.count < 1 || a.count > FUZZ_MAX_ALPHA)
+            want = FOCAL_ERROR_INVALID_SHAPE;
+        else if (!valid)
+            want = FOCAL_ERROR_INVALID_PARAMETER;
+        expect.pos_weight_count = a.count > 0 && a.count <= FUZZ_MAX_ALPHA ? a.count : 0;
+        if (expect.pos_weight_count > 0)
+            memcpy(expect.pos_weight, a.values, (size_t)a.count * sizeof(double));
+        if (loss != NULL && !a.null_pointer && a.count > FUZZ_MAX_ALPHA && st == FOCAL_ERROR_OUT_OF_MEMORY)
+            want = st;
+        break;
+    }
+    case FUZZ_CLEAR_POS_WEIGHT:
+        st = focal_loss_clear_pos_weight(loss);
+        expect.pos_weight_count = 0;
         break;
     case FUZZ_SET_THREADS:
     default:

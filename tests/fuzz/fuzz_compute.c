@@ -84,6 +84,14 @@ static void describe(FILE *f)
             s->alpha, s->alpha_count, (int)s->reduction, s->ignore_status == FOCAL_OK ? "" : "(none)",
             s->ignore_index, (int)s->input, s->epsilon, s->label_smoothing, (int)s->variant, s->beta,
             s->threads);
+    fprintf(f,
+            "  1.1 settings: gamma_negative=%.17g clip=%.17g poly_epsilon=%.17g divisor=%.17g soft_form=%d"
+            " pos_weight_count=%" PRId64 "\n",
+            s->gamma_negative, s->clip, s->poly_epsilon, s->divisor, (int)s->soft_form, s->pos_weight_count);
+    for (int64_t i = 0; i < s->alpha_count; i++)
+        fprintf(f, "  alpha[%" PRId64 "] = %.17g\n", i, s->alpha_vector[i]);
+    for (int64_t i = 0; i < s->pos_weight_count; i++)
+        fprintf(f, "  pos_weight[%" PRId64 "] = %.17g\n", i, s->pos_weight[i]);
     if (g_verbose < 2 || !k->shape_ok)
         return;
     const struct { const char *name; const void *buf; size_t len; } arrays[] = {
@@ -246,6 +254,14 @@ static void decode_shape(fuzz_reader *r, fz_case *k)
             if (k->n < 1)
                 k->n = 1;
         }
+        /* An empty batch (n = 0 or inner = 0, valid since 1.1), one kind
+         * in 29. */
+        if (kind % 29 == 7) {
+            if (kind & 0x20)
+                k->n = 0;
+            else
+                k->inner = 0;
+        }
     } else if (kind < 0xEC) {
         k->big = 1;
         k->n = 1 + fr_u16(r) % 4096;
@@ -362,6 +378,19 @@ NO_TRACE static unsigned allowed_statuses(const fz_case *k, int op, int nulls)
     if (have_loss) {
         if (s->alpha_count > 0 && s->alpha_count != k->c)
             wrong |= BIT(FOCAL_ERROR_INVALID_SHAPE);
+        if (s->pos_weight_count > 0 && s->pos_weight_count != k->c)
+            wrong |= BIT(FOCAL_ERROR_INVALID_SHAPE);
+        /* SPLIT and a pos_weight: sigmoid mode, variant FL (API.md, 1.1). */
+        if ((s->soft_form == FOCAL_SOFT_SPLIT || s->pos_weight_count > 0) &&
+            (!k->sigmoid || s->variant != FOCAL_VARIANT_FL))
+            wrong |= BIT(FOCAL_ERROR_INCOMPATIBLE);
+        /* Poly-1: variant FL; softmax with index targets and no label
+         * smoothing; sigmoid in the TORCHVISION form without pos_weight. */
+        if (s->poly_epsilon != 0 &&
+            (s->variant != FOCAL_VARIANT_FL ||
+             (!k->sigmoid && (k->dense || s->label_smoothing > 0)) ||
+             (k->sigmoid && (s->soft_form == FOCAL_SOFT_SPLIT || s->pos_weight_count > 0))))
+            wrong |= BIT(FOCAL_ERROR_INCOMPATIBLE);
         if (!k->sigmoid && (s->reduction == FOCAL_REDUCTION_SUM_OVER_POSITIVES ||
                             s->variant == FOCAL_VARIANT_FL_STAR))
             wrong |= BIT(FOCAL_ERROR_INCOMPATIBLE);
@@ -370,8 +399,7 @@ NO_TRACE static unsigned allowed_statuses(const fz_case *k, int op, int nulls)
             wrong |= BIT(FOCAL_ERROR_INCOMPATIBLE);
         /* The generalized family (1.1): sigmoid mode, logits input; QFL's
          * gamma 0 or >= 1; VFL without an alpha vector, label smoothing or
-         * WEIGHTED_MEAN. ASL's gamma_negative and clip keep their
-         * defaults (4, 0.05) here, which are compatible. */
+         * WEIGHTED_MEAN; ASL with clip > 0 needs gamma_negative 0 or >= 1. */
         if (s->variant >= FOCAL_VARIANT_QFL) {
             if (!k->sigmoid || s->input == FOCAL_INPUT_PROBABILITIES)
                 wrong |= BIT(FOCAL_ERROR_INCOMPATIBLE);
@@ -379,6 +407,9 @@ NO_TRACE static unsigned allowed_statuses(const fz_case *k, int op, int nulls)
                 wrong |= BIT(FOCAL_ERROR_INCOMPATIBLE);
             if (s->variant == FOCAL_VARIANT_VFL && (s->alpha_count > 0 || s->label_smoothing > 0 ||
                                                     s->reduction == FOCAL_REDUCTION_WEIGHTED_MEAN))
+                wrong |= BIT(FOCAL_ERROR_INCOMPATIBLE);
+            if (s->variant == FOCAL_VARIANT_ASL && s->clip > 0 && s->gamma_negative > 0 &&
+                s->gamma_negative < 1)
                 wrong |= BIT(FOCAL_ERROR_INCOMPATIBLE);
         }
     }
@@ -463,8 +494,7 @@ NO_TRACE static fz_bounds bounds(const fz_case *k, const void *up)
     const fuzz_snap *s = &k->set;
     fz_bounds b = {1, k->f64 ? 1e300 : 1e36, 0, 0};
     const double c = (double)k->c;
-    /* ASL's negative exponent is its default, 4, here. */
-    const double gamma = s->variant == FOCAL_VARIANT_ASL ? fmax(s->gamma, 4.0) : s->gamma;
+    const double gamma = s->variant == FOCAL_VARIANT_ASL ? fmax(s->gamma, s->gamma_negative) : s->gamma;
     const int probs = s->input == FOCAL_INPUT_PROBABILITIES;
     const int fl_star = k->sigmoid && s->variant == FOCAL_VARIANT_FL_STAR;
 
@@ -491,6 +521,22 @@ NO_TRACE static fz_bounds bounds(const fz_case *k, const void *up)
     /* Settings must be representable in the call's type. */
     if (!k->f64 && amax > 1e30)
         b.settings_tame = 0;
+    /* The 1.1 settings: a pos_weight multiplies the positive term (at most
+     * by its largest entry), the SPLIT form adds alpha's and 1 - alpha's
+     * terms (twice amax), Poly-1 adds epsilon (1 - p_t)^(gamma + 1) to each
+     * term, not times alpha_t: under WEIGHTED_MEAN with an alpha that term
+     * is divided by sum(w alpha_t), which alpha may make as small as it
+     * likes, so finiteness is then not asserted; nor for ASL's negative
+     * exponent below 1, whose bound is not modelled here. */
+    double pwmax = 1;
+    for (int64_t i = 0; i < s->pos_weight_count; i++)
+        pwmax = fmax(pwmax, s->pos_weight[i]);
+    const double term_scale = pwmax * (s->soft_form == FOCAL_SOFT_SPLIT ? 2.0 : 1.0);
+    const double poly = fabs(s->poly_epsilon);
+    if (poly != 0 && s->reduction == FOCAL_REDUCTION_WEIGHTED_MEAN && na > 0)
+        b.settings_tame = 0;
+    if (s->variant == FOCAL_VARIANT_ASL && s->gamma_negative < 1)
+        b.settings_tame = 0;
 
     double wmax = 1;
     if (k->weight != NULL) {
@@ -510,6 +556,9 @@ NO_TRACE static fz_bounds bounds(const fz_case *k, const void *up)
             wa = amin > 0 ? amax / amin : INFINITY;
     } else {
         wa = wmax * amax;
+        /* Poly-1's term is weighted but not multiplied by alpha_t. */
+        if (poly != 0)
+            wa = fmax(wa, wmax);
     }
     /* A zero weight does not excuse an unweighted term that overflows:
      * 0 * inf is NaN. */
@@ -548,12 +597,20 @@ NO_TRACE static fz_bounds bounds(const fz_case *k, const void *up)
         lx = 2 * xmax + log(c) + 1;
         g = 2 * (1 + gamma) * (lx + 2) * c;
     }
+    lx = lx * term_scale + poly;
+    g = g * term_scale + poly * (gamma + 2) * 2 * c;
     const double per_unit = !k->sigmoid && (k->dense || s->label_smoothing > 0) ? c * lx : lx;
     double terms = 1;
-    if (s->reduction == FOCAL_REDUCTION_SUM || s->reduction == FOCAL_REDUCTION_SUM_OVER_POSITIVES)
+    if (s->reduction == FOCAL_REDUCTION_SUM || s->reduction == FOCAL_REDUCTION_SUM_OVER_POSITIVES ||
+        s->reduction == FOCAL_REDUCTION_DIVISOR)
         terms = (double)(k->sigmoid ? k->elements : k->positions);
+    /* DIVISOR: SUM / divisor (0 gives 0). */
+    if (s->reduction == FOCAL_REDUCTION_DIVISOR && s->divisor > 0 && s->divisor < 1)
+        terms /= s->divisor;
     b.loss = wa * per_unit * terms;
     b.grad = wa * u * g;
+    if (s->reduction == FOCAL_REDUCTION_DIVISOR && s->divisor > 0 && s->divisor < 1)
+        b.grad /= s->divisor;
     if (!(b.loss < b.limit) || !(b.grad < b.limit))
         b.settings_tame = 0;
     return b;
@@ -564,6 +621,8 @@ NO_TRACE static fz_bounds bounds(const fz_case *k, const void *up)
 NO_TRACE static int zero_denominator(const fz_case *k, int all_ignored)
 {
     const fuzz_snap *s = &k->set;
+    if (s->reduction == FOCAL_REDUCTION_DIVISOR)   /* a divisor of 0 (1.1) */
+        return s->divisor == 0;
     if (s->reduction != FOCAL_REDUCTION_MEAN && s->reduction != FOCAL_REDUCTION_WEIGHTED_MEAN)
         return 0;
     if (all_ignored)

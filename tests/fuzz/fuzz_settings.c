@@ -30,6 +30,10 @@ static void expect_defaults(fuzz_snap *s, focal_mode mode)
     s->input = FOCAL_INPUT_LOGITS;
     s->epsilon = 1e-7;
     s->variant = FOCAL_VARIANT_FL;
+    s->gamma_negative = 4.0;
+    s->clip = 0.05;
+    s->divisor = 1.0;
+    s->soft_form = FOCAL_SOFT_TORCHVISION;
 }
 
 static focal_loss *const NOT_WRITTEN = (focal_loss *)(uintptr_t)0x5a5a5a50;
