@@ -72,6 +72,8 @@ static const nf_cfg nf_cfgs[] = {
     {"ASL g2 gn0 clip0", NF_ASL, 2.0, 0.0, 0.0, 0, 0, 0, 1, 0},
     {"ASL g0 gn1 clip.2", NF_ASL, 0.0, 1.0, 0.2, 0, 0, 0, 1, 0},
     {"ASL g2 gn4 clip.2", NF_ASL, 2.0, 4.0, 0.2, 0, 0, 0, 1, 0},
+    /* A subnormal clip: at p = 1 (1 - p = 0 in double) 1 / (1 - p_m) alone overflows. */
+    {"ASL g0 gn4 clip1e-309", NF_ASL, 0.0, 4.0, 1e-309, 0, 0, 0, 1, 0},
     {"poly g0.5 e1", NF_POLY, 0.5, 0, 0, 1.0, 0, 0, 1, 0},
     {"poly g0 e-0.4 alpha", NF_POLY, 0.0, 0, 0, -0.4, 1, 0.25, 1, 0},
     {"poly g2 e2", NF_POLY, 2.0, 0, 0, 2.0, 0, 0, 1, 0},
@@ -135,7 +137,10 @@ static void nf_ref_ds(const nf_cfg *g, ld s, ld q, ld ls, ld lq, ld y, ld *loss,
         ld dA = (gm == 0 ? 0 : -gm * nf_pow(q, gm - 1) * ls) + nf_pow(q, gm) / s;
         ld pm = s - clip > 0 ? s - clip : 0;
         ld one_m = clip == 0 ? q : q + clip;
-        ld lone_m = clip == 0 ? lq : log1pl(-pm);
+        /* log(1 - p_m): log1p(-p_m) for a small p_m, else from
+         * 1 - p_m = q + clip itself (log1p(-p_m) loses it once p_m rounds
+         * to 1, with a subnormal clip). */
+        ld lone_m = clip == 0 ? lq : pm < 0.5L ? log1pl(-pm) : logl(one_m);
         ld B = nf_pow(pm, gn) * lone_m, dB = 0;
         if (pm > 0) {
             dB = (gn == 0 ? 0 : gn * nf_pow(pm, gn - 1) * lone_m) - nf_pow(pm, gn) / one_m;

@@ -28,18 +28,33 @@ ST_INLINE void st_asl_parts(vd x, double gamma, double gamma_n, double clip, int
         return;
     }
     /* p_m = p - clip where p > clip, else 0 (and so are the part and its
-     * derivative); 1 - p_m = 1 - p + clip, formed from 1 - p. */
+     * derivative); 1 - p_m = 1 - p + clip, formed from 1 - p. Where
+     * 1 - p_m >= 1/2, its rounding may have dropped digits of a small p_m:
+     * log(1 - p_m) takes them back to first order,
+     *   log(1 - p_m) = log(om) + ((1 - om) - p_m) / om,
+     * 1 - om being exact there. */
     const vm live = v_gt(p, v_set(clip));
+    const vd one = v_set(1.0);
     const vd pm = v_keep(live, v_sub(p, v_set(clip)));
-    const vd om = v_min(v_add(q, v_set(clip)), v_set(1.0));
-    const vd nl = v_neg(ST_LOG(om, lo));
+    const vd om = v_min(v_add(q, v_set(clip)), one);
+    const vd r = v_div(one, om);
+    const vd corr = v_keep(v_ge(om, v_set(0.5)), v_mul(v_sub(v_sub(one, om), pm), r));
+    const vd nl = v_neg(v_add(ST_LOG(om, lo), corr));
     const vd fp = st_pow(pm, gamma_n, lo);
     *an = v_keep(live, v_mul(fp, nl));
-    /* d an/dx = p (1 - p) [gamma_n p_m^(gamma_n - 1) nl + p_m^gamma_n / (1 - p_m)] */
-    vd inner = v_div(fp, om);
+    /* d an/dx = p [gamma_n p_m^(gamma_n - 1) nl (1 - p) + p_m^gamma_n (1 - p) / (1 - p_m)],
+     * the ratio (1 - p) / (1 - p_m) <= 1 formed as such: 1 / (1 - p_m)
+     * alone overflows for a subnormal clip where 1 - p is 0. Where 1 - p
+     * underflowed the ratio, 1 / (1 + clip (1 + e^x)), is
+     * e^-(x + log clip). */
+    vd ratio = v_mul(q, r);
+    const vm gone = m_and(live, v_eq(q, v_zero()));
+    if (m_any(gone))
+        ratio = v_sel(gone, ST_EXP(v_neg(v_add(x, ST_LOG(v_set(clip), lo))), lo), ratio);
+    vd inner = v_mul(fp, ratio);
     if (gamma_n != 0.0)
-        inner = v_fma(v_mul(v_set(gamma_n), st_pow(pm, gamma_n - 1.0, lo)), nl, inner);
-    *dan = v_keep(live, v_mul(v_mul(p, q), inner));
+        inner = v_fma(v_mul(v_mul(v_set(gamma_n), st_pow(pm, gamma_n - 1.0, lo)), nl), q, inner);
+    *dan = v_keep(live, v_mul(p, inner));
 }
 
 ST_INLINE void st_asl(vd x, vd y, double gamma, double gamma_n, double clip, int lo, vd *loss, vd *grad)
