@@ -22,6 +22,7 @@
  *   L = sum w alpha_t f(p_t) / sum w alpha_t,
  *   dL/dx = w alpha_t f'(p_t) (2 y - 1) p (1 - p) / D.
  *
+ * A softmax DIVISOR of 2^-958 over rows of logits -104 (rows and planes).
  * And the sigmoid with subnormal dense targets, alpha 1 and gamma 0, whose
  * denominator (the targets' sum) is subnormal.
  *
@@ -354,6 +355,70 @@ static void test_sigmoid_subnormal_targets(void **state)
     focal_loss_destroy(loss);
 }
 
+/* Softmax, index targets, gamma 0 (cross-entropy) under a DIVISOR of
+ * 2^-958, with rows whose logits are all -104 (every e^x about 7e-46):
+ *
+ *   L = sum -log p_t / divisor,   dL/dx_j = (p_j - [j == t]) / divisor,
+ *
+ * about 4e288 per element, finite; the other classes' share G / R of the
+ * target's gradient used to overflow on the direct scale of e^x. Rows
+ * (inner 1) and planes (inner 4). */
+static void run_small_divisor(int64_t inner)
+{
+    enum { C = 72, POS = 8 };
+    const double divisor = 0x1p-958;
+    double x[POS * C], g[POS * C], out = NAN;
+    int64_t t[POS];
+    const int64_t n = POS / inner;
+    lcg_state = 14;
+    for (int i = 0; i < POS; i++)
+        t[i] = (i * 5) % C;
+    /* Position i, class j at (i / inner) * C * inner + j * inner + i % inner. */
+    for (int i = 0; i < POS; i++)
+        for (int j = 0; j < C; j++)
+            x[(i / inner) * C * inner + j * inner + i % inner] = i % 2 == 0 ? -104.0 : 4.0 * uniform() - 2.0;
+    focal_loss *loss = NULL;
+    assert_int_equal(focal_loss_create(&loss, FOCAL_MODE_SOFTMAX), FOCAL_OK);
+    assert_int_equal(focal_loss_set_reduction(loss, FOCAL_REDUCTION_DIVISOR), FOCAL_OK);
+    assert_int_equal(focal_loss_set_divisor(loss, divisor), FOCAL_OK);
+    assert_int_equal(focal_loss_set_gamma(loss, 0.0), FOCAL_OK);
+    assert_int_equal(focal_forward_backward_f64(loss, n, C, inner, x, t, NULL, &out, g), FOCAL_OK);
+    long double ref = 0, ref_grad[POS * C], scale = 0;
+    for (int i = 0; i < POS; i++) {
+        long double m = -INFINITY, sum = 0;
+        for (int j = 0; j < C; j++)
+            m = fmaxl(m, x[(i / inner) * C * inner + j * inner + i % inner]);
+        for (int j = 0; j < C; j++)
+            sum += expl(x[(i / inner) * C * inner + j * inner + i % inner] - m);
+        for (int j = 0; j < C; j++) {
+            const int e = (int)((i / inner) * C * inner + j * inner + i % inner);
+            const long double lp = (x[e] - m) - logl(sum);
+            if (j == t[i])
+                ref -= lp / divisor;
+            ref_grad[e] = (expl(lp) - (j == t[i])) / divisor;
+            scale = fabsl(ref_grad[e]) > scale ? fabsl(ref_grad[e]) : scale;
+        }
+    }
+    int bad = 0;
+    if (!close_to(out, ref, 0, 1e-12)) {
+        print_error("divisor 2^-958, inner %lld: loss %.17g, reference %.17Lg\n", (long long)inner, out, ref);
+        bad++;
+    }
+    for (int e = 0; e < POS * C; e++)
+        if (!close_to(g[e], ref_grad[e], scale, 1e-12) && bad++ < 8)
+            print_error("divisor 2^-958, inner %lld: grad[%d] = %.17g, reference %.17Lg\n", (long long)inner, e,
+                        g[e], ref_grad[e]);
+    assert_int_equal(bad, 0);
+    focal_loss_destroy(loss);
+}
+
+static void test_softmax_small_divisor(void **state)
+{
+    (void)state;
+    run_small_divisor(1);
+    run_small_divisor(4);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -364,6 +429,7 @@ int main(void)
         cmocka_unit_test(test_f64_extreme_alpha),
         cmocka_unit_test(test_sigmoid_extreme_alpha),
         cmocka_unit_test(test_sigmoid_subnormal_targets),
+        cmocka_unit_test(test_softmax_small_divisor),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -215,6 +215,12 @@ ST_INLINE void K(planes_index)(const focal_plan *P, const K(view) *V, const K(st
     if (P->poly != 0.0)
         G = v_fma(st_grad_mult(P, st->w, up), pk, G);
     G = v_keep(st->valid, G);
+    /* rho = G / R is bounded once the exponentials are on the scale of
+     * the row's maximum (e_t + R >= 1); on the direct scale a large
+     * multiplier (a tiny denominator) over a small R can overflow it. */
+    const vm far = m_and(v_ne(R, v_zero()), v_gt(v_abs(G), v_mul(R, v_set(ST_SOFTMAX_HUGE))));
+    if (m_any(far))
+        (void)K(planes_redo)(V, c, s, n, st->t, far, ev, &R, &et);
     const vd rho = v_keep(st->valid, st_softmax_rho(G, R)), nG = v_neg(G);
     STYPE *g = V->g + s;
     vi cj = vi_set(0);
@@ -669,6 +675,12 @@ ST_INLINE double K(row_index)(const focal_plan *P, const STYPE *x, STYPE *g, int
     vd G = v_mul(st_grad_mult(P, v_set(lw), up), k);
     if (P->poly != 0.0)
         G = v_fma(st_grad_mult(P, v_set(w), up), pk, G);
+    /* As K(planes_index): rho on the scale of the maximum where it would
+     * overflow on the direct one. */
+    if (R != 0 && K(lane0)(v_abs(G)) > R * ST_SOFTMAX_HUGE) {
+        S = K(row_exps)(x, c, K(row_max)(x, c), e, NULL, NULL);
+        R = K(row_others)(e, c, t, S);
+    }
     K(row_scaled)(P, g, e, c, st_softmax_rho(G, v_set(R)));
     S_STORE_PART(g + t, 1, v_neg(G));
     return lt;
