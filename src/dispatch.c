@@ -25,6 +25,11 @@ const focal_kernels *const focal_kernels_avx512[FOCAL_DTYPES] = {NULL, NULL, NUL
 #endif
 
 static focal_isa_level supported = FOCAL_ISA_SCALAR, chosen = FOCAL_ISA_SCALAR;
+
+/* simd/vec_avx512.h: the AVX-512 tables' bfloat16 stores use the CPU's
+ * float-to-bfloat16 instruction where this is 1. Set here once, before any
+ * table serves a call. */
+int focal_cpu_avx512_bf16;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 
 #ifdef FOCAL_X86
@@ -53,8 +58,11 @@ static focal_isa_level cpu_level(void)
     if (!((b >> 5) & 1))
         return FOCAL_ISA_SCALAR;
     const int f = (b >> 16) & 1, dq = (b >> 17) & 1, bw = (b >> 30) & 1, vl = (b >> 31) & 1;
-    if (f && dq && bw && vl && (x & 0xe0) == 0xe0)
+    if (f && dq && bw && vl && (x & 0xe0) == 0xe0) {
+        __cpuid_count(7, 1, a, b, c, d);
+        focal_cpu_avx512_bf16 = (int)((a >> 5) & 1u);
         return FOCAL_ISA_AVX512;
+    }
     return FOCAL_ISA_AVX2;
 }
 #endif

@@ -162,17 +162,17 @@ static double unit_scaled(double v, double m)
 #define SCALE_BELOW 0x1p-32
 
 /* WEIGHTED_MEAN = sum(w alpha_t loss) / sum(w alpha_t) does not change
- * when alpha is scaled (FL and FL*: alpha_t is linear in alpha, and the
- * sigmoid's 1 - a becomes alpha_one - a). An alpha far from 1 is scaled
- * to about 1, so that w alpha_t and the sums stay far from overflow and
- * from subnormals. Poly-1's term and the other variants do not scale. */
+ * when alpha is scaled (every variant that takes WEIGHTED_MEAN multiplies
+ * by alpha_t, which is linear in alpha; the sigmoid's 1 - a becomes
+ * alpha_one - a). An alpha far from 1 is scaled to about 1, so that
+ * w alpha_t and the sums stay far from overflow and from subnormals.
+ * Poly-1's term is not multiplied by alpha_t: with it nothing is scaled. */
 static focal_status scale_alpha(focal_plan *p)
 {
     const focal_loss *loss = p->a.loss;
     const double m = p->alpha_scale;
     if (loss->reduction != FOCAL_REDUCTION_WEIGHTED_MEAN || p->a.op == FOCAL_OP_COUNTS ||
-        p->alpha_kind == FOCAL_ALPHA_NONE || p->poly != 0 ||
-        (p->variant != FOCAL_VARIANT_FL && p->variant != FOCAL_VARIANT_FL_STAR) ||
+        p->alpha_kind == FOCAL_ALPHA_NONE || p->poly != 0 || p->variant == FOCAL_VARIANT_VFL ||
         (m <= SCALE_ABOVE && m >= SCALE_BELOW))
         return FOCAL_OK;
     if (p->alpha_v != NULL) {

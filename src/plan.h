@@ -93,8 +93,8 @@ typedef struct focal_plan {
     /* Sigmoid alpha_t = a y + (alpha_one - a)(1 - y): alpha_one is 1, or
      * the power of two that alpha_s and alpha_v were scaled by (below). */
     double alpha_one;
-    /* WEIGHTED_MEAN is a ratio of sums homogeneous in the weights and, for
-     * FL and FL*, in alpha: far from 1 they are scaled by powers of two
+    /* WEIGHTED_MEAN is a ratio of sums homogeneous in the weights and
+     * (without Poly-1) in alpha: far from 1 they are scaled by powers of two
      * (exactly) into plan-owned copies, so that no sum or product
      * overflows where the ratio does not. NULL when not. */
     double *alpha_owned;

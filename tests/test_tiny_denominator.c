@@ -419,6 +419,44 @@ static void test_softmax_small_divisor(void **state)
     run_small_divisor(4);
 }
 
+/* Zero weights under WEIGHTED_MEAN give 0 and a zero gradient for every
+ * variant that takes it, whatever alpha is (float32 and float64, the
+ * alpha sums of +-DBL_MAX used to overflow into inf - inf). */
+static void test_zero_weights_family(void **state)
+{
+    (void)state;
+    static const focal_variant variants[] = {FOCAL_VARIANT_FL, FOCAL_VARIANT_FL_STAR, FOCAL_VARIANT_QFL,
+                                             FOCAL_VARIANT_ASL};
+    enum { N = 3, C = 4 };
+    const double xd[N * C] = {-2.875, 1, 0.5, -1, 3, -4, 0.25, 2, -0.5, 0, 1.5, -2};
+    const int64_t t[N] = {1, 4, 0};
+    const double wd[N] = {-0.0, 0.0, 0.0};
+    float xf[N * C], wf[N];
+    for (int e = 0; e < N * C; e++)
+        xf[e] = (float)xd[e];
+    for (int i = 0; i < N; i++)
+        wf[i] = (float)wd[i];
+    for (size_t v = 0; v < sizeof variants / sizeof variants[0]; v++)
+        for (int sign = -1; sign <= 1; sign += 2) {
+            focal_loss *loss = NULL;
+            assert_int_equal(focal_loss_create(&loss, FOCAL_MODE_SIGMOID), FOCAL_OK);
+            assert_int_equal(focal_loss_set_variant(loss, variants[v]), FOCAL_OK);
+            assert_int_equal(focal_loss_set_reduction(loss, FOCAL_REDUCTION_WEIGHTED_MEAN), FOCAL_OK);
+            assert_int_equal(focal_loss_set_alpha(loss, sign * 0x1.fffffffffffffp+1023), FOCAL_OK);
+            double outd = NAN, gd[N * C];
+            float outf = NAN, gf[N * C];
+            assert_int_equal(focal_forward_backward_f64(loss, N, C, 1, xd, t, wd, &outd, gd), FOCAL_OK);
+            assert_int_equal(focal_forward_backward_f32(loss, N, C, 1, xf, t, wf, &outf, gf), FOCAL_OK);
+            if (outd != 0 || outf != 0)
+                print_error("variant %d, alpha %+d DBL_MAX: loss %g (f64), %g (f32), not 0\n", (int)variants[v], sign,
+                            outd, (double)outf);
+            assert_true(outd == 0 && outf == 0);
+            for (int e = 0; e < N * C; e++)
+                assert_true(gd[e] == 0 && gf[e] == 0);
+            focal_loss_destroy(loss);
+        }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -430,6 +468,7 @@ int main(void)
         cmocka_unit_test(test_sigmoid_extreme_alpha),
         cmocka_unit_test(test_sigmoid_subnormal_targets),
         cmocka_unit_test(test_softmax_small_divisor),
+        cmocka_unit_test(test_zero_weights_family),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,7 +3,8 @@
  * Compile with -mavx512f -mavx512bw -mavx512dq -mavx512vl -mfma -mavx2
  * -mf16c -mavx512bf16: the one AVX-512 BF16 instruction used, the float to
  * bfloat16 conversion, runs only where CPUID says the CPU has it
- * (vx_has_bf16), so the table still needs only F, BW, DQ and VL.
+ * (vx_has_bf16, from dispatch.c), so the table still needs only F, BW, DQ
+ * and VL.
  *
  * vm is a __mmask8, one bit per lane (bit i is lane i), so masks combine
  * with plain C operators too; all eight bits are meaningful.
@@ -16,9 +17,7 @@
 #ifndef FOCAL_VEC_AVX512_H
 #define FOCAL_VEC_AVX512_H
 
-#include <cpuid.h>
 #include <immintrin.h>
-#include <stdatomic.h>
 #include <stdint.h>
 
 #define V_LANES 8
@@ -79,25 +78,12 @@ V_INLINE __m256i vx_to_float_odd(vd v)
     const __m256i zi = _mm256_castps_si256(z);
     return _mm256_mask_or_epi32(zi, inexact, zi, _mm256_set1_epi32(1));
 }
-/* Whether the CPU has AVX-512 BF16: 0 not yet asked, 1 no, 2 yes. Asked
- * once per translation unit on first use; relaxed atomics, as every
- * thread that asks writes the same answer. */
-static _Atomic int vx_bf16_state;
-static int vx_has_bf16(void)
-{
-    int s = atomic_load_explicit(&vx_bf16_state, memory_order_relaxed);
-    if (s == 0) {
-        unsigned a = 0, b = 0, c = 0, d = 0;
-        s = 1;
-        if (__get_cpuid_max(0, NULL) >= 7) {
-            __cpuid_count(7, 1, a, b, c, d);
-            s = (a >> 5) & 1u ? 2 : 1;
-        }
-        (void)b, (void)c, (void)d;
-        atomic_store_explicit(&vx_bf16_state, s, memory_order_relaxed);
-    }
-    return s == 2;
-}
+/* Whether the CPU has AVX-512 BF16: set by dispatch.c when it probes the
+ * CPU, which happens before any table serves a call (pthread_once), and
+ * never changed after; a plain int, so that a kernel's loop reads it once.
+ * Programs that use this header without the library define it. */
+extern int focal_cpu_avx512_bf16;
+V_INLINE int vx_has_bf16(void) { return focal_cpu_avx512_bf16; }
 /* float to bfloat16, nearest even, in integer operations: add 0x7fff plus
  * the kept part's lowest bit, drop 16 bits; NaN becomes the quiet NaN of
  * its sign. */
