@@ -691,7 +691,7 @@ def analysis_section():
         return "(bench/analysis.md is missing.)"
 
 
-def render(d, command, elapsed_s):
+def render(d, command, elapsed_s, figure=None):
     fl = floors(d)
     quick = any(r.quick for r in d.runs) or (d.peers or {}).get("quick")
     best = d.best
@@ -704,6 +704,9 @@ def render(d, command, elapsed_s):
         + (f" The whole run, builds included, took {elapsed_s / 60:.1f} minutes." if elapsed_s else ""),
         "",
     ]
+    if figure:
+        parts += [f"![libfocal's fused float32 call against PyTorch's forward + backward, and its share of the "
+                  f"machine's bandwidth limit]({figure})", ""]
     if quick:
         parts += ["> **Quick run**: few repetitions, a smoke test of the benchmark rather than a measurement.", ""]
     warning = busy_warning(d)
@@ -831,7 +834,7 @@ def write_figure(d, path):
     best = d.best
     if best is None:
         print("report.py: no valid run, no figure", file=sys.stderr)
-        return
+        return False
     fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.4), gridspec_kw={"width_ratios": [3, 2]})
     groups = []
     for w, impls in PEER_COMPARISONS:
@@ -887,6 +890,7 @@ def write_figure(d, path):
     fig.tight_layout()
     fig.savefig(path, metadata={"Date": None, "Creator": "bench/report.py"})
     print(f"report.py: wrote {path}")
+    return True
 
 
 def main():
@@ -911,14 +915,16 @@ def main():
     v1_missing = args.v1_missing or (None if v1 else "no 1.0 results were given")
     peers = load_json(args.peers, "peers.py results") if args.peers else None
     d = Data(runs, tables, v1, v1_missing, peers)
-    text = render(d, args.command, args.elapsed)
+    # The chart first, so that the page links it only once it exists.
+    figure = None
+    if args.figure and write_figure(d, args.figure):
+        figure = os.path.relpath(args.figure, os.path.dirname(os.path.abspath(args.out)) or ".")
+    text = render(d, args.command, args.elapsed, figure)
     with open(args.out, "w") as f:
         f.write(text)
     fl = floors(d)
     print(f"report.py: wrote {args.out}: {fl.passed} of {fl.total} floors pass, {fl.failed} fail, "
           f"{fl.unmeasured} not measured")
-    if args.figure:
-        write_figure(d, args.figure)
 
 
 if __name__ == "__main__":
