@@ -43,6 +43,18 @@ foreach(_target IN LISTS FOCAL_FUZZ_TARGETS)
   endforeach()
 endforeach()
 
+# fuzz_diff switches kernel tables within one process (focal_isa_override),
+# so its replay is linked with the library's objects, not the shared
+# library; it compares the tables itself, so it is registered once.
+add_executable(fuzz_diff_replay "${FOCAL_FUZZ_DIR}/fuzz_diff.c" $<TARGET_OBJECTS:focal_fuzz_replay_main>
+  $<TARGET_OBJECTS:focal_objects>)
+target_include_directories(fuzz_diff_replay PRIVATE "${FOCAL_FUZZ_DIR}/../support" "${PROJECT_SOURCE_DIR}/include"
+  "${PROJECT_SOURCE_DIR}/src")
+target_link_libraries(fuzz_diff_replay PRIVATE PkgConfig::OPENBLAS Threads::Threads m)
+target_compile_options(fuzz_diff_replay PRIVATE ${FOCAL_WARNINGS})
+add_test(NAME fuzz_replay_fuzz_diff COMMAND fuzz_diff_replay "${FOCAL_FUZZ_DIR}/corpus/fuzz_diff")
+set_tests_properties(fuzz_replay_fuzz_diff PROPERTIES LABELS "fuzz" TIMEOUT 300)
+
 if(FOCAL_FUZZ)
   if(NOT CMAKE_C_COMPILER_ID MATCHES "Clang")
     message(FATAL_ERROR "FOCAL_FUZZ=ON needs clang (CC=clang); the C compiler is ${CMAKE_C_COMPILER_ID}")
@@ -73,4 +85,9 @@ if(FOCAL_FUZZ)
     target_link_options(${_target}_fuzzer PRIVATE -fsanitize=fuzzer,address,undefined)
     target_link_libraries(${_target}_fuzzer PRIVATE focal_fuzz_lib)
   endforeach()
+  add_executable(fuzz_diff_fuzzer "${FOCAL_FUZZ_DIR}/fuzz_diff.c")
+  target_include_directories(fuzz_diff_fuzzer PRIVATE "${FOCAL_FUZZ_DIR}/../support" "${PROJECT_SOURCE_DIR}/src")
+  target_compile_options(fuzz_diff_fuzzer PRIVATE ${FOCAL_WARNINGS} ${FOCAL_FUZZ_SANITIZE} -fsanitize=fuzzer)
+  target_link_options(fuzz_diff_fuzzer PRIVATE -fsanitize=fuzzer,address,undefined)
+  target_link_libraries(fuzz_diff_fuzzer PRIVATE focal_fuzz_lib)
 endif()
