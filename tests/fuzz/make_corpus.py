@@ -2,8 +2,9 @@
 """Writes the seed corpus of the fuzz targets: tests/fuzz/corpus/<target>/.
 
 Each seed is a small, meaningful input in the byte format that
-fuzz_common.h, fuzz_compute.c and fuzz_settings.c decode (README.md
-describes it). Standard library only; run it again after changing the
+fuzz_common.h, fuzz_compute.c, fuzz_settings.c, fuzz_half.c and
+fuzz_diff.c decode (README.md describes it). The finding_* inputs the
+fuzzers found are kept as they are. Standard library only; run it again after changing the
 format, and commit what it writes:
 
     /usr/bin/python3 tests/fuzz/make_corpus.py
@@ -11,7 +12,6 @@ format, and commit what it writes:
 import math
 import os
 import random
-import shutil
 import struct
 import sys
 
@@ -683,16 +683,39 @@ def half_seeds():
 
 
 def write(target, seeds, under="corpus"):
+    """Replaces the directory's seeds; keeps the finding_* inputs that the
+    fuzzers found (committed as found, not written here)."""
     d = os.path.join(HERE, under, target)
     if os.path.isdir(d):
-        shutil.rmtree(d)
-    os.makedirs(d)
+        for name in os.listdir(d):
+            if not name.startswith("finding_"):
+                os.remove(os.path.join(d, name))
+    else:
+        os.makedirs(d)
     total = 0
     for name, data in sorted(seeds.items()):
         with open(os.path.join(d, name), "wb") as f:
             f.write(data)
         total += len(data)
     print(f"{under}/{target}: {len(seeds)} inputs, {total} bytes")
+
+
+def diff_seeds():
+    """fuzz_diff inputs (fuzz_diff.c): a header of ten bytes (mode and
+    setting bits, the big-shape byte, shape, settings, alpha, divisor), then
+    the values; random, from a fixed seed, every combination of the header's
+    bits in turn."""
+    rnd = random.Random(20261205)
+    s = {}
+    for i in range(48):
+        m = (i * 37) & 0xFF
+        big = 0 if i % 16 == 5 else 1
+        head = [m, big, rnd.randrange(256), rnd.randrange(256), rnd.randrange(256) if i % 3 else 0,
+                rnd.randrange(256), rnd.randrange(256), rnd.randrange(256), rnd.randrange(256),
+                rnd.randrange(256)]
+        body = [rnd.randrange(256) for _ in range(rnd.randrange(64, 600))]
+        s["seed_%02d" % i] = bytes(head + body)
+    return s
 
 
 def main():
@@ -702,6 +725,7 @@ def main():
     write("fuzz_compute", seeds)
     write("fuzz_settings", settings_seeds())
     write("fuzz_half", half_seeds())
+    write("fuzz_diff", diff_seeds())
 
 
 if __name__ == "__main__":
