@@ -330,7 +330,8 @@ static focal_status target_terms(focal_plan *p)
         kind = 1;
     else if (r == FOCAL_REDUCTION_SUM_OVER_POSITIVES && p->positives >= 1)
         kind = 2;
-    p->tg_loss = !p->reduced ? 1.0 : p->zero ? 0.0 : p->upstream / p->denominator;
+    p->tg_tiny = p->tiny;
+    p->tg_loss = !p->reduced ? 1.0 : p->zero ? 0.0 : p->tg_tiny ? p->upstream : p->upstream / p->denominator;
     if (kind == 0 || p->zero)
         return FOCAL_OK;
     focal_sums sums;
@@ -340,7 +341,7 @@ static focal_status target_terms(focal_plan *p)
         return s;
     const double share = p->divided ? sums.loss : sums.loss / p->denominator;
     p->tg_den_kind = kind;
-    p->tg_den = -(p->upstream * share) / p->denominator;
+    p->tg_den = p->tg_tiny ? -(p->upstream * share) : -(p->upstream * share) / p->denominator;
     return FOCAL_OK;
 }
 

@@ -131,6 +131,10 @@ typedef struct focal_plan {
      * tg_loss times w dloss/dy plus tg_den times the denominator's
      * derivative, where it depends on the targets (tg_den_kind). */
     double tg_loss, tg_den;
+    /* A tiny denominator: tg_loss and tg_den leave it out, and each entry
+     * is divided by it last (1 / denominator may overflow where the entry
+     * does not, and a term that cancels to 0 must stay 0). */
+    int tg_tiny;
     int tg_den_kind;            /* 0 none, 1 WEIGHTED_MEAN's sum(w alpha_t), 2 max(1, P) */
 } focal_plan;
 

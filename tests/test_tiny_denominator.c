@@ -23,6 +23,7 @@
  *   dL/dx = w alpha_t f'(p_t) (2 y - 1) p (1 - p) / D.
  *
  * A softmax DIVISOR of 2^-958 over rows of logits -104 (rows and planes).
+ * The gradient with respect to sigmoid targets under subnormal weights.
  * And the sigmoid with subnormal dense targets, alpha 1 and gamma 0, whose
  * denominator (the targets' sum) is subnormal.
  *
@@ -457,6 +458,45 @@ static void test_zero_weights_family(void **state)
         }
 }
 
+/* The gradient with respect to dense sigmoid targets, WEIGHTED_MEAN
+ * without alpha (the denominator, sum(w) over the elements, does not
+ * depend on the targets), gamma 0 (binary cross-entropy, whose derivative
+ * in y is -x), subnormal weights:
+ *
+ *   dL/dy_e = -w_e x_e / sum(w),
+ *
+ * finite, while 1 / sum(w) overflows. The weights' products are subnormal,
+ * with about 24 significant bits: 1e-6. */
+static void test_target_gradient_subnormal_weights(void **state)
+{
+    (void)state;
+    enum { N = 4, C = 3 };
+    double x[N * C], y[N * C], w[N], g[N * C], up = 1.0;
+    lcg_state = 15;
+    long double sum = 0;
+    for (int i = 0; i < N; i++) {
+        w[i] = 0x1p-1050 * (1 + i);
+        sum += (long double)w[i] * C;
+    }
+    for (int e = 0; e < N * C; e++) {
+        x[e] = 6.0 * uniform() - 3.0;
+        y[e] = uniform();
+    }
+    focal_loss *loss = NULL;
+    assert_int_equal(focal_loss_create(&loss, FOCAL_MODE_SIGMOID), FOCAL_OK);
+    assert_int_equal(focal_loss_set_reduction(loss, FOCAL_REDUCTION_WEIGHTED_MEAN), FOCAL_OK);
+    assert_int_equal(focal_loss_set_gamma(loss, 0.0), FOCAL_OK);
+    assert_int_equal(focal_backward_target_dense_f64(loss, N, C, 1, x, y, w, &up, g), FOCAL_OK);
+    int bad = 0;
+    for (int e = 0; e < N * C; e++) {
+        const long double want = -(long double)w[e / C] * x[e] / sum;
+        if (!close_to(g[e], want, 0, 1e-6) && bad++ < 8)
+            print_error("target gradient, subnormal weights: [%d] = %.17g, reference %.17Lg\n", e, g[e], want);
+    }
+    assert_int_equal(bad, 0);
+    focal_loss_destroy(loss);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -469,6 +509,7 @@ int main(void)
         cmocka_unit_test(test_sigmoid_subnormal_targets),
         cmocka_unit_test(test_softmax_small_divisor),
         cmocka_unit_test(test_zero_weights_family),
+        cmocka_unit_test(test_target_gradient_subnormal_weights),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1261,6 +1261,13 @@ static void K(sigmoid)(const focal_plan *plan, const focal_tile *T, void *scratc
  * and d/dy = (1 - ls) d/dy'.
  * ====================================================================== */
 
+/* A target-gradient entry as stored: divided by a tiny denominator last
+ * (plan.h, tg_tiny). */
+ST_INLINE vd K(target_last)(const focal_plan *P, vd g)
+{
+    return P->tg_tiny ? v_div(g, v_set(P->denominator)) : g;
+}
+
 /* Softmax: loss = sum_c y'_c alpha_c (1 - p_c)^gamma (-log p_c), linear in
  * y: d/dy_c = (1 - ls) alpha_c term_c; WEIGHTED_MEAN's denominator
  * sum(w sum_c y'_c alpha_c) has w alpha_c (1 - ls). */
@@ -1298,7 +1305,7 @@ ST_INLINE void K(planes_target)(const focal_plan *P, const K(view) *V, const K(s
         }
         vd term, k;
         st_focal(p, q, l, gamma, LO, &term, &k);
-        SV(g, n, K(sm_target_value)(P, term, st_alpha_class(P, j), gmul, st->w));
+        SV(g, n, K(target_last)(P, K(sm_target_value)(P, term, st_alpha_class(P, j), gmul, st->w)));
     }
 }
 
@@ -1332,7 +1339,7 @@ ST_INLINE void K(row_target)(const focal_plan *P, const STYPE *x, STYPE *g, int6
         vd gv = v_mul(gmul, v_mul(v_mul(v_set(f), alpha), term));
         if (P->tg_den_kind == 1)
             gv = v_fma(v_mul(v_set(P->tg_den * f), alpha), vw, gv);
-        SV(g + j, n, gv);
+        SV(g + j, n, K(target_last)(P, gv));
     }
 }
 
@@ -1388,7 +1395,7 @@ ST_INLINE void K(sig_target_vector)(const focal_plan *P, int form, int64_t at, v
         g = v_fma(v_mul(v_sub(a1, a0), w), v_set(P->tg_den * f), g);
     else if (P->tg_den_kind == 2)
         g = v_add(g, v_set(P->tg_den));
-    SV((STYPE *)P->a.grad_target + at, n, g);
+    SV((STYPE *)P->a.grad_target + at, n, K(target_last)(P, g));
 }
 
 ST_INLINE void K(sig_target_tile)(const focal_plan *P, const focal_tile *T, double gamma)

@@ -756,6 +756,62 @@ NO_TRACE static void check_same(const fz_case *k, const void *a, const void *b, 
                    "%s: entry %zu differs: %.17g vs %.17g", what, i, ld(k, a, i), ld(k, b, i));
 }
 
+/* The 1.1 entry points on inputs the compute calls accept: the shard's
+ * counts (the count exact; the other two not NaN where the settings are
+ * tame, P >= 0) and, for dense targets, the gradient with respect to the
+ * targets (a status the API lists; the same bits twice; nothing written on
+ * failure; no NaN on success from finite inputs under tame settings). */
+static void entry_points_11(const fz_case *k, focal_loss *loss)
+{
+    const int64_t n = k->n, c = k->c, in = k->inner;
+    double counts[3] = {-1.0, -1.0, -1.0};
+    focal_status s;
+    if (k->f64)
+        s = k->dense ? focal_counts_dense_f64(loss, n, c, in, k->target_dense, k->weight, counts)
+                     : focal_counts_f64(loss, n, c, in, k->target_index, k->weight, counts);
+    else
+        s = k->dense ? focal_counts_dense_f32(loss, n, c, in, k->target_dense, k->weight, counts)
+                     : focal_counts_f32(loss, n, c, in, k->target_index, k->weight, counts);
+    FUZZ_CHECK(s == FOCAL_OK, "counts failed with %d where the compute call succeeded", (int)s);
+    double want = 0;
+    for (size_t i = 0; i < k->positions; i++)
+        if (k->dense || !(k->set.ignore_status == FOCAL_OK && k->target_index[i] == k->set.ignore_index))
+            want += 1;
+    if (k->sigmoid)
+        want *= (double)c;
+    FUZZ_CHECK(counts[0] == want, "counts[0] = %.17g, the non-ignored %s number %.17g", counts[0],
+               k->sigmoid ? "elements" : "positions", want);
+    const int tame = bounds(k, NULL).settings_tame;
+    FUZZ_CHECK(!tame || (!isnan(counts[1]) && !isnan(counts[2])), "counts (%.17g, %.17g, %.17g) hold a NaN",
+               counts[0], counts[1], counts[2]);
+    FUZZ_CHECK(isnan(counts[2]) || counts[2] >= 0, "counts[2] = %.17g is negative", counts[2]);
+    if (!k->dense)
+        return;
+    void *g1 = sentinel_buffer(k->elements * k->esize), *g2 = sentinel_buffer(k->elements * k->esize);
+    focal_status s1, s2;
+    if (k->f64) {
+        s1 = focal_backward_target_dense_f64(loss, n, c, in, k->input, k->target_dense, k->weight, k->ones, g1);
+        s2 = focal_backward_target_dense_f64(loss, n, c, in, k->input, k->target_dense, k->weight, k->ones, g2);
+    } else {
+        s1 = focal_backward_target_dense_f32(loss, n, c, in, k->input, k->target_dense, k->weight, k->ones, g1);
+        s2 = focal_backward_target_dense_f32(loss, n, c, in, k->input, k->target_dense, k->weight, k->ones, g2);
+    }
+    FUZZ_CHECK_STATUS(s1, "backward_target_dense");
+    FUZZ_CHECK(s1 == s2, "backward_target_dense returned %d, then %d", (int)s1, (int)s2);
+    if (s1 != FOCAL_OK) {
+        FUZZ_CHECK(untouched(g1, k->elements * k->esize), "the failing target gradient (%d) wrote", (int)s1);
+    } else {
+        check_same(k, g1, g2, k->elements, "the target gradient, twice");
+        int finite = tame;
+        for (size_t e = 0; finite && e < k->elements; e++)
+            finite = isfinite(ld(k, k->input, e));
+        for (size_t e = 0; finite && e < k->elements; e++)
+            FUZZ_CHECK(!isnan(ld(k, g1, e)), "grad_target[%zu] is NaN from finite inputs", e);
+    }
+    free(g1);
+    free(g2);
+}
+
 static void consistency(const fz_case *k, focal_loss *loss)
 {
     fz_result fused = run_clean(k, loss, OP_FUSED, 1, 1);
@@ -793,6 +849,8 @@ static void consistency(const fz_case *k, focal_loss *loss)
         }
         focal_loss_destroy(copy);
     }
+    if (!k->big)
+        entry_points_11(k, loss);
     free_result(&fused);
     free_result(&fwd);
     free_result(&bwd);
