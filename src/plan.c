@@ -275,8 +275,12 @@ static focal_status resolve(focal_plan *p)
  * pre-pass runs again on the copy. */
 static focal_status scale_weights(focal_plan *p, focal_sums *sums)
 {
+    /* Only float64 weights can come near overflow: every table computes in
+     * double, and float32 and the half types hold no weight above 2^128
+     * (scaling them in their own storage would also round the small ones
+     * differently from the float32 call on the same values). */
     if (p->a.loss->reduction != FOCAL_REDUCTION_WEIGHTED_MEAN || p->a.op == FOCAL_OP_COUNTS ||
-        p->a.weight == NULL || !(sums->weight_max > SCALE_ABOVE))
+        p->a.dtype != FOCAL_F64 || p->a.weight == NULL || !(sums->weight_max > SCALE_ABOVE))
         return FOCAL_OK;
     const double m = sums->weight_max;
     const int64_t positions = p->a.n * p->a.inner;
