@@ -282,14 +282,15 @@ static focal_status scale_weights(focal_plan *p, focal_sums *sums)
     if (p->a.loss->reduction != FOCAL_REDUCTION_WEIGHTED_MEAN || p->a.op == FOCAL_OP_COUNTS ||
         p->a.dtype != FOCAL_F64 || p->a.weight == NULL || !(sums->weight_max > SCALE_ABOVE))
         return FOCAL_OK;
-    const double m = sums->weight_max;
+    const double m = sums->weight_max, *w = p->a.weight;
     const int64_t positions = p->a.n * p->a.inner;
-    p->weight_owned = malloc((size_t)positions * focal_dtype_size(p->a.dtype));
-    if (p->weight_owned == NULL)
+    double *copy = malloc((size_t)positions * sizeof(double));
+    if (copy == NULL)
         return focal_fail(FOCAL_ERROR_OUT_OF_MEMORY, "out of memory for %lld scaled weights", (long long)positions);
     for (int64_t i = 0; i < positions; i++)
-        p->k->store1(p->weight_owned, i, unit_scaled(p->k->load1(p->a.weight, i), m));
-    p->a.weight = p->weight_owned;
+        copy[i] = unit_scaled(w[i], m);
+    p->weight_owned = copy;
+    p->a.weight = copy;
     const int64_t values = positions * (p->a.dense ? p->a.c : 1);
     return focal_drive(p, p->k->scan, focal_workers_for(p->a.loss, values, &p->tiling), 0, sums);
 }
@@ -334,8 +335,9 @@ static focal_status target_terms(focal_plan *p)
         kind = 1;
     else if (r == FOCAL_REDUCTION_SUM_OVER_POSITIVES && p->positives >= 1)
         kind = 2;
-    p->tg_tiny = p->tiny;
-    p->tg_loss = !p->reduced ? 1.0 : p->zero ? 0.0 : p->tg_tiny ? p->upstream : p->upstream / p->denominator;
+    /* Under a tiny denominator the kernels divide each entry by it last
+     * (1 / denominator may overflow where the entry does not). */
+    p->tg_loss = !p->reduced ? 1.0 : p->zero ? 0.0 : p->tiny ? p->upstream : p->upstream / p->denominator;
     if (kind == 0 || p->zero)
         return FOCAL_OK;
     focal_sums sums;
@@ -345,7 +347,7 @@ static focal_status target_terms(focal_plan *p)
         return s;
     const double share = p->divided ? sums.loss : sums.loss / p->denominator;
     p->tg_den_kind = kind;
-    p->tg_den = p->tg_tiny ? -(p->upstream * share) : -(p->upstream * share) / p->denominator;
+    p->tg_den = p->tiny ? -(p->upstream * share) : -(p->upstream * share) / p->denominator;
     return FOCAL_OK;
 }
 

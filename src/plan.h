@@ -98,7 +98,7 @@ typedef struct focal_plan {
      * (exactly) into plan-owned copies, so that no sum or product
      * overflows where the ratio does not. NULL when not. */
     double *alpha_owned;
-    void *weight_owned;
+    double *weight_owned;       /* float64 weights only */
     int has_ignore;
     int64_t ignore;
     /* Targets as the formulas see them: sigmoid index targets and softmax
@@ -130,11 +130,7 @@ typedef struct focal_plan {
     /* The target gradient (FOCAL_OP_TARGET): d/dy of the reduced loss is
      * tg_loss times w dloss/dy plus tg_den times the denominator's
      * derivative, where it depends on the targets (tg_den_kind). */
-    double tg_loss, tg_den;
-    /* A tiny denominator: tg_loss and tg_den leave it out, and each entry
-     * is divided by it last (1 / denominator may overflow where the entry
-     * does not, and a term that cancels to 0 must stay 0). */
-    int tg_tiny;
+    double tg_loss, tg_den;     /* under a tiny denominator without it: each entry is divided by it last */
     int tg_den_kind;            /* 0 none, 1 WEIGHTED_MEAN's sum(w alpha_t), 2 max(1, P) */
 } focal_plan;
 

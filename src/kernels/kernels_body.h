@@ -1262,10 +1262,10 @@ static void K(sigmoid)(const focal_plan *plan, const focal_tile *T, void *scratc
  * ====================================================================== */
 
 /* A target-gradient entry as stored: divided by a tiny denominator last
- * (plan.h, tg_tiny). */
+ * (plan.c, target_terms). */
 ST_INLINE vd K(target_last)(const focal_plan *P, vd g)
 {
-    return P->tg_tiny ? v_div(g, v_set(P->denominator)) : g;
+    return P->tiny ? v_div(g, v_set(P->denominator)) : g;
 }
 
 /* Softmax: loss = sum_c y'_c alpha_c (1 - p_c)^gamma (-log p_c), linear in
