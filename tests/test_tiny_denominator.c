@@ -426,36 +426,60 @@ static void test_softmax_small_divisor(void **state)
 static void test_zero_weights_family(void **state)
 {
     (void)state;
-    static const focal_variant variants[] = {FOCAL_VARIANT_FL, FOCAL_VARIANT_FL_STAR, FOCAL_VARIANT_QFL,
-                                             FOCAL_VARIANT_ASL};
+    /* Poly-1 (FL only) leaves alpha unscaled: there the per-position alpha
+     * sums overflow themselves and a zero weight must still add nothing. */
+    static const struct {
+        focal_variant variant;
+        double poly;
+    } cases[] = {{FOCAL_VARIANT_FL, 0},  {FOCAL_VARIANT_FL_STAR, 0},
+                 {FOCAL_VARIANT_QFL, 0}, {FOCAL_VARIANT_ASL, 0},
+                 {FOCAL_VARIANT_FL, 2.2049510092281193e-314}, {FOCAL_VARIANT_FL, 1.0}};
     enum { N = 3, C = 4 };
     const double xd[N * C] = {-2.875, 1, 0.5, -1, 3, -4, 0.25, 2, -0.5, 0, 1.5, -2};
     const int64_t t[N] = {1, 4, 0};
     const double wd[N] = {-0.0, 0.0, 0.0};
-    float xf[N * C], wf[N];
-    for (int e = 0; e < N * C; e++)
+    double yd[N * C];
+    float xf[N * C], wf[N], yf[N * C];
+    for (int e = 0; e < N * C; e++) {
         xf[e] = (float)xd[e];
+        yd[e] = (double)((e * 5) % 4) / 4;
+        yf[e] = (float)yd[e];
+    }
     for (int i = 0; i < N; i++)
         wf[i] = (float)wd[i];
-    for (size_t v = 0; v < sizeof variants / sizeof variants[0]; v++)
-        for (int sign = -1; sign <= 1; sign += 2) {
-            focal_loss *loss = NULL;
-            assert_int_equal(focal_loss_create(&loss, FOCAL_MODE_SIGMOID), FOCAL_OK);
-            assert_int_equal(focal_loss_set_variant(loss, variants[v]), FOCAL_OK);
-            assert_int_equal(focal_loss_set_reduction(loss, FOCAL_REDUCTION_WEIGHTED_MEAN), FOCAL_OK);
-            assert_int_equal(focal_loss_set_alpha(loss, sign * 0x1.fffffffffffffp+1023), FOCAL_OK);
-            double outd = NAN, gd[N * C];
-            float outf = NAN, gf[N * C];
-            assert_int_equal(focal_forward_backward_f64(loss, N, C, 1, xd, t, wd, &outd, gd), FOCAL_OK);
-            assert_int_equal(focal_forward_backward_f32(loss, N, C, 1, xf, t, wf, &outf, gf), FOCAL_OK);
-            if (outd != 0 || outf != 0)
-                print_error("variant %d, alpha %+d DBL_MAX: loss %g (f64), %g (f32), not 0\n", (int)variants[v], sign,
-                            outd, (double)outf);
-            assert_true(outd == 0 && outf == 0);
-            for (int e = 0; e < N * C; e++)
-                assert_true(gd[e] == 0 && gf[e] == 0);
-            focal_loss_destroy(loss);
-        }
+    for (size_t v = 0; v < sizeof cases / sizeof cases[0]; v++)
+        for (int sign = -1; sign <= 1; sign += 2)
+            for (int dense = 0; dense < 4; dense++) {
+                /* Index or dense targets, rows (n N, inner 1) or planes (n 1,
+                 * inner N). */
+                const int64_t n = dense & 2 ? 1 : N, inner = dense & 2 ? N : 1;
+                focal_loss *loss = NULL;
+                assert_int_equal(focal_loss_create(&loss, FOCAL_MODE_SIGMOID), FOCAL_OK);
+                assert_int_equal(focal_loss_set_variant(loss, cases[v].variant), FOCAL_OK);
+                assert_int_equal(focal_loss_set_poly_epsilon(loss, cases[v].poly), FOCAL_OK);
+                assert_int_equal(focal_loss_set_reduction(loss, FOCAL_REDUCTION_WEIGHTED_MEAN), FOCAL_OK);
+                assert_int_equal(focal_loss_set_alpha(loss, sign * 0x1.fffffffffffffp+1023), FOCAL_OK);
+                double outd = NAN, gd[N * C];
+                float outf = NAN, gf[N * C];
+                if (dense & 1) {
+                    assert_int_equal(focal_forward_backward_dense_f64(loss, n, C, inner, xd, yd, wd, &outd, gd),
+                                     FOCAL_OK);
+                    assert_int_equal(focal_forward_backward_dense_f32(loss, n, C, inner, xf, yf, wf, &outf, gf),
+                                     FOCAL_OK);
+                } else {
+                    assert_int_equal(focal_forward_backward_f64(loss, n, C, inner, xd, t, wd, &outd, gd), FOCAL_OK);
+                    assert_int_equal(focal_forward_backward_f32(loss, n, C, inner, xf, t, wf, &outf, gf), FOCAL_OK);
+                }
+                if (outd != 0 || outf != 0)
+                    print_error("variant %d, poly %g, %s targets, inner %d, alpha %+d DBL_MAX: loss %g (f64), %g "
+                                "(f32), not 0\n",
+                                (int)cases[v].variant, cases[v].poly, dense & 1 ? "dense" : "index", (int)inner, sign,
+                                outd, (double)outf);
+                assert_true(outd == 0 && outf == 0);
+                for (int e = 0; e < N * C; e++)
+                    assert_true(gd[e] == 0 && gf[e] == 0);
+                focal_loss_destroy(loss);
+            }
 }
 
 /* The gradient with respect to dense sigmoid targets, WEIGHTED_MEAN

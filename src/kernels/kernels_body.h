@@ -1632,7 +1632,9 @@ static void K(scan)(const focal_plan *plan, const focal_tile *T, void *scratch, 
                 corr = v_zero();
             at = v_add(v_set(P->alpha_background), v_keep(pos_class, corr));
         }
-        wa = v_add(wa, v_keep(st.valid, v_mul(st.w, at)));
+        /* A position of zero weight adds nothing, even where its alpha_t
+         * sum overflows (0 inf is NaN). */
+        wa = v_add(wa, v_keep(m_and(st.valid, v_ne(st.w, v_zero())), v_mul(st.w, at)));
     }
     if (P->dense) {
         /* Elements: one run of rows * c (inner == 1) or c runs of rows. */
@@ -1653,7 +1655,7 @@ static void K(scan)(const focal_plan *plan, const focal_tile *T, void *scratch, 
                     const double w = P->a.weight != NULL
                                          ? K(lane0)(S_LOAD_PART((const STYPE *)P->a.weight + T->pos0 + r, 1, 0.0))
                                          : 1.0;
-                    wa = v_add(wa, v_keep(m_first(1), v_set(w * v_hsum(sa))));
+                    wa = v_add(wa, v_keep(m_first(1), v_set(w != 0 ? w * v_hsum(sa) : 0.0)));
                 }
             } else {
                 for (int64_t s = 0; s < rows; s += V_LANES) {
@@ -1662,7 +1664,7 @@ static void K(scan)(const focal_plan *plan, const focal_tile *T, void *scratch, 
                     for (int64_t j = 0; j < c; j++)
                         sa = v_add(sa, K(scan_alpha_of)(P, LD(y + j * inner + s, n), v_set(st_alpha_class(P, j))));
                     const vd w = P->a.weight != NULL ? LD((const STYPE *)P->a.weight + T->pos0 + s, n) : v_set(1.0);
-                    wa = v_add(wa, v_keep(m_first(n), v_mul(w, sa)));
+                    wa = v_add(wa, v_keep(m_and(m_first(n), v_ne(w, v_zero())), v_mul(w, sa)));
                 }
             }
         }
