@@ -693,8 +693,10 @@ ST_INLINE vd K(row_coef)(const focal_plan *P, const STYPE *y, int64_t t, int64_t
     vd yv;
     if (P->dense)
         yv = st_smooth(P, LD(y + j, n), spread);
-    else
+    else if (t >= j && t - j < V_LANES)
         yv = v_sel(K(row_is)(j, t), v_set(P->y_pos), v_set(P->y_neg));
+    else
+        yv = v_set(P->y_neg);
     const vd a = P->alpha_v != NULL ? LDD(P->alpha_v + j, n) : v_set(P->alpha_s);
     return v_keep(m_first(n), v_mul(yv, a));
 }
@@ -733,6 +735,39 @@ ST_INLINE void K(row_dist_stats)(const STYPE *x, int64_t c, double *e, K(dist_st
     st_softmax_ratio(D->emax, D->Ra, LO, &D->la, &D->pa, &D->qa);
 }
 
+/* One vector of classes j.. of K(row_dist): its loss into *loss, the
+ * gradient's k and d into kr, dr, the d of classes other than a into *kk.
+ * has_a says whether the vector holds the largest class a (is_a its lane);
+ * without it nothing is selected. */
+ST_INLINE void K(row_dist_vector)(const focal_plan *P, const K(dist_stats) *D, vm is_a, int has_a, const STYPE *x,
+                                  const STYPE *y, const double *e, int64_t t, int64_t j, int n, double norm,
+                                  double gamma, vd *loss, vd *kk, double *kr, double *dr)
+{
+    vd l, p, q, others;
+    if (has_a)
+        K(dist_class)(D, is_a, LDD(e + j, n), LD(x + j, n), &l, &p, &q, &others);
+    else
+        st_softmax_other(LDD(e + j, n), D->S, D->inv_s, D->log_s, v_sub(LD(x + j, n), D->shift), &l, &p, &q,
+                         &others);
+    vd coef = K(row_coef)(P, y, t, j, n);
+    if (P->tiny)
+        coef = v_div(coef, v_set(norm));
+    vd term, k;
+    st_focal(p, q, l, gamma, LO, &term, &k);
+    const vm used = v_ne(coef, v_zero());
+    *loss = v_add(*loss, v_keep(used, v_mul(coef, term)));
+    k = v_keep(used, v_mul(coef, k));
+    const vd d = v_keep(v_ne(others, v_zero()), v_div(k, others));
+    if (n == V_LANES) {
+        v_store(kr + j, k);
+        v_store(dr + j, d);
+    } else {
+        v_store_part(kr + j, n, k);
+        v_store_part(dr + j, n, d);
+    }
+    *kk = v_add(*kk, has_a ? v_sel(is_a, v_zero(), d) : d);
+}
+
 /* Target distributions, logits, one row (see K(planes_dist)). */
 ST_INLINE double K(row_dist)(const focal_plan *P, const STYPE *x, const STYPE *y, STYPE *g, int64_t pos, double *e,
                              double *kr, double *dr, double gamma)
@@ -756,28 +791,15 @@ ST_INLINE double K(row_dist)(const focal_plan *P, const STYPE *x, const STYPE *y
         norm = K(row_tiny)(P, y, t, w, &share);
     vd loss = v_zero(), kk = v_zero();
     double da = 0;
+    /* The vector holding the largest class a takes its forms by select;
+     * every other vector has none of it (the same arithmetic per lane). */
+    const int64_t ja = a - a % V_LANES;
     for (int64_t j = 0; j < c; j += V_LANES) {
         const int n = c - j < V_LANES ? (int)(c - j) : V_LANES;
-        const vm is_a = K(row_is)(j, a);
-        vd l, p, q, others;
-        K(dist_class)(&D, is_a, LDD(e + j, n), LD(x + j, n), &l, &p, &q, &others);
-        vd coef = K(row_coef)(P, y, t, j, n);
-        if (P->tiny)
-            coef = v_div(coef, v_set(norm));
-        vd term, k;
-        st_focal(p, q, l, gamma, LO, &term, &k);
-        const vm used = v_ne(coef, v_zero());
-        loss = v_add(loss, v_keep(used, v_mul(coef, term)));
-        k = v_keep(used, v_mul(coef, k));
-        const vd d = v_keep(v_ne(others, v_zero()), v_div(k, others));
-        if (n == V_LANES) {
-            v_store(kr + j, k);
-            v_store(dr + j, d);
-        } else {
-            v_store_part(kr + j, n, k);
-            v_store_part(dr + j, n, d);
-        }
-        kk = v_add(kk, v_sel(is_a, v_zero(), d));
+        if (j == ja)
+            K(row_dist_vector)(P, &D, K(row_is)(j, a), 1, x, y, e, t, j, n, norm, gamma, &loss, &kk, kr, dr);
+        else
+            K(row_dist_vector)(P, &D, m_first(0), 0, x, y, e, t, j, n, norm, gamma, &loss, &kk, kr, dr);
     }
     da = dr[a];
     const double mult = P->tiny ? share : w;
@@ -789,7 +811,9 @@ ST_INLINE double K(row_dist)(const focal_plan *P, const STYPE *x, const STYPE *y
     const vd vkk = v_set(v_hsum(kk)), vda = v_set(da);
     for (int64_t j = 0; j < c; j += V_LANES) {
         const int n = c - j < V_LANES ? (int)(c - j) : V_LANES;
-        const vd inner = v_sel(K(row_is)(j, a), vkk, v_add(v_sub(vkk, LDD(dr + j, n)), vda));
+        vd inner = v_add(v_sub(vkk, LDD(dr + j, n)), vda);
+        if (j == ja)
+            inner = v_sel(K(row_is)(j, a), vkk, inner);
         SV(g + j, n, v_mul(gw, v_sub(v_mul(LDD(e + j, n), inner), LDD(kr + j, n))));
     }
     return lt;
