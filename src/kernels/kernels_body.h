@@ -756,8 +756,21 @@ ST_INLINE void K(row_dist_vector)(const focal_plan *P, const K(dist_stats) *D, v
     st_focal(p, q, l, gamma, LO, &term, &k);
     const vm used = v_ne(coef, v_zero());
     *loss = v_add(*loss, v_keep(used, v_mul(coef, term)));
+    vd d;
+    if (!has_a && st_pow_is_product(gamma)) {
+        /* k / (S - e_j) = coef q^(gamma - 1) (q - gamma p l) / S: no
+         * division where the power is a product (q >= 1/2 here, as p_j is
+         * at most p_a). */
+        vd fh = v_set(1.0);   /* gamma 0: k = q */
+        if (gamma != 0.0) {
+            const vd pl = v_keep(v_gt(p, v_zero()), v_mul(p, l));
+            fh = v_mul(st_pow(q, gamma - 1.0, LO), v_fnma(v_set(gamma), pl, q));
+        }
+        d = v_keep(used, v_mul(v_mul(coef, fh), D->inv_s));
+    }
     k = v_keep(used, v_mul(coef, k));
-    const vd d = v_keep(v_ne(others, v_zero()), v_div(k, others));
+    if (has_a || !st_pow_is_product(gamma))
+        d = v_keep(v_ne(others, v_zero()), v_div(k, others));
     if (n == V_LANES) {
         v_store(kr + j, k);
         v_store(dr + j, d);

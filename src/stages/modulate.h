@@ -27,10 +27,16 @@ ST_INLINE vd st_pow(vd q, double gamma, int lo)
     return ST_EXP(v_mul(v_set(gamma), ST_LOG(q, lo)), lo);
 }
 
+/* Whether st_pow(q, gamma) is a product (no exponential). */
+ST_INLINE int st_pow_is_product(double gamma)
+{
+    return gamma == 0.0 || gamma == 1.0 || gamma == 2.0 || gamma == 3.0 || gamma == 4.0;
+}
+
 /* The same from log q, when the caller has it at hand. */
 ST_INLINE vd st_pow_log(vd q, vd lq, double gamma, int lo)
 {
-    if (gamma == 0.0 || gamma == 1.0 || gamma == 2.0 || gamma == 3.0 || gamma == 4.0)
+    if (st_pow_is_product(gamma))
         return st_pow(q, gamma, lo);
     return ST_EXP(v_mul(v_set(gamma), lq), lo);
 }
