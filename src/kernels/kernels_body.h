@@ -324,6 +324,18 @@ ST_INLINE void K(dist_class)(const K(dist_stats) *D, vm is_a, vd ej, vd xj, vd *
     *others = v_sel(is_a, D->Ra, *others);
 }
 
+/* A class's share of the gradient's inner sums, d = k / (S - e_j) (0
+ * where S - e_j is 0), k the class's coefficient (coef times st_focal's).
+ * Where the power is a product it is coef (k / q) / S, with no division:
+ * q is S - e_j over S, and the largest class's q its others' mass over S,
+ * so both forms hold for every class. */
+ST_INLINE vd K(dist_d)(vd p, vd q, vd l, vd coef, vm used, vd k, vd others, vd inv_s, double gamma)
+{
+    if (st_pow_is_product(gamma))
+        return v_keep(used, v_mul(v_mul(coef, st_focal_k_over_q(p, q, l, gamma, LO)), inv_s));
+    return v_keep(v_ne(others, v_zero()), v_div(k, others));
+}
+
 ST_INLINE void K(planes_dist)(const focal_plan *P, const K(view) *V, const K(step) *st, int64_t s, vd *ev,
                               vd *kv, vd *dv, double gamma, vd *acc)
 {
@@ -351,7 +363,7 @@ ST_INLINE void K(planes_dist)(const focal_plan *P, const K(view) *V, const K(ste
         const vm used = v_ne(a, v_zero());
         loss = v_add(loss, v_keep(used, v_mul(a, term)));
         k = v_keep(used, v_mul(a, k));
-        const vd d = v_keep(v_ne(others, v_zero()), v_div(k, others));
+        const vd d = K(dist_d)(p, q, l, a, used, k, others, D.inv_s, gamma);
         kv[j] = k;
         dv[j] = d;
         kk = v_add(kk, v_sel(is_a, v_zero(), d));
@@ -756,21 +768,8 @@ ST_INLINE void K(row_dist_vector)(const focal_plan *P, const K(dist_stats) *D, v
     st_focal(p, q, l, gamma, LO, &term, &k);
     const vm used = v_ne(coef, v_zero());
     *loss = v_add(*loss, v_keep(used, v_mul(coef, term)));
-    vd d;
-    if (!has_a && st_pow_is_product(gamma)) {
-        /* k / (S - e_j) = coef q^(gamma - 1) (q - gamma p l) / S: no
-         * division where the power is a product (q >= 1/2 here, as p_j is
-         * at most p_a). */
-        vd fh = v_set(1.0);   /* gamma 0: k = q */
-        if (gamma != 0.0) {
-            const vd pl = v_keep(v_gt(p, v_zero()), v_mul(p, l));
-            fh = v_mul(st_pow(q, gamma - 1.0, LO), v_fnma(v_set(gamma), pl, q));
-        }
-        d = v_keep(used, v_mul(v_mul(coef, fh), D->inv_s));
-    }
     k = v_keep(used, v_mul(coef, k));
-    if (has_a || !st_pow_is_product(gamma))
-        d = v_keep(v_ne(others, v_zero()), v_div(k, others));
+    const vd d = K(dist_d)(p, q, l, coef, used, k, others, D->inv_s, gamma);
     if (n == V_LANES) {
         v_store(kr + j, k);
         v_store(dr + j, d);

@@ -56,6 +56,17 @@ ST_INLINE void st_focal(vd p, vd q, vd l, double gamma, int lo, vd *term, vd *k)
     *k = v_mul(f, v_fnma(v_set(gamma), pl, q));
 }
 
+/* st_focal's k / q = q^(gamma - 1) (q - gamma p l) with no division, for
+ * a gamma whose power is a product (st_pow_is_product; gamma 0: k = q,
+ * 1). */
+ST_INLINE vd st_focal_k_over_q(vd p, vd q, vd l, double gamma, int lo)
+{
+    if (gamma == 0.0)
+        return v_set(1.0);
+    const vd pl = v_keep(v_gt(p, v_zero()), v_mul(p, l));
+    return v_mul(st_pow(q, gamma - 1.0, lo), v_fnma(v_set(gamma), pl, q));
+}
+
 /* d/dp of -(1 - p)^gamma log p, for probabilities input, where
  * q = 1 - p >= eps keeps it finite: q^gamma (gamma l / q - 1 / p). */
 ST_INLINE vd st_focal_dprob(vd p, vd q, vd l, double gamma, int lo)
