@@ -8,6 +8,7 @@
  * matrix (focal_bench --list-configs; default base), DTYPE f32 (default)
  * or f64. The data and settings are those focal_bench times, on
  * profile_n x profile_inner positions (matrix.c). */
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -69,7 +70,21 @@ int main(int argc, char **argv)
     if (st == FOCAL_OK)
         st = measured_call(loss, &d, &s);
     double loss_value = d.out_scalar[0];
-    if (dtype == BENCH_F32) {
+    if (s.storage != STORAGE_RUN) {
+        /* One bfloat16 or float16 value, in the half copies' buffer. */
+        const uint16_t h = d.half[s.storage == STORAGE_BF16 ? 0 : 1].out_scalar[0];
+        const int e = (h >> 10) & 31, m = h & 1023;
+        if (s.storage == STORAGE_BF16) {
+            const uint32_t u = (uint32_t)h << 16;
+            float v;
+            memcpy(&v, &u, sizeof v);
+            loss_value = v;
+        } else {
+            loss_value = e == 0 ? ldexp(m, -24) : e == 31 ? (m ? NAN : INFINITY) : ldexp(m + 1024, e - 25);
+            if (h & 0x8000)
+                loss_value = -loss_value;
+        }
+    } else if (dtype == BENCH_F32) {
         float v;
         memcpy(&v, d.out_scalar, sizeof v);
         loss_value = v;
