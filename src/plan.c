@@ -345,9 +345,8 @@ static focal_status target_terms(focal_plan *p)
         focal_drive(p, p->sigmoid ? p->k->sigmoid : p->k->softmax, p->workers, p->scratch_bytes, &sums);
     if (s != FOCAL_OK)
         return s;
-    const double share = p->divided ? sums.loss : sums.loss / p->denominator;
     p->tg_den_kind = kind;
-    p->tg_den = p->tiny ? -(p->upstream * share) : -(p->upstream * share) / p->denominator;
+    p->tg_share = p->divided ? sums.loss : sums.loss / p->denominator;
     return FOCAL_OK;
 }
 

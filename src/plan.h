@@ -127,10 +127,11 @@ typedef struct focal_plan {
     int divided;                /* tiny, softmax target distributions: the tiles' sums are already divided */
     int zero;                   /* reduced with a zero denominator: every value 0 */
 
-    /* The target gradient (FOCAL_OP_TARGET): d/dy of the reduced loss is
-     * tg_loss times w dloss/dy plus tg_den times the denominator's
-     * derivative, where it depends on the targets (tg_den_kind). */
-    double tg_loss, tg_den;     /* under a tiny denominator without it: each entry is divided by it last */
+    /* The target gradient (FOCAL_OP_TARGET): d/dy of the reduced loss L
+     * is tg_loss times (w dloss/dy minus L, tg_share, times the
+     * denominator's derivative, where it depends on the targets:
+     * tg_den_kind), the difference formed first. */
+    double tg_loss, tg_share;   /* tg_loss: upstream / denominator; under a tiny one upstream, each entry divided last */
     int tg_den_kind;            /* 0 none, 1 WEIGHTED_MEAN's sum(w alpha_t), 2 max(1, P) */
 } focal_plan;
 

@@ -38,6 +38,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -521,6 +522,59 @@ static void test_target_gradient_subnormal_weights(void **state)
     focal_loss_destroy(loss);
 }
 
+/* The target gradient where the reduced loss L and each class's term
+ * divided by the denominator lie beyond the double range: softmax dense
+ * targets all 0 with label smoothing 1e-65, so that the WEIGHTED_MEAN
+ * denominator is 1e-65 per position (no alpha), and one logit of -1e279,
+ * whose term is about 1e279. Then
+ *
+ *   dL/dy_j = (1 - ls) (term_j - L) / D
+ *
+ * is beyond the double range for every class: +inf for the class of the
+ * huge term, -inf for the others, never NaN (the two products used to
+ * meet as inf - inf). Rows and class-major planes; float64. */
+static void test_target_gradient_beyond_range(void **state)
+{
+    (void)state;
+    enum { C = 4, POS = 2 };
+    const double row[C] = {0.5, 1.0, -1e279, 2.0}, ls = 1e-65;
+    long double lse = 0, term[C], L = 0;
+    for (int j = 0; j < C; j++)
+        lse += expl((long double)row[j]);
+    lse = logl(lse);
+    for (int j = 0; j < C; j++) {
+        const long double lp = (long double)row[j] - lse, q = -expm1l(lp);
+        term[j] = q * q * -lp;
+        L += term[j] / C;   /* every y'_j is ls / C: L is the mean term */
+    }
+    for (int planes = 0; planes <= 1; planes++) {
+        double x[POS * C], y[POS * C], g[POS * C], up = 1.0;
+        for (int i = 0; i < POS; i++)
+            for (int j = 0; j < C; j++) {
+                x[planes ? j * POS + i : i * C + j] = row[j];
+                y[i * C + j] = 0.0;
+            }
+        focal_loss *loss = NULL;
+        assert_int_equal(focal_loss_create(&loss, FOCAL_MODE_SOFTMAX), FOCAL_OK);
+        assert_int_equal(focal_loss_set_reduction(loss, FOCAL_REDUCTION_WEIGHTED_MEAN), FOCAL_OK);
+        assert_int_equal(focal_loss_set_label_smoothing(loss, ls), FOCAL_OK);
+        const int64_t n = planes ? 1 : POS, inner = planes ? POS : 1;
+        assert_int_equal(focal_backward_target_dense_f64(loss, n, C, inner, x, y, NULL, &up, g), FOCAL_OK);
+        int bad = 0;
+        for (int i = 0; i < POS; i++)
+            for (int j = 0; j < C; j++) {
+                const double got = g[planes ? j * POS + i : i * C + j];
+                const long double want = (1 - (long double)ls) * (term[j] - L) / ((long double)ls * POS);
+                if (!(fabsl(want) > DBL_MAX ? got == (want > 0 ? INFINITY : -INFINITY) : close_to(got, want, 0, 1e-12))
+                    && bad++ < 8)
+                    print_error("target gradient beyond range, %s: [%d][%d] = %g, reference %Lg\n",
+                                planes ? "planes" : "rows", i, j, got, want);
+            }
+        assert_int_equal(bad, 0);
+        focal_loss_destroy(loss);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -533,6 +587,7 @@ int main(void)
         cmocka_unit_test(test_sigmoid_subnormal_targets),
         cmocka_unit_test(test_softmax_small_divisor),
         cmocka_unit_test(test_zero_weights_family),
+        cmocka_unit_test(test_target_gradient_beyond_range),
         cmocka_unit_test(test_target_gradient_subnormal_weights),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1294,11 +1294,13 @@ static void K(sigmoid)(const focal_plan *plan, const focal_tile *T, void *scratc
 /* ======================================================================
  * The gradient with respect to dense targets
  *
- * d/dy of the reduced loss (plan.c, target_terms): tg_loss times the
+ * d/dy of the reduced loss L (plan.c, target_terms): tg_loss times the
  * position's weight (and, with NONE, the upstream value) times
- * d loss / dy, plus tg_den times the derivative of a denominator that
- * depends on the targets. With label smoothing, y' = y (1 - ls) + spread
- * and d/dy = (1 - ls) d/dy'.
+ * d loss / dy, minus L times the derivative of a denominator that depends
+ * on the targets; the difference is formed before tg_loss multiplies it,
+ * so that two products each beyond the double range do not meet as
+ * inf - inf. With label smoothing, y' = y (1 - ls) + spread and
+ * d/dy = (1 - ls) d/dy'.
  * ====================================================================== */
 
 /* A target-gradient entry as stored: divided by a tiny denominator last
@@ -1311,13 +1313,12 @@ ST_INLINE vd K(target_last)(const focal_plan *P, vd g)
 /* Softmax: loss = sum_c y'_c alpha_c (1 - p_c)^gamma (-log p_c), linear in
  * y: d/dy_c = (1 - ls) alpha_c term_c; WEIGHTED_MEAN's denominator
  * sum(w sum_c y'_c alpha_c) has w alpha_c (1 - ls). */
-ST_INLINE vd K(sm_target_value)(const focal_plan *P, vd term, double alpha_c, vd gmul, vd w)
+ST_INLINE vd K(sm_target_value)(const focal_plan *P, vd term, double alpha_c, vd gmul)
 {
     const double f = (1.0 - P->ls) * alpha_c;
-    vd g = v_mul(gmul, v_mul(v_set(f), term));
     if (P->tg_den_kind == 1)
-        g = v_fma(v_set(P->tg_den * f), w, g);
-    return g;
+        term = v_sub(term, v_set(P->tg_share));
+    return v_mul(gmul, v_mul(v_set(f), term));
 }
 
 ST_INLINE void K(planes_target)(const focal_plan *P, const K(view) *V, const K(step) *st, int64_t s, vd *ev,
@@ -1345,7 +1346,7 @@ ST_INLINE void K(planes_target)(const focal_plan *P, const K(view) *V, const K(s
         }
         vd term, k;
         st_focal(p, q, l, gamma, LO, &term, &k);
-        SV(g, n, K(target_last)(P, K(sm_target_value)(P, term, st_alpha_class(P, j), gmul, st->w)));
+        SV(g, n, K(target_last)(P, K(sm_target_value)(P, term, st_alpha_class(P, j), gmul)));
     }
 }
 
@@ -1359,7 +1360,7 @@ ST_INLINE void K(row_target)(const focal_plan *P, const STYPE *x, STYPE *g, int6
     K(dist_stats) D = {0};
     if (!P->probabilities)
         K(row_dist_stats)(x, c, e, &D, &a);
-    const vd vw = v_set(w), gmul = v_set(w * K(row_upstream)(P, pos) * P->tg_loss);
+    const vd gmul = v_set(w * K(row_upstream)(P, pos) * P->tg_loss);
     for (int64_t j = 0; j < c; j += V_LANES) {
         const int n = c - j < V_LANES ? (int)(c - j) : V_LANES;
         const vd xj = LD(x + j, n);
@@ -1376,10 +1377,9 @@ ST_INLINE void K(row_target)(const focal_plan *P, const STYPE *x, STYPE *g, int6
         st_focal(p, q, l, gamma, LO, &term, &k);
         const double f = 1.0 - P->ls;
         const vd alpha = P->alpha_v != NULL ? LDD(P->alpha_v + j, n) : v_set(P->alpha_s);
-        vd gv = v_mul(gmul, v_mul(v_mul(v_set(f), alpha), term));
         if (P->tg_den_kind == 1)
-            gv = v_fma(v_mul(v_set(P->tg_den * f), alpha), vw, gv);
-        SV(g + j, n, K(target_last)(P, gv));
+            term = v_sub(term, v_set(P->tg_share));
+        SV(g + j, n, K(target_last)(P, v_mul(gmul, v_mul(v_mul(v_set(f), alpha), term))));
     }
 }
 
@@ -1430,11 +1430,14 @@ ST_INLINE void K(sig_target_vector)(const focal_plan *P, int form, int64_t at, v
     const vd x = LD((const STYPE *)P->a.input + at, n);
     const vd y = st_smooth(P, LD((const STYPE *)P->a.target_dense + at, n), P->ls / 2);
     const double f = 1.0 - P->ls;
-    vd g = v_mul(v_mul(v_mul(w, up), v_set(P->tg_loss * f)), K(sig_dtarget)(P, form, x, y, a1, a0, pw, gamma));
-    if (P->tg_den_kind == 1)
-        g = v_fma(v_mul(v_sub(a1, a0), w), v_set(P->tg_den * f), g);
-    else if (P->tg_den_kind == 2)
-        g = v_add(g, v_set(P->tg_den));
+    const vd dl = K(sig_dtarget)(P, form, x, y, a1, a0, pw, gamma);
+    vd g;
+    if (P->tg_den_kind == 1)   /* the denominator's derivative: w (a1 - a0) (1 - ls) */
+        g = v_mul(v_mul(v_mul(w, up), v_set(P->tg_loss * f)), v_fnma(v_sub(a1, a0), v_set(P->tg_share), dl));
+    else if (P->tg_den_kind == 2)   /* 1 an element */
+        g = v_mul(v_set(P->tg_loss), v_sub(v_mul(v_mul(w, up), v_mul(v_set(f), dl)), v_set(P->tg_share)));
+    else
+        g = v_mul(v_mul(v_mul(w, up), v_set(P->tg_loss * f)), dl);
     SV((STYPE *)P->a.grad_target + at, n, K(target_last)(P, g));
 }
 
