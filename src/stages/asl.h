@@ -67,21 +67,6 @@ ST_INLINE void st_asl(vd x, vd y, double gamma, double gamma_n, double clip, int
     *grad = v_add(v_keep(has_p, v_mul(y, dap)), v_keep(has_n, v_mul(ny, dan)));
 }
 
-/* The same where every target is 0 (the lanes that count): the positive
- * part is not formed, and with a clip neither is softplus, whose log only
- * that part then needs (the sums are those of st_asl, bit for bit). */
-ST_INLINE void st_asl_negatives(vd x, vd y, double gamma, double gamma_n, double clip, int lo, vd *loss, vd *grad)
-{
-    vd ap, an, dap, dan;
-    st_asl_parts(x, gamma, gamma_n, clip, lo, &ap, &an, &dap, &dan);
-    (void)ap;
-    (void)dap;
-    const vd one = v_set(1.0), ny = v_sub(one, y);
-    const vm has_n = v_ne(y, one);
-    *loss = v_add(v_zero(), v_keep(has_n, v_mul(ny, an)));
-    *grad = v_add(v_zero(), v_keep(has_n, v_mul(ny, dan)));
-}
-
 /* d/dy of alpha_t(y) [y ap + (1 - y) an]:
  * (a1 - a0) [y ap + (1 - y) an] + alpha_t (ap - an). */
 ST_INLINE vd st_asl_dtarget(vd x, vd y, vd a1, vd a0, double gamma, double gamma_n, double clip, int lo)
