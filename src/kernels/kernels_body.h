@@ -1079,7 +1079,11 @@ ST_INLINE void K(sig_elements)(const focal_plan *P, const unsigned fl, int form,
         st_vfl(x, y, P->alpha_kind == FOCAL_ALPHA_SCALAR ? P->alpha_s : 1.0, gamma, LO, loss, grad);
         break;
     case KS_ASL:
-        st_asl(x, y, gamma, P->gamma_neg, P->clip, LO, loss, grad);
+        /* Most vectors of a multi-label problem hold negatives only. */
+        if (P->clip > 0 && m_all(m_or(v_eq(y, v_zero()), m_not(valid))))
+            st_asl_negatives(x, y, P->gamma_neg, P->clip, LO, loss, grad);
+        else
+            st_asl(x, y, gamma, P->gamma_neg, P->clip, LO, loss, grad);
         *loss = v_mul(at, *loss);
         *grad = v_mul(at, *grad);
         break;

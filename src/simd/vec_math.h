@@ -247,8 +247,9 @@ V_INLINE vd vmath_log1p_impl(vd x, const int lo)
  * gives 1 / (1 + u) and, times f (1 + u), log's s = f / (2 + f). Each is
  * within a few ulp more than its own division would give. The reciprocal
  * (of a number in [2, 6]) avoids the divider, which sigmoid mode would
- * otherwise wait on for every vector. NaN passes. */
-V_INLINE vd vmath_log1p_unit_impl(vd u, vd *recip, const int lo)
+ * otherwise wait on for every vector. NaN passes. Without want_log only
+ * the reciprocal is formed (the same bits). */
+V_INLINE vd vmath_log1p_unit_impl(vd u, vd *recip, const int lo, const int want_log)
 {
     const vd w = v_add(u, v_set(1.0));
     const vd c = v_sub(u, v_sub(w, v_set(1.0)));
@@ -263,6 +264,8 @@ V_INLINE vd vmath_log1p_unit_impl(vd u, vd *recip, const int lo)
     const vd wd = v_mul(w, d);
     const vd inv = lo ? v_recip_lo(wd) : v_recip(wd);
     *recip = v_mul(d, inv);
+    if (!want_log)
+        return v_zero();
     return vmath_log_with_s(f, v_mul(v_mul(f, w), inv), flo, e, lo, 1);
 }
 
@@ -275,7 +278,19 @@ V_INLINE vd v_log(vd x) { return vmath_log_impl(x, 0); }
 V_INLINE vd v_log_lo(vd x) { return vmath_log_impl(x, 1); }
 V_INLINE vd v_log1p(vd x) { return vmath_log1p_impl(x, 0); }
 V_INLINE vd v_log1p_lo(vd x) { return vmath_log1p_impl(x, 1); }
-V_INLINE vd v_log1p_unit(vd u, vd *recip) { return vmath_log1p_unit_impl(u, recip, 0); }
-V_INLINE vd v_log1p_unit_lo(vd u, vd *recip) { return vmath_log1p_unit_impl(u, recip, 1); }
+V_INLINE vd v_log1p_unit(vd u, vd *recip) { return vmath_log1p_unit_impl(u, recip, 0, 1); }
+V_INLINE vd v_log1p_unit_lo(vd u, vd *recip) { return vmath_log1p_unit_impl(u, recip, 1, 1); }
+V_INLINE vd v_recip1p_unit(vd u)
+{
+    vd r;
+    (void)vmath_log1p_unit_impl(u, &r, 0, 0);
+    return r;
+}
+V_INLINE vd v_recip1p_unit_lo(vd u)
+{
+    vd r;
+    (void)vmath_log1p_unit_impl(u, &r, 1, 0);
+    return r;
+}
 
 #endif /* FOCAL_VEC_MATH_H */

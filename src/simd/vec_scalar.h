@@ -70,7 +70,8 @@
  *                              [0, 1] (NaN passes), each within 4 ulp:
  *                              the pair log-sigmoid needs, for one
  *                              division
- *   v_exp_lo v_log_lo v_log1p_lo v_log1p_unit_lo
+ *   v_recip1p_unit(u)          v_log1p_unit's r alone, the same bits
+ *   v_exp_lo v_log_lo v_log1p_lo v_log1p_unit_lo v_recip1p_unit_lo
  *                              relative error below 2^-32 (for
  *                              results stored in float, bfloat16 or
  *                              float16: amplified by the formulas'
@@ -265,5 +266,7 @@ V_INLINE vd v_log1p_unit(vd u, vd *recip)
     return log1p(u);
 }
 V_INLINE vd v_log1p_unit_lo(vd u, vd *recip) { return v_log1p_unit(u, recip); }
+V_INLINE vd v_recip1p_unit(vd u) { return 1.0 / (1.0 + u); }
+V_INLINE vd v_recip1p_unit_lo(vd u) { return v_recip1p_unit(u); }
 
 #endif /* FOCAL_VEC_SCALAR_H */

@@ -9,30 +9,15 @@
 #include "stages/log_sigmoid.h"
 #include "stages/modulate.h"
 
-/* The two parts' values without y: ap = (1 - p)^gamma softplus(-x) and
- * an = p_m^gamma_n (-log(1 - p_m)), -log(1 - p_m) being softplus(x)
- * without a clip and -log(min(1 - p + clip, 1)) with one. */
-ST_INLINE void st_asl_parts(vd x, double gamma, double gamma_n, double clip, int lo, vd *ap, vd *an, vd *dap,
-                            vd *dan)
+/* The negative part with a clip (clip > 0), from p and q = 1 - p:
+ * p_m = p - clip where p > clip, else 0 (and so are the part and its
+ * derivative); 1 - p_m = 1 - p + clip, formed from 1 - p. Where
+ * 1 - p_m >= 1/2, its rounding may have dropped digits of a small p_m:
+ * log(1 - p_m) takes them back to first order,
+ *   log(1 - p_m) = log(om) + ((1 - om) - p_m) / om,
+ * 1 - om being exact there. */
+ST_INLINE void st_asl_clipped(vd x, vd p, vd q, double gamma_n, double clip, int lo, vd *an, vd *dan)
 {
-    vd sp_pos, sp_neg, p, q;
-    st_sigmoid(x, lo, &sp_pos, &sp_neg, &p, &q);
-    const vd fq = st_pow(q, gamma, lo);
-    *ap = v_mul(fq, sp_neg);
-    /* d ap/dx = -(1 - p)^gamma (gamma p softplus(-x) + 1 - p) */
-    *dap = v_neg(v_mul(fq, v_fma(v_mul(v_set(gamma), p), sp_neg, q)));
-    if (clip == 0.0) {
-        const vd fp = st_pow(p, gamma_n, lo);
-        *an = v_mul(fp, sp_pos);
-        *dan = v_mul(fp, v_fma(v_mul(v_set(gamma_n), q), sp_pos, p));
-        return;
-    }
-    /* p_m = p - clip where p > clip, else 0 (and so are the part and its
-     * derivative); 1 - p_m = 1 - p + clip, formed from 1 - p. Where
-     * 1 - p_m >= 1/2, its rounding may have dropped digits of a small p_m:
-     * log(1 - p_m) takes them back to first order,
-     *   log(1 - p_m) = log(om) + ((1 - om) - p_m) / om,
-     * 1 - om being exact there. */
     const vm live = v_gt(p, v_set(clip));
     const vd one = v_set(1.0);
     const vd pm = v_keep(live, v_sub(p, v_set(clip)));
@@ -57,6 +42,27 @@ ST_INLINE void st_asl_parts(vd x, double gamma, double gamma_n, double clip, int
     *dan = v_keep(live, v_mul(p, inner));
 }
 
+/* The two parts' values without y: ap = (1 - p)^gamma softplus(-x) and
+ * an = p_m^gamma_n (-log(1 - p_m)), -log(1 - p_m) being softplus(x)
+ * without a clip and -log(min(1 - p + clip, 1)) with one. */
+ST_INLINE void st_asl_parts(vd x, double gamma, double gamma_n, double clip, int lo, vd *ap, vd *an, vd *dap,
+                            vd *dan)
+{
+    vd sp_pos, sp_neg, p, q;
+    st_sigmoid(x, lo, &sp_pos, &sp_neg, &p, &q);
+    const vd fq = st_pow(q, gamma, lo);
+    *ap = v_mul(fq, sp_neg);
+    /* d ap/dx = -(1 - p)^gamma (gamma p softplus(-x) + 1 - p) */
+    *dap = v_neg(v_mul(fq, v_fma(v_mul(v_set(gamma), p), sp_neg, q)));
+    if (clip == 0.0) {
+        const vd fp = st_pow(p, gamma_n, lo);
+        *an = v_mul(fp, sp_pos);
+        *dan = v_mul(fp, v_fma(v_mul(v_set(gamma_n), q), sp_pos, p));
+        return;
+    }
+    st_asl_clipped(x, p, q, gamma_n, clip, lo, an, dan);
+}
+
 ST_INLINE void st_asl(vd x, vd y, double gamma, double gamma_n, double clip, int lo, vd *loss, vd *grad)
 {
     vd ap, an, dap, dan;
@@ -65,6 +71,20 @@ ST_INLINE void st_asl(vd x, vd y, double gamma, double gamma_n, double clip, int
     const vm has_p = v_ne(y, v_zero()), has_n = v_ne(y, one);
     *loss = v_add(v_keep(has_p, v_mul(y, ap)), v_keep(has_n, v_mul(ny, an)));
     *grad = v_add(v_keep(has_p, v_mul(y, dap)), v_keep(has_n, v_mul(ny, dan)));
+}
+
+/* The same with a clip (clip > 0) where every target is 0 (the lanes that
+ * count): the positive part is not formed, nor softplus, whose logarithm
+ * only that part needs there (the results are st_asl's, bit for bit). */
+ST_INLINE void st_asl_negatives(vd x, vd y, double gamma_n, double clip, int lo, vd *loss, vd *grad)
+{
+    vd p, q, an, dan;
+    st_sigmoid_pq(x, lo, &p, &q);
+    st_asl_clipped(x, p, q, gamma_n, clip, lo, &an, &dan);
+    const vd one = v_set(1.0), ny = v_sub(one, y);
+    const vm has_n = v_ne(y, one);
+    *loss = v_add(v_zero(), v_keep(has_n, v_mul(ny, an)));
+    *grad = v_add(v_zero(), v_keep(has_n, v_mul(ny, dan)));
 }
 
 /* d/dy of alpha_t(y) [y ap + (1 - y) an]:

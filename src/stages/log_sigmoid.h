@@ -23,6 +23,17 @@ ST_INLINE void st_sigmoid(vd x, int lo, vd *sp_pos, vd *sp_neg, vd *p, vd *q)
     *q = v_sel(pos, small, big);
 }
 
+/* p and q alone, the same bits as st_sigmoid's, without the logarithm. */
+ST_INLINE void st_sigmoid_pq(vd x, int lo, vd *p, vd *q)
+{
+    const vd e = ST_EXP(v_neg(v_abs(x)), lo);
+    const vd big = ST_RECIP1P_UNIT(e, lo);
+    const vd small = v_mul(e, big);
+    const vm pos = v_ge(x, v_zero());
+    *p = v_sel(pos, big, small);
+    *q = v_sel(pos, small, big);
+}
+
 /* The same pieces named for the hard-label forms, where z is the logit
  * of the wrong answer: sig = sigmoid(z), sig_minus = sigmoid(-z) = 1 -
  * sig, sp = softplus(z), sp_minus = softplus(-z). */

@@ -18,6 +18,7 @@
 #define ST_LOG(x, lo) ((lo) ? v_log_lo(x) : v_log(x))
 #define ST_LOG1P(x, lo) ((lo) ? v_log1p_lo(x) : v_log1p(x))
 #define ST_LOG1P_UNIT(u, r, lo) ((lo) ? v_log1p_unit_lo((u), (r)) : v_log1p_unit((u), (r)))
+#define ST_RECIP1P_UNIT(u, lo) ((lo) ? v_recip1p_unit_lo(u) : v_recip1p_unit(u))
 
 /* Forced inline where the compiler optimises, plain otherwise (see
  * V_INLINE). */

@@ -104,6 +104,8 @@ APPLY(v_log1p)
 APPLY(v_log1p_lo)
 APPLY(v_recip)
 APPLY(v_recip_lo)
+APPLY(v_recip1p_unit)
+APPLY(v_recip1p_unit_lo)
 
 /* v_log1p_unit's two results, each as a function of its own. */
 #define APPLY_UNIT(fn, which)                                            \
@@ -1177,6 +1179,25 @@ int main(int argc, char **argv)
     test_log1p_unit("v_log1p_unit (recip)", apply_v_log1p_unit_r, recip1pl, 0);
     test_log1p_unit("v_log1p_unit_lo (log)", apply_v_log1p_unit_lo_l, log1pl, 1);
     test_log1p_unit("v_log1p_unit_lo (recip)", apply_v_log1p_unit_lo_r, recip1pl, 1);
+    test_log1p_unit("v_recip1p_unit", apply_v_recip1p_unit, recip1pl, 0);
+    test_log1p_unit("v_recip1p_unit_lo", apply_v_recip1p_unit_lo, recip1pl, 1);
+    {
+        /* The sigmoid's p and q come from either: the same bits. */
+        int same = 1;
+        for (int i = 0; i <= 1 << 16; i++) {
+            const double u = i / 65536.0 + (i & 1) * 0x1p-40;
+            vd r, rl;
+            (void)v_log1p_unit(v_set(u), &r);
+            (void)v_log1p_unit_lo(v_set(u), &rl);
+            double a[V_LANES], b[V_LANES], al[V_LANES], bl[V_LANES];
+            lanes(r, a);
+            lanes(v_recip1p_unit(v_set(u)), b);
+            lanes(rl, al);
+            lanes(v_recip1p_unit_lo(v_set(u)), bl);
+            same &= same_bits(a[0], b[0]) && same_bits(al[0], bl[0]);
+        }
+        result(same, "v_recip1p_unit(_lo): v_log1p_unit(_lo)'s reciprocal bit for bit, 65537 values in [0, 1]");
+    }
     test_prefetch_stream(&fz);
     munmap(fz.base, fz.map_len);
     free(g_buf);
