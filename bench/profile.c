@@ -73,13 +73,13 @@ int main(int argc, char **argv)
     if (s.storage != STORAGE_RUN) {
         /* One bfloat16 or float16 value, in the half copies' buffer. */
         const uint16_t h = d.half[s.storage == STORAGE_BF16 ? 0 : 1].out_scalar[0];
-        const int e = (h >> 10) & 31, m = h & 1023;
         if (s.storage == STORAGE_BF16) {
             const uint32_t u = (uint32_t)h << 16;
             float v;
             memcpy(&v, &u, sizeof v);
             loss_value = v;
         } else {
+            const int e = (h >> 10) & 31, m = h & 1023;
             loss_value = e == 0 ? ldexp(m, -24) : e == 31 ? (m ? NAN : INFINITY) : ldexp(m + 1024, e - 25);
             if (h & 0x8000)
                 loss_value = -loss_value;

@@ -128,9 +128,9 @@ typedef struct focal_plan {
     int zero;                   /* reduced with a zero denominator: every value 0 */
 
     /* The target gradient (FOCAL_OP_TARGET): d/dy of the reduced loss L
-     * is tg_loss times (w dloss/dy minus L, tg_share, times the
-     * denominator's derivative, where it depends on the targets:
-     * tg_den_kind), the difference formed first. */
+     * is tg_loss times the difference, formed first, of w dloss/dy and
+     * L (tg_share) times the denominator's derivative, where that depends
+     * on the targets (tg_den_kind). */
     double tg_loss, tg_share;   /* tg_loss: upstream / denominator; under a tiny one upstream, each entry divided last */
     int tg_den_kind;            /* 0 none, 1 WEIGHTED_MEAN's sum(w alpha_t), 2 max(1, P) */
 } focal_plan;

@@ -361,8 +361,8 @@ ST_INLINE void K(planes_dist)(const focal_plan *P, const K(view) *V, const K(ste
         /* A class of zero weight adds nothing, even where its term is
          * infinite (a -inf logit). */
         const vm used = v_ne(a, v_zero());
-        loss = v_add(loss, v_keep(used, v_mul(a, term)));
-        k = v_keep(used, v_mul(a, k));
+        loss = v_add(loss, st_weigh(a, term));
+        k = st_weigh(a, k);
         const vd d = K(dist_d)(p, q, l, a, used, k, others, D.inv_s, gamma);
         kv[j] = k;
         dv[j] = d;
@@ -443,7 +443,7 @@ ST_INLINE void K(planes_dist_prob)(const focal_plan *P, const K(view) *V, const 
         vd term, k;
         st_focal(p, q, l, gamma, LO, &term, &k);
         const vm used = v_ne(a, v_zero());
-        loss = v_add(loss, v_keep(used, v_mul(a, term)));
+        loss = v_add(loss, st_weigh(a, term));
         if (g != NULL) {
             const vd gj = v_mul(v_mul(gw, a), st_focal_dprob(p, q, l, gamma, LO));
             SV(g, n, v_keep(m_and(st->valid, used), st_clip_grad(xj, inside, gj)));
@@ -767,8 +767,8 @@ ST_INLINE void K(row_dist_vector)(const focal_plan *P, const K(dist_stats) *D, v
     vd term, k;
     st_focal(p, q, l, gamma, LO, &term, &k);
     const vm used = v_ne(coef, v_zero());
-    *loss = v_add(*loss, v_keep(used, v_mul(coef, term)));
-    k = v_keep(used, v_mul(coef, k));
+    *loss = v_add(*loss, st_weigh(coef, term));
+    k = st_weigh(coef, k);
     const vd d = K(dist_d)(p, q, l, coef, used, k, others, D->inv_s, gamma);
     if (n == V_LANES) {
         v_store(kr + j, k);
@@ -890,7 +890,7 @@ ST_INLINE double K(row_prob)(const focal_plan *P, const STYPE *x, const STYPE *y
         vd term, k;
         st_focal(p, q, l, gamma, LO, &term, &k);
         const vm used = v_ne(coef, v_zero());
-        loss = v_add(loss, v_keep(used, v_mul(coef, term)));
+        loss = v_add(loss, st_weigh(coef, term));
         if (g != NULL)
             SV(g + j, n,
                v_keep(used, st_clip_grad(xj, inside, v_mul(v_mul(gw, coef), st_focal_dprob(p, q, l, gamma, LO)))));
@@ -1313,12 +1313,11 @@ ST_INLINE vd K(target_last)(const focal_plan *P, vd g)
 /* Softmax: loss = sum_c y'_c alpha_c (1 - p_c)^gamma (-log p_c), linear in
  * y: d/dy_c = (1 - ls) alpha_c term_c; WEIGHTED_MEAN's denominator
  * sum(w sum_c y'_c alpha_c) has w alpha_c (1 - ls). */
-ST_INLINE vd K(sm_target_value)(const focal_plan *P, vd term, double alpha_c, vd gmul)
+ST_INLINE vd K(sm_target_value)(const focal_plan *P, vd term, vd alpha, vd gmul)
 {
-    const double f = (1.0 - P->ls) * alpha_c;
     if (P->tg_den_kind == 1)
         term = v_sub(term, v_set(P->tg_share));
-    return v_mul(gmul, v_mul(v_set(f), term));
+    return v_mul(gmul, v_mul(v_mul(v_set(1.0 - P->ls), alpha), term));
 }
 
 ST_INLINE void K(planes_target)(const focal_plan *P, const K(view) *V, const K(step) *st, int64_t s, vd *ev,
@@ -1346,7 +1345,7 @@ ST_INLINE void K(planes_target)(const focal_plan *P, const K(view) *V, const K(s
         }
         vd term, k;
         st_focal(p, q, l, gamma, LO, &term, &k);
-        SV(g, n, K(target_last)(P, K(sm_target_value)(P, term, st_alpha_class(P, j), gmul)));
+        SV(g, n, K(target_last)(P, K(sm_target_value)(P, term, v_set(st_alpha_class(P, j)), gmul)));
     }
 }
 
@@ -1375,11 +1374,8 @@ ST_INLINE void K(row_target)(const focal_plan *P, const STYPE *x, STYPE *g, int6
         }
         vd term, k;
         st_focal(p, q, l, gamma, LO, &term, &k);
-        const double f = 1.0 - P->ls;
         const vd alpha = P->alpha_v != NULL ? LDD(P->alpha_v + j, n) : v_set(P->alpha_s);
-        if (P->tg_den_kind == 1)
-            term = v_sub(term, v_set(P->tg_share));
-        SV(g + j, n, K(target_last)(P, v_mul(gmul, v_mul(v_mul(v_set(f), alpha), term))));
+        SV(g + j, n, K(target_last)(P, K(sm_target_value)(P, term, alpha, gmul)));
     }
 }
 
@@ -1430,14 +1426,15 @@ ST_INLINE void K(sig_target_vector)(const focal_plan *P, int form, int64_t at, v
     const vd x = LD((const STYPE *)P->a.input + at, n);
     const vd y = st_smooth(P, LD((const STYPE *)P->a.target_dense + at, n), P->ls / 2);
     const double f = 1.0 - P->ls;
-    const vd dl = K(sig_dtarget)(P, form, x, y, a1, a0, pw, gamma);
+    vd dl = K(sig_dtarget)(P, form, x, y, a1, a0, pw, gamma);
     vd g;
-    if (P->tg_den_kind == 1)   /* the denominator's derivative: w (a1 - a0) (1 - ls) */
-        g = v_mul(v_mul(v_mul(w, up), v_set(P->tg_loss * f)), v_fnma(v_sub(a1, a0), v_set(P->tg_share), dl));
-    else if (P->tg_den_kind == 2)   /* 1 an element */
+    if (P->tg_den_kind == 2) {   /* the denominator's derivative: 1 an element */
         g = v_mul(v_set(P->tg_loss), v_sub(v_mul(v_mul(w, up), v_mul(v_set(f), dl)), v_set(P->tg_share)));
-    else
+    } else {
+        if (P->tg_den_kind == 1)   /* w (a1 - a0) (1 - ls) */
+            dl = v_fnma(v_sub(a1, a0), v_set(P->tg_share), dl);
         g = v_mul(v_mul(v_mul(w, up), v_set(P->tg_loss * f)), dl);
+    }
     SV((STYPE *)P->a.grad_target + at, n, K(target_last)(P, g));
 }
 
@@ -1677,7 +1674,7 @@ static void K(scan)(const focal_plan *plan, const focal_tile *T, void *scratch, 
         }
         /* A position of zero weight adds nothing, even where its alpha_t
          * sum overflows (0 inf is NaN). */
-        wa = v_add(wa, v_keep(m_and(st.valid, v_ne(st.w, v_zero())), v_mul(st.w, at)));
+        wa = v_add(wa, v_keep(st.valid, st_weigh(st.w, at)));
     }
     if (P->dense) {
         /* Elements: one run of rows * c (inner == 1) or c runs of rows. */
@@ -1698,7 +1695,7 @@ static void K(scan)(const focal_plan *plan, const focal_tile *T, void *scratch, 
                     const double w = P->a.weight != NULL
                                          ? K(lane0)(S_LOAD_PART((const STYPE *)P->a.weight + T->pos0 + r, 1, 0.0))
                                          : 1.0;
-                    wa = v_add(wa, v_keep(m_first(1), v_set(w != 0 ? w * v_hsum(sa) : 0.0)));
+                    wa = v_add(wa, v_keep(m_first(1), st_weigh(v_set(w), v_set(v_hsum(sa)))));
                 }
             } else {
                 for (int64_t s = 0; s < rows; s += V_LANES) {
@@ -1707,7 +1704,7 @@ static void K(scan)(const focal_plan *plan, const focal_tile *T, void *scratch, 
                     for (int64_t j = 0; j < c; j++)
                         sa = v_add(sa, K(scan_alpha_of)(P, LD(y + j * inner + s, n), v_set(st_alpha_class(P, j))));
                     const vd w = P->a.weight != NULL ? LD((const STYPE *)P->a.weight + T->pos0 + s, n) : v_set(1.0);
-                    wa = v_add(wa, v_keep(m_and(m_first(n), v_ne(w, v_zero())), v_mul(w, sa)));
+                    wa = v_add(wa, v_keep(m_first(n), st_weigh(w, sa)));
                 }
             }
         }

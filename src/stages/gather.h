@@ -22,6 +22,13 @@ ST_INLINE vd st_alpha_target(const focal_plan *P, vi t, vm kept)
     return v_set(P->alpha_s);
 }
 
+/* w v where w is not 0, and 0 where it is: a zero weight (or target
+ * coefficient) adds nothing, even where v is infinite or NaN-making. */
+ST_INLINE vd st_weigh(vd w, vd v)
+{
+    return v_keep(v_ne(w, v_zero()), v_mul(w, v));
+}
+
 /* alpha_c of one class (softmax target distributions). */
 ST_INLINE double st_alpha_class(const focal_plan *P, int64_t j)
 {

@@ -48,10 +48,16 @@ ST_INLINE vd st_pow_log(vd q, vd lq, double gamma, int lo)
  *                                       through log-softmax
  * finite for every gamma >= 0. p l is taken as 0 where p = 0, its limit,
  * also where l = -inf (a -inf logit). */
+/* p l, 0 where p = 0 (its limit, also where l = -inf). */
+ST_INLINE vd st_p_log_p(vd p, vd l)
+{
+    return v_keep(v_gt(p, v_zero()), v_mul(p, l));
+}
+
 ST_INLINE void st_focal(vd p, vd q, vd l, double gamma, int lo, vd *term, vd *k)
 {
     const vd f = st_pow(q, gamma, lo);
-    const vd pl = v_keep(v_gt(p, v_zero()), v_mul(p, l));
+    const vd pl = st_p_log_p(p, l);
     *term = v_neg(v_mul(f, l));
     *k = v_mul(f, v_fnma(v_set(gamma), pl, q));
 }
@@ -63,8 +69,7 @@ ST_INLINE vd st_focal_k_over_q(vd p, vd q, vd l, double gamma, int lo)
 {
     if (gamma == 0.0)
         return v_set(1.0);
-    const vd pl = v_keep(v_gt(p, v_zero()), v_mul(p, l));
-    return v_mul(st_pow(q, gamma - 1.0, lo), v_fnma(v_set(gamma), pl, q));
+    return v_mul(st_pow(q, gamma - 1.0, lo), v_fnma(v_set(gamma), st_p_log_p(p, l), q));
 }
 
 /* d/dp of -(1 - p)^gamma log p, for probabilities input, where
