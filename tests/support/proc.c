@@ -12,6 +12,22 @@
 #include <string.h>
 #include <sys/wait.h>
 
+/* Whether task tid still runs code: a thread that has exited (and been
+ * joined) can stay listed for a moment as Z or X while the kernel
+ * releases it. */
+static int task_alive(const char *tid)
+{
+    char path[300], stat[512];
+    snprintf(path, sizeof path, "/proc/self/task/%s/stat", tid);
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return 0;   /* already gone */
+    const int got = fgets(stat, sizeof stat, f) != NULL;
+    fclose(f);
+    const char *end = got ? strrchr(stat, ')') : NULL;
+    return end == NULL || (end[1] == ' ' && end[2] != 'Z' && end[2] != 'X');
+}
+
 int proc_pool_threads(void)
 {
     DIR *d = opendir("/proc/self/task");
@@ -19,7 +35,7 @@ int proc_pool_threads(void)
         return -1;
     int n = 0;
     for (struct dirent *e; (e = readdir(d)) != NULL;) {
-        if (e->d_name[0] == '.')
+        if (e->d_name[0] == '.' || !task_alive(e->d_name))
             continue;
         char path[300], name[32] = "";
         snprintf(path, sizeof path, "/proc/self/task/%s/comm", e->d_name);
@@ -41,7 +57,7 @@ int proc_task_count(void)
         return -1;
     int n = 0;
     for (struct dirent *e; (e = readdir(d)) != NULL;)
-        n += e->d_name[0] != '.';
+        n += e->d_name[0] != '.' && task_alive(e->d_name);
     closedir(d);
     return n;
 }

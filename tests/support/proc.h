@@ -13,8 +13,8 @@
  * named "focal-pool"; -1 when /proc/self/task cannot be read. */
 int proc_pool_threads(void);
 
-/* The threads of this process (entries of /proc/self/task); -1 when it
- * cannot be read. */
+/* The threads of this process (entries of /proc/self/task, without
+ * those that have exited and await release); -1 when it cannot be read. */
 int proc_task_count(void);
 
 /* A "Name:   value kB" field of /proc/self/status (VmRSS, VmSize, ...) in
