@@ -2137,6 +2137,15 @@ static void test_softmax_probabilities_clipped(void **state)
     };
     static const int64_t targets_default[N] = {0, 3, 3};
     static const int64_t targets_default2[N] = {2, 1, 0};
+    /* eps 1e-300, below the range of the vector tables' reciprocal
+     * estimate (they divide there): 0 is below; 1e-280, 1e-250 and 1e-30 inside,
+     * with gradients near -1e280, -1e250 and -1e30. */
+    static const double x_tiny[ELEMS] = {
+        0.0,   0.5,  1e-250, 0.25,
+        1e-30, 0.75, 0.125,  0.125,
+        0.25,  1.0,  1e-280, 0.5,
+    };
+    static const int64_t targets_tiny[N] = {2, 0, 2};
     static const double alpha[C] = {0.5, 1.0, 0.25, 2.0};
     static const double gammas[] = {0.0, 0.5, 2.0};
     static const focal_reduction reds[] = {FOCAL_REDUCTION_NONE, FOCAL_REDUCTION_SUM};
@@ -2145,7 +2154,7 @@ static void test_softmax_probabilities_clipped(void **state)
         for (size_t gi = 0; gi < 3; gi++) {
             for (size_t ri = 0; ri < 2; ri++) {
                 for (int a = 0; a < 2; a++) {
-                    for (int v = 0; v < 5; v++) {
+                    for (int v = 0; v < 6; v++) {
                         setup s = {.mode = FOCAL_MODE_SOFTMAX};
                         s.n = N;
                         s.c = C;
@@ -2175,11 +2184,20 @@ static void test_softmax_probabilities_clipped(void **state)
                             s.eps = 0.0;
                             s.target = targets_default;
                             break;
-                        default:
+                        case 4:
                             s.label = "probabilities, default eps, targets 2";
                             s.x = x_default;
                             s.eps = 0.0;
                             s.target = targets_default2;
+                            break;
+                        default:
+                            /* float64 only: float32 clips at 2^-149 at least. */
+                            if (both_precs[pi] != PREC_F64)
+                                continue;
+                            s.label = "probabilities, eps 1e-300";
+                            s.x = x_tiny;
+                            s.eps = 1e-300;
+                            s.target = targets_tiny;
                             break;
                         }
                         bad += run_compare(&s, both_precs[pi]);
@@ -2877,6 +2895,8 @@ static void test_sigmoid_probabilities_clipped(void **state)
     static const double hard2[ELEMS] = {0, 1, 0, 1, 1, 0, 1, 0, 0, 1, 1, 0};
     static const double soft[ELEMS] = {0.2, 0.7, 0.5, 1.0, 0.25, 0.9,
                                        0.0, 0.6, 0.3, 0.8, 0.1,  0.4};
+    static const double x_tiny[ELEMS] = {0.0,   1e-280, 1e-250, 0.5, 1.0 - 1e-12, 0.75,
+                                         1e-30, 0.3,    0.999,  1e-9, 0.7,         1e-200};
     static const double gammas[] = {0.0, 0.5, 2.0};
     size_t bad = 0;
     for (size_t pi = 0; pi < 2; pi++) {
@@ -2912,6 +2932,19 @@ static void test_sigmoid_probabilities_clipped(void **state)
             s.gamma = gammas[gi];
             s.red = FOCAL_REDUCTION_NONE;
             bad += run_compare(&s, both_precs[pi]);
+            /* eps 1e-300 (float64: float32 clips at 2^-149 at least), below
+             * the range of the vector tables' reciprocal estimate (they
+             * divide there): probabilities down to 1e-280 inside. */
+            if (both_precs[pi] != PREC_F64)
+                continue;
+            for (int d = 0; d < 2; d++) {
+                s.label = d ? "clipped probabilities, eps 1e-300, soft targets"
+                            : "clipped probabilities, eps 1e-300, hard targets";
+                s.x = x_tiny;
+                s.dense = d ? soft : hard;
+                s.eps = 1e-300;
+                bad += run_compare(&s, both_precs[pi]);
+            }
         }
     }
     assert_int_equal(bad, 0);

@@ -54,6 +54,9 @@
     } while (0)
 /* A vector of doubles (scratch, alpha vectors). */
 #define LDD(p, n) ((n) == V_LANES ? v_load(p) : v_load_part((p), (n), 0.0))
+/* Probabilities input clipped at 2^-124 or more: p, 1 - p and their
+ * means are in ST_RECIP's range, their reciprocals need no division. */
+#define K_PROB_EST(P) ((P)->clip_lo >= 0x1p-124)
 
 /* Calls BODY(gamma) with gamma a constant for the paper's exponent, 2,
  * where the power is a product; every other gamma goes through the
@@ -408,7 +411,7 @@ ST_INLINE void K(planes_index_prob)(const focal_plan *P, const K(view) *V, const
     if (V->g == NULL)
         return;
     const vd up = K(upstream_at)(P, st->pos, n);
-    vd dg = v_mul(st_grad_mult(P, lw, up), st_focal_dprob(p, q, l, gamma, LO));
+    vd dg = v_mul(st_grad_mult(P, lw, up), st_focal_dprob(p, q, l, gamma, K_PROB_EST(P), LO));
     if (P->poly != 0.0)
         dg = v_fma(st_grad_mult(P, st->w, up), st_poly_dprob(q, gamma, P->poly, LO), dg);
     const vd gt = v_keep(st->valid, st_clip_grad(xt, inside, dg));
@@ -445,7 +448,7 @@ ST_INLINE void K(planes_dist_prob)(const focal_plan *P, const K(view) *V, const 
         const vm used = v_ne(a, v_zero());
         loss = v_add(loss, st_weigh(a, term));
         if (g != NULL) {
-            const vd gj = v_mul(v_mul(gw, a), st_focal_dprob(p, q, l, gamma, LO));
+            const vd gj = v_mul(v_mul(gw, a), st_focal_dprob(p, q, l, gamma, K_PROB_EST(P), LO));
             SV(g, n, v_keep(m_and(st->valid, used), st_clip_grad(xj, inside, gj)));
             g += V->stride;
         }
@@ -860,7 +863,7 @@ ST_INLINE double K(row_prob)(const focal_plan *P, const STYPE *x, const STYPE *y
         K(row_store_out)(P, pos, lt);
         if (g != NULL) {
             const vd up = v_set(K(row_upstream)(P, pos));
-            vd dg = v_mul(st_grad_mult(P, v_set(lw), up), st_focal_dprob(p, q, l, gamma, LO));
+            vd dg = v_mul(st_grad_mult(P, v_set(lw), up), st_focal_dprob(p, q, l, gamma, K_PROB_EST(P), LO));
             if (P->poly != 0.0)
                 dg = v_fma(st_grad_mult(P, v_set(w), up), st_poly_dprob(q, gamma, P->poly, LO), dg);
             const vd gt = st_clip_grad(xt, inside, dg);
@@ -893,7 +896,7 @@ ST_INLINE double K(row_prob)(const focal_plan *P, const STYPE *x, const STYPE *y
         loss = v_add(loss, st_weigh(coef, term));
         if (g != NULL)
             SV(g + j, n,
-               v_keep(used, st_clip_grad(xj, inside, v_mul(v_mul(gw, coef), st_focal_dprob(p, q, l, gamma, LO)))));
+               v_keep(used, st_clip_grad(xj, inside, v_mul(v_mul(gw, coef), st_focal_dprob(p, q, l, gamma, K_PROB_EST(P), LO)))));
     }
     const double lt = (P->tiny ? share : w) * v_hsum(loss);
     K(row_store_out)(P, pos, lt);
@@ -1053,7 +1056,7 @@ ST_INLINE void K(sig_elements)(const focal_plan *P, const unsigned fl, int form,
         if (form == KS_SPLIT)
             st_fl_split(x, y, gamma, LO, &lp, &ln, &gp, &gn);
         else
-            st_fl_split_prob(p, y, gamma, LO, &lp, &ln, &gp, &gn);
+            st_fl_split_prob(p, y, gamma, K_PROB_EST(P), LO, &lp, &ln, &gp, &gn);
         const vd A1 = (fl & SF_PW) ? v_mul(a1, pw) : a1;
         *loss = v_fma(A1, lp, v_mul(a0, ln));
         *grad = v_fma(A1, gp, v_mul(a0, gn));
@@ -1065,7 +1068,7 @@ ST_INLINE void K(sig_elements)(const focal_plan *P, const unsigned fl, int form,
         *grad = v_mul(at, *grad);
         break;
     case KS_FL_PROB:
-        st_fl_prob(p, y, pw, at, gamma, P->poly, LO, loss, grad);
+        st_fl_prob(p, y, pw, at, gamma, P->poly, K_PROB_EST(P), LO, loss, grad);
         break;
     case KS_QFL: {
         vd ce, d;
@@ -1735,6 +1738,7 @@ static void K(store1)(void *p, int64_t i, double v)
 #undef LD
 #undef SV
 #undef LDD
+#undef K_PROB_EST
 #undef KS_GAMMA
 #undef STYPE
 #undef SFX

@@ -22,6 +22,8 @@
 
 #define V_LANES 8
 #define V_ISA "avx512"
+/* vrcp14pd and one Newton step beat vdivpd (see V_RECIP_CHEAP in vec_scalar.h). */
+#define V_RECIP_CHEAP 1
 
 typedef __m512d vd;
 typedef __mmask8 vm;

@@ -87,6 +87,10 @@
 
 #define V_LANES 1
 #define V_ISA "scalar"
+/* V_RECIP_CHEAP: 1 where v_recip_lo costs less than a division, so that
+ * stages take it where its error (below 2^-32) is far below the result's
+ * rounding (float storage) and the divisor is in its range. */
+#define V_RECIP_CHEAP 0
 
 typedef double vd;
 typedef int vm;
