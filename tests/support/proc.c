@@ -12,9 +12,11 @@
 #include <string.h>
 #include <sys/wait.h>
 
-/* Whether task tid still runs code: a thread that has exited (and been
- * joined) can stay listed for a moment as Z or X while the kernel
- * releases it. */
+/* Whether task tid still runs code: a thread that has exited can stay
+ * listed for a moment after pthread_join() returned, first still running
+ * its exit in the kernel (flag PF_EXITING, 0x4, in field 9 of its stat:
+ * the kernel wakes the joiner from there), then as Z or X while it is
+ * released. */
 static int task_alive(const char *tid)
 {
     char path[300], stat[512];
@@ -25,7 +27,13 @@ static int task_alive(const char *tid)
     const int got = fgets(stat, sizeof stat, f) != NULL;
     fclose(f);
     const char *end = got ? strrchr(stat, ')') : NULL;
-    return end == NULL || (end[1] == ' ' && end[2] != 'Z' && end[2] != 'X');
+    if (end == NULL || end[1] != ' ')
+        return 1;
+    char state = 0;
+    unsigned long flags = 0;
+    if (sscanf(end + 2, "%c %*d %*d %*d %*d %*d %lu", &state, &flags) != 2)
+        return 1;
+    return state != 'Z' && state != 'X' && (flags & 0x4) == 0;
 }
 
 int proc_pool_threads(void)
