@@ -202,6 +202,14 @@ static focal_status resolve(focal_plan *p)
     p->variant = loss->variant;
     p->gamma_neg = loss->gamma_negative;
     p->clip = loss->clip;
+    /* The logit where p is the clip, less a margin far wider than the
+     * error of a computed p in relative terms (p's slope there is p (1 -
+     * p), at least p / 2; a normal clip keeps p's error relative). */
+    p->asl_dead = -INFINITY;
+    if (p->variant == FOCAL_VARIANT_ASL && p->clip >= 0x1p-1000 && p->clip <= 0.5) {
+        const double at_clip = log(p->clip) - log1p(-p->clip);
+        p->asl_dead = at_clip - 1e-6 * (1.0 + fabs(at_clip));
+    }
     p->poly = loss->poly_epsilon;
     p->ls = loss->label_smoothing;
     p->smoothed = p->ls > 0;

@@ -74,6 +74,8 @@ typedef struct focal_plan {
     int fl_star;
     int variant;                /* focal_variant */
     double gamma_neg, clip;     /* ASL */
+    double asl_dead;            /* ASL with a clip in [2^-1000, 1/2]: every logit
+                                   below it has p below the clip (-inf: none) */
     double poly;                /* Poly-1's epsilon, 0 without */
     int smoothed;               /* label smoothing > 0 */
     int reduced;                /* reduction != NONE */

@@ -351,6 +351,76 @@ static void test_family_extremes(void **state)
     assert_int_equal(nf_failures, 0);
 }
 
+/* ASL with a clip on targets all 0, each logit a row of NF_RUN classes so
+ * that every vector of every table holds one logit only: the vectors of
+ * negatives take their own path, and those whose logits all lie well
+ * below the clip's logit give 0 without forming p. Logits from -1e4 up,
+ * and the clip's logit with offsets of 1e-3 down to 1e-7 either side (the
+ * shortcut's margin is about 1e-6 of it). */
+#define NF_RUN 16
+static void nf_run_negatives(const nf_cfg *g, int f32, size_t *checks)
+{
+    const double at_clip = log(g->clip / (1.0 - g->clip));
+    const double xs[] = {-1e4, -1e3, -100.0, -40.0, -10.0, -5.0, -3.5, at_clip - 1e-3, at_clip - 1e-5,
+                         at_clip - 1e-6, at_clip - 1e-7, at_clip, at_clip + 1e-7, at_clip + 1e-3, -1.0, 0.0,
+                         2.5, 40.0};
+    const size_t nx = sizeof xs / sizeof xs[0], count = nx * NF_RUN;
+    double *x = numcheck_alloc(count, sizeof *x), *y = numcheck_alloc(count, sizeof *y);
+    double *out = numcheck_alloc(count, sizeof *out), *grad = numcheck_alloc(count, sizeof *grad);
+    float *xf = numcheck_alloc(count, sizeof *xf), *yf = numcheck_alloc(count, sizeof *yf);
+    float *outf = numcheck_alloc(count, sizeof *outf), *gradf = numcheck_alloc(count, sizeof *gradf);
+    for (size_t k = 0; k < count; k++) {
+        xf[k] = (float)xs[k / NF_RUN];
+        x[k] = f32 ? (double)xf[k] : xs[k / NF_RUN];
+        yf[k] = 0.0f;
+        y[k] = 0.0;
+    }
+    focal_loss *loss = nf_loss(g);
+    focal_status st;
+    if (f32) {
+        st = focal_forward_backward_dense_f32(loss, (int64_t)nx, NF_RUN, 1, xf, yf, NULL, outf, gradf);
+        for (size_t k = 0; k < count; k++) {
+            out[k] = outf[k];
+            grad[k] = gradf[k];
+        }
+    } else {
+        st = focal_forward_backward_dense_f64(loss, (int64_t)nx, NF_RUN, 1, x, y, NULL, out, grad);
+    }
+    assert_int_equal(st, FOCAL_OK);
+    for (size_t k = 0; k < count; k++) {
+        ld rl, rg;
+        nf_ref(g, (ld)x[k], 0.0L, (ld)NF_EPS, &rl, &rg);
+        nf_check(g, f32, "loss", x[k], 0.0, out[k], rl);
+        nf_check(g, f32, "grad", x[k], 0.0, grad[k], rg);
+        *checks += 2;
+    }
+    focal_loss_destroy(loss);
+    free(x);
+    free(y);
+    free(out);
+    free(grad);
+    free(xf);
+    free(yf);
+    free(outf);
+    free(gradf);
+}
+
+static void test_asl_negatives(void **state)
+{
+    (void)state;
+    size_t checks = 0;
+    nf_failures = 0;
+    for (size_t i = 0; i < NF_CFG_COUNT; i++) {
+        if (nf_cfgs[i].kind == NF_ASL && nf_cfgs[i].clip > 0) {
+            nf_run_negatives(&nf_cfgs[i], 0, &checks);
+            nf_run_negatives(&nf_cfgs[i], 1, &checks);
+        }
+    }
+    print_message("%zu checks, %zu failed\n", checks, nf_failures);
+    assert_true(checks > 0);
+    assert_int_equal(nf_failures, 0);
+}
+
 /* Softmax Poly-1 (index targets): rows of magnitude up to 1e4, every
  * class as the target, gamma 0, 0.5 and 2. With u = 1 - p_t (the other
  * classes' share, without cancellation) the closed form is
@@ -450,6 +520,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_family_extremes),
+        cmocka_unit_test(test_asl_negatives),
         cmocka_unit_test(test_softmax_poly_extremes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1084,7 +1084,7 @@ ST_INLINE void K(sig_elements)(const focal_plan *P, const unsigned fl, int form,
     case KS_ASL:
         /* Most vectors of a multi-label problem hold negatives only. */
         if (P->clip > 0 && m_all(m_or(v_eq(y, v_zero()), m_not(valid))))
-            st_asl_negatives(x, y, P->gamma_neg, P->clip, LO, loss, grad);
+            st_asl_negatives(x, y, P->gamma_neg, P->clip, P->asl_dead, LO, loss, grad);
         else
             st_asl(x, y, gamma, P->gamma_neg, P->clip, LO, loss, grad);
         *loss = v_mul(at, *loss);
