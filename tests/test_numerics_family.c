@@ -287,35 +287,33 @@ static void nf_check(const nf_cfg *g, int f32, const char *what, double x, doubl
     }
 }
 
-static void nf_run(const nf_cfg *g, int f32, size_t *checks)
+/* The fused call on (n, c) elements xs (logits or probabilities) with
+ * targets ys, as doubles before rounding to the type, each loss and
+ * gradient element checked against the closed form. */
+static void nf_call_check(const nf_cfg *g, int f32, size_t n, size_t c, const double *xs, const double *ys,
+                          size_t *checks)
 {
-    double xs[NF_MAX_X];
-    size_t nx = nf_inputs(g, xs);
-    size_t ny = sizeof nf_targets / sizeof nf_targets[0];
-    size_t count = nx * ny;
+    const size_t count = n * c;
     double *x = numcheck_alloc(count, sizeof *x), *y = numcheck_alloc(count, sizeof *y);
     double *out = numcheck_alloc(count, sizeof *out), *grad = numcheck_alloc(count, sizeof *grad);
     float *xf = numcheck_alloc(count, sizeof *xf), *yf = numcheck_alloc(count, sizeof *yf);
     float *outf = numcheck_alloc(count, sizeof *outf), *gradf = numcheck_alloc(count, sizeof *gradf);
-    for (size_t i = 0; i < nx; i++) {
-        for (size_t j = 0; j < ny; j++) {
-            size_t k = i * ny + j;
-            xf[k] = (float)xs[i];
-            yf[k] = (float)nf_targets[j];
-            x[k] = f32 ? (double)xf[k] : xs[i];
-            y[k] = f32 ? (double)yf[k] : nf_targets[j];
-        }
+    for (size_t k = 0; k < count; k++) {
+        xf[k] = (float)xs[k];
+        yf[k] = (float)ys[k];
+        x[k] = f32 ? (double)xf[k] : xs[k];
+        y[k] = f32 ? (double)yf[k] : ys[k];
     }
     focal_loss *loss = nf_loss(g);
     focal_status st;
     if (f32) {
-        st = focal_forward_backward_dense_f32(loss, (int64_t)count, 1, 1, xf, yf, NULL, outf, gradf);
+        st = focal_forward_backward_dense_f32(loss, (int64_t)n, (int64_t)c, 1, xf, yf, NULL, outf, gradf);
         for (size_t k = 0; k < count; k++) {
             out[k] = outf[k];
             grad[k] = gradf[k];
         }
     } else {
-        st = focal_forward_backward_dense_f64(loss, (int64_t)count, 1, 1, x, y, NULL, out, grad);
+        st = focal_forward_backward_dense_f64(loss, (int64_t)n, (int64_t)c, 1, x, y, NULL, out, grad);
     }
     assert_int_equal(st, FOCAL_OK);
     ld eps = (ld)NF_EPS;
@@ -335,6 +333,22 @@ static void nf_run(const nf_cfg *g, int f32, size_t *checks)
     free(yf);
     free(outf);
     free(gradf);
+}
+
+/* Every input with every target, one element per row. */
+static void nf_run(const nf_cfg *g, int f32, size_t *checks)
+{
+    double xs[NF_MAX_X] = {0};
+    const size_t nx = nf_inputs(g, xs);
+    const size_t ny = sizeof nf_targets / sizeof nf_targets[0];
+    double x[NF_MAX_X * (sizeof nf_targets / sizeof nf_targets[0])], y[sizeof x / sizeof x[0]];
+    for (size_t i = 0; i < nx; i++) {
+        for (size_t j = 0; j < ny; j++) {
+            x[i * ny + j] = xs[i];
+            y[i * ny + j] = nf_targets[j];
+        }
+    }
+    nf_call_check(g, f32, nx * ny, 1, x, y, checks);
 }
 
 static void test_family_extremes(void **state)
@@ -364,45 +378,13 @@ static void nf_run_negatives(const nf_cfg *g, int f32, size_t *checks)
     const double xs[] = {-1e4, -1e3, -100.0, -40.0, -10.0, -5.0, -3.5, at_clip - 1e-3, at_clip - 1e-5,
                          at_clip - 1e-6, at_clip - 1e-7, at_clip, at_clip + 1e-7, at_clip + 1e-3, -1.0, 0.0,
                          2.5, 40.0};
-    const size_t nx = sizeof xs / sizeof xs[0], count = nx * NF_RUN;
-    double *x = numcheck_alloc(count, sizeof *x), *y = numcheck_alloc(count, sizeof *y);
-    double *out = numcheck_alloc(count, sizeof *out), *grad = numcheck_alloc(count, sizeof *grad);
-    float *xf = numcheck_alloc(count, sizeof *xf), *yf = numcheck_alloc(count, sizeof *yf);
-    float *outf = numcheck_alloc(count, sizeof *outf), *gradf = numcheck_alloc(count, sizeof *gradf);
-    for (size_t k = 0; k < count; k++) {
-        xf[k] = (float)xs[k / NF_RUN];
-        x[k] = f32 ? (double)xf[k] : xs[k / NF_RUN];
-        yf[k] = 0.0f;
+    enum { NX = sizeof xs / sizeof xs[0] };
+    double x[NX * NF_RUN], y[NX * NF_RUN];
+    for (size_t k = 0; k < NX * NF_RUN; k++) {
+        x[k] = xs[k / NF_RUN];
         y[k] = 0.0;
     }
-    focal_loss *loss = nf_loss(g);
-    focal_status st;
-    if (f32) {
-        st = focal_forward_backward_dense_f32(loss, (int64_t)nx, NF_RUN, 1, xf, yf, NULL, outf, gradf);
-        for (size_t k = 0; k < count; k++) {
-            out[k] = outf[k];
-            grad[k] = gradf[k];
-        }
-    } else {
-        st = focal_forward_backward_dense_f64(loss, (int64_t)nx, NF_RUN, 1, x, y, NULL, out, grad);
-    }
-    assert_int_equal(st, FOCAL_OK);
-    for (size_t k = 0; k < count; k++) {
-        ld rl, rg;
-        nf_ref(g, (ld)x[k], 0.0L, (ld)NF_EPS, &rl, &rg);
-        nf_check(g, f32, "loss", x[k], 0.0, out[k], rl);
-        nf_check(g, f32, "grad", x[k], 0.0, grad[k], rg);
-        *checks += 2;
-    }
-    focal_loss_destroy(loss);
-    free(x);
-    free(y);
-    free(out);
-    free(grad);
-    free(xf);
-    free(yf);
-    free(outf);
-    free(gradf);
+    nf_call_check(g, f32, NX, NF_RUN, x, y, checks);
 }
 
 static void test_asl_negatives(void **state)
