@@ -1,6 +1,7 @@
 /* The compute entry points: each describes its call, has it planned
  * (validation and the pre-pass), and runs the plan's main pass through
  * the driver. */
+#include <math.h>
 #include <string.h>
 
 #include "exec/driver.h"
@@ -13,7 +14,9 @@ static focal_status run(const focal_plan *p)
     const size_t elements = (size_t)(a->n * a->c * a->inner);
     if (a->op == FOCAL_OP_COUNTS) {
         a->counts[0] = p->count;
-        a->counts[1] = p->weight_alpha;
+        /* sum(w alpha_t) of scaled alphas, scaled back (rounded once; an
+         * overflow is the true sum's). */
+        a->counts[1] = ldexp(p->weight_alpha, p->alpha_exp);
         a->counts[2] = p->positives;
         return FOCAL_OK;
     }

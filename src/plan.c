@@ -166,15 +166,20 @@ static double unit_scaled(double v, double m)
  * by alpha_t, which is linear in alpha; the sigmoid's 1 - a becomes
  * alpha_one - a). An alpha far from 1 is scaled to about 1, so that
  * w alpha_t and the sums stay far from overflow and from subnormals.
- * Poly-1's term is not multiplied by alpha_t: with it nothing is scaled. */
+ * Poly-1's term is not multiplied by alpha_t: with it nothing is scaled.
+ * The counts (focal_counts_*) are scaled under every reduction and
+ * variant, and sum(w alpha_t) is scaled back at the end (alpha_exp): with
+ * an alpha of +-DBL_MAX the positives' and negatives' terms would
+ * otherwise overflow to infinities of both signs and a NaN. */
 static focal_status scale_alpha(focal_plan *p)
 {
     const focal_loss *loss = p->a.loss;
     const double m = p->alpha_scale;
-    if (loss->reduction != FOCAL_REDUCTION_WEIGHTED_MEAN || p->a.op == FOCAL_OP_COUNTS ||
-        p->alpha_kind == FOCAL_ALPHA_NONE || p->poly != 0 || p->variant == FOCAL_VARIANT_VFL ||
-        (m <= SCALE_ABOVE && m >= SCALE_BELOW))
+    const int counts = p->a.op == FOCAL_OP_COUNTS;
+    if ((loss->reduction != FOCAL_REDUCTION_WEIGHTED_MEAN && !counts) || p->alpha_kind == FOCAL_ALPHA_NONE ||
+        ((p->poly != 0 || p->variant == FOCAL_VARIANT_VFL) && !counts) || (m <= SCALE_ABOVE && m >= SCALE_BELOW))
         return FOCAL_OK;
+    p->alpha_exp = ilogb(m);
     if (p->alpha_v != NULL) {
         const int64_t c = p->a.c;
         p->alpha_owned = malloc((size_t)c * sizeof(double));

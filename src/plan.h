@@ -126,6 +126,7 @@ typedef struct focal_plan {
     double factor;
     int tiny;
     double alpha_scale;         /* softmax: the largest |alpha_c|; sigmoid: of |a| and |1 - a|; 1 without alpha */
+    int alpha_exp;              /* alphas scaled by 2^-alpha_exp (scale_alpha in plan.c), else 0 */
     int divided;                /* tiny, softmax target distributions: the tiles' sums are already divided */
     int zero;                   /* reduced with a zero denominator: every value 0 */
 

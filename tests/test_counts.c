@@ -14,6 +14,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 
@@ -27,7 +28,8 @@ static const focal_reduction REDUCTIONS[] = {FOCAL_REDUCTION_NONE, FOCAL_REDUCTI
 static void check_counts(const double got[3], const double want[3], const char *what, int reduction)
 {
     for (int k = 0; k < 3; k++) {
-        if (fabs(got[k] - want[k]) > 1e-6 * fmax(1.0, fabs(want[k]))) {
+        /* NaN never passes; an infinity only where one is wanted. */
+        if (got[k] != want[k] && !(fabs(got[k] - want[k]) <= 1e-6 * fmax(1.0, fabs(want[k])))) {
             print_error("%s, reduction %d: counts[%d] = %.17g, want %.17g\n", what, reduction, k, got[k], want[k]);
             fail();
         }
@@ -104,11 +106,58 @@ static void test_sigmoid_dense(void **state)
     }
 }
 
+/* Alphas far from 1: sum(w alpha_t) is formed with alphas scaled by a
+ * power of two and scaled back, so that it is the true sum rounded, not a
+ * NaN from infinities of both signs (sigmoid alpha +-DBL_MAX: a y + (1 -
+ * a)(1 - y) is +-DBL_MAX on positives and about -+DBL_MAX on negatives)
+ * nor an overflow of partial sums whose total is finite. */
+static void test_alpha_far_from_one(void **state)
+{
+    (void)state;
+    enum { PN = 3, PC = 1 };
+    /* Two positives and a negative: 2a + (1 - a) = a + 1, which rounds to
+     * a for |a| = DBL_MAX; unscaled, a + a overflows first. */
+    const double y[PN * PC] = {1, 1, 0};
+    const float y32[PN * PC] = {1, 1, 0};
+    const double alphas[] = {DBL_MAX, -DBL_MAX, 0x1p600};
+    for (size_t i = 0; i < sizeof alphas / sizeof alphas[0]; i++) {
+        const double a = alphas[i];
+        const double want[3] = {PN * PC, a + 1.0, 2};
+        for (int r = 0; r < 2; r++) {
+            focal_loss *loss = NULL;
+            assert_int_equal(focal_loss_create(&loss, FOCAL_MODE_SIGMOID), FOCAL_OK);
+            assert_int_equal(focal_loss_set_alpha(loss, a), FOCAL_OK);
+            assert_int_equal(focal_loss_set_reduction(loss, r ? FOCAL_REDUCTION_WEIGHTED_MEAN : FOCAL_REDUCTION_SUM),
+                             FOCAL_OK);
+            double got[3] = {-1, -1, -1};
+            assert_int_equal(focal_counts_dense_f64(loss, PN, PC, 1, y, NULL, got), FOCAL_OK);
+            check_counts(got, want, "sigmoid alpha far from 1, f64", r);
+            double got32[3] = {-1, -1, -1};
+            assert_int_equal(focal_counts_dense_f32(loss, PN, PC, 1, y32, NULL, got32), FOCAL_OK);
+            check_counts(got32, want, "sigmoid alpha far from 1, f32", r);
+            focal_loss_destroy(loss);
+        }
+    }
+    /* Softmax, an alpha vector with entries of +-2^1000: 2^1000 (class 0)
+     * twice, -2^1000 (class 1) once, 1 (class 2) once. */
+    const int64_t t[4] = {0, 1, 0, 2};
+    const double av[3] = {0x1p1000, -0x1p1000, 1.0};
+    const double want[3] = {4, 0x1p1000 + 1.0, 0};
+    focal_loss *loss = NULL;
+    assert_int_equal(focal_loss_create(&loss, FOCAL_MODE_SOFTMAX), FOCAL_OK);
+    assert_int_equal(focal_loss_set_alpha_vector(loss, av, 3), FOCAL_OK);
+    double got[3] = {-1, -1, -1};
+    assert_int_equal(focal_counts_f64(loss, 4, 3, 1, t, NULL, got), FOCAL_OK);
+    check_counts(got, want, "softmax alpha vector far from 1", 0);
+    focal_loss_destroy(loss);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_softmax_index),
         cmocka_unit_test(test_sigmoid_dense),
+        cmocka_unit_test(test_alpha_far_from_one),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
