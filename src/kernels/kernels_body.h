@@ -1083,9 +1083,17 @@ ST_INLINE void K(sig_elements)(const focal_plan *P, const unsigned fl, int form,
         break;
     case KS_ASL:
         /* Most vectors of a multi-label problem hold negatives only. */
-        if (P->clip > 0 && m_all(m_or(v_eq(y, v_zero()), m_not(valid))))
-            st_asl_negatives(x, y, P->gamma_neg, P->clip, P->asl_dead, LO, loss, grad);
-        else
+        if (P->clip > 0 && m_all(m_or(v_eq(y, v_zero()), m_not(valid)))) {
+            /* Every logit below the plan's asl_dead: p is below the clip
+             * in every lane, and so the results are 0 (st_asl_negatives'
+             * bits; a NaN is not below). */
+            if (m_all(v_lt(x, v_set(P->asl_dead)))) {
+                *loss = v_zero();
+                *grad = v_zero();
+            } else {
+                st_asl_negatives(x, y, P->gamma_neg, P->clip, LO, loss, grad);
+            }
+        } else
             st_asl(x, y, gamma, P->gamma_neg, P->clip, LO, loss, grad);
         *loss = v_mul(at, *loss);
         *grad = v_mul(at, *grad);

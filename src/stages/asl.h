@@ -75,16 +75,9 @@ ST_INLINE void st_asl(vd x, vd y, double gamma, double gamma_n, double clip, int
 
 /* The same with a clip (clip > 0) where every target is 0 (the lanes that
  * count): the positive part is not formed, nor softplus, whose logarithm
- * only that part needs there (the results are st_asl's, bit for bit).
- * Where every logit is below `dead` (p below the clip: the plan's
- * asl_dead), the results are 0 without forming p (a NaN is not below). */
-ST_INLINE void st_asl_negatives(vd x, vd y, double gamma_n, double clip, double dead, int lo, vd *loss, vd *grad)
+ * only that part needs there (the results are st_asl's, bit for bit). */
+ST_INLINE void st_asl_negatives(vd x, vd y, double gamma_n, double clip, int lo, vd *loss, vd *grad)
 {
-    if (m_all(v_lt(x, v_set(dead)))) {
-        *loss = v_zero();
-        *grad = v_zero();
-        return;
-    }
     vd p, q, an, dan;
     st_sigmoid_pq(x, lo, &p, &q);
     st_asl_clipped(x, p, q, gamma_n, clip, lo, &an, &dan);
