@@ -2945,6 +2945,19 @@ static void test_sigmoid_probabilities_clipped(void **state)
                 s.eps = 1e-300;
                 bad += run_compare(&s, both_precs[pi]);
             }
+            /* eps 5e-324, the smallest double: 1 / p overflows for the
+             * subnormal p, and a target of 0 there must still give y / p
+             * = 0 (not 0 times infinity). */
+            static const double x_sub[4] = {1e-321, 1e-310, 0.5, 0.25};
+            static const double y_sub[4] = {0.0, 0.0, 1.0, 0.5};
+            setup t = s;
+            t.label = "clipped probabilities, eps 5e-324, subnormal p with y = 0";
+            t.n = 1;
+            t.c = 4;
+            t.x = x_sub;
+            t.dense = y_sub;
+            t.eps = 0x1p-1074;
+            bad += run_compare(&t, both_precs[pi]);
         }
     }
     assert_int_equal(bad, 0);

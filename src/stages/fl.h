@@ -56,7 +56,7 @@ ST_INLINE void st_fl_split(vd x, vd y, double gamma, int lo, vd *lp, vd *ln, vd 
 }
 
 /* The same from probabilities p in [eps, 1 - eps], q = 1 - p (`est`: eps
- * >= 2^-124, so 1 / p and 1 / q need no division, ST_RECIP):
+ * >= 2^-124, so the quotients by p and q need no division, ST_QUOT):
  *   lp = -y q^gamma log p      d lp/dp = y q^gamma (gamma log p / q - 1 / p)
  *   ln = -(1 - y) p^gamma log q   d ln/dp = (1 - y) p^gamma (1 / q - gamma log q / p) */
 ST_INLINE void st_fl_split_prob(vd p, vd y, double gamma, int est, int lo, vd *lp, vd *ln, vd *gp, vd *gn)
@@ -64,11 +64,10 @@ ST_INLINE void st_fl_split_prob(vd p, vd y, double gamma, int est, int lo, vd *l
     const vd one = v_set(1.0), q = v_sub(one, p), ny = v_sub(one, y), g = v_set(gamma);
     const vd lgp = ST_LOG(p, lo), lgq = ST_LOG1P(v_neg(p), lo);
     const vd fq = st_pow(q, gamma, lo), fp = st_pow(p, gamma, lo);
-    const vd rp = ST_RECIP(p, est, lo), rq = ST_RECIP(q, est, lo);
     *lp = v_neg(v_mul(v_mul(y, fq), lgp));
     *ln = v_neg(v_mul(v_mul(ny, fp), lgq));
-    *gp = v_mul(v_mul(y, fq), v_sub(v_mul(v_mul(g, lgp), rq), rp));
-    *gn = v_mul(v_mul(ny, fp), v_sub(rq, v_mul(v_mul(g, lgq), rp)));
+    *gp = v_mul(v_mul(y, fq), v_sub(ST_QUOT(v_mul(g, lgp), q, est, lo), ST_QUOT(one, p, est, lo)));
+    *gn = v_mul(v_mul(ny, fp), v_sub(ST_QUOT(one, q, est, lo), ST_QUOT(v_mul(g, lgq), p, est, lo)));
 }
 
 /* The same for targets exactly 0 or 1, in terms of z = x (1 - 2y), the
@@ -94,8 +93,8 @@ ST_INLINE void st_fl_hard(vd x, vd y, vd at, double gamma, double eps, int lo, v
  *   CE = -(pw y log p + (1 - y) log(1 - p)),  m = y q + (1 - y) p
  *   loss = m^gamma CE,  d/dp = m^gamma [gamma (1 - 2y) CE / m + (1 - y) / q - pw y / p]
  * with m >= eps keeping it finite (`est`: eps >= 2^-124, so the three
- * reciprocals need no division, ST_RECIP; m, a mean of p and q, is at
- * least their smaller one). */
+ * quotients need no division, ST_QUOT; m, a mean of p and q, is at least
+ * their smaller one). */
 ST_INLINE void st_fl_prob(vd p, vd y, vd pw, vd at, double gamma, double eps, int est, int lo, vd *loss, vd *grad)
 {
     const vd one = v_set(1.0), q = v_sub(one, p), ny = v_sub(one, y), py = v_mul(pw, y);
@@ -104,8 +103,8 @@ ST_INLINE void st_fl_prob(vd p, vd y, vd pw, vd at, double gamma, double eps, in
     const vd f = st_pow(m, gamma, lo);
     const vd sign = v_fnma(v_set(2.0), y, one);
     *loss = v_mul(at, v_mul(f, ce));
-    const vd a = v_mul(v_mul(v_mul(v_set(gamma), sign), ce), ST_RECIP(m, est, lo));
-    *grad = v_mul(at, v_mul(f, v_sub(v_add(a, v_mul(ny, ST_RECIP(q, est, lo))), v_mul(py, ST_RECIP(p, est, lo)))));
+    const vd a = ST_QUOT(v_mul(v_mul(v_set(gamma), sign), ce), m, est, lo);
+    *grad = v_mul(at, v_mul(f, v_sub(v_add(a, ST_QUOT(ny, q, est, lo)), ST_QUOT(py, p, est, lo))));
     if (eps != 0.0) {
         /* Poly-1: eps m^(gamma + 1), dm/dp = 1 - 2y. */
         *loss = v_fma(v_set(eps), v_mul(f, m), *loss);

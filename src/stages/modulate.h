@@ -74,12 +74,12 @@ ST_INLINE vd st_focal_k_over_q(vd p, vd q, vd l, double gamma, int lo)
 
 /* d/dp of -(1 - p)^gamma log p, for probabilities input, where
  * q = 1 - p >= eps keeps it finite: q^gamma (gamma l / q - 1 / p). `est`:
- * p and q are at least 2^-124 (the clip's lower bound is), so their
- * reciprocals need no division (ST_RECIP). */
+ * p and q are at least 2^-124 (the clip's lower bound is), so the
+ * quotients need no division (ST_QUOT). */
 ST_INLINE vd st_focal_dprob(vd p, vd q, vd l, double gamma, int est, int lo)
 {
     const vd f = st_pow(q, gamma, lo);
-    return v_mul(f, v_sub(v_mul(v_mul(v_set(gamma), l), ST_RECIP(q, est, lo)), ST_RECIP(p, est, lo)));
+    return v_mul(f, v_sub(ST_QUOT(v_mul(v_set(gamma), l), q, est, lo), ST_QUOT(v_set(1.0), p, est, lo)));
 }
 
 /* Probabilities input: the clipped probability, and the mask of the

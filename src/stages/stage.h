@@ -19,11 +19,12 @@
 #define ST_LOG1P(x, lo) ((lo) ? v_log1p_lo(x) : v_log1p(x))
 #define ST_LOG1P_UNIT(u, r, lo) ((lo) ? v_log1p_unit_lo((u), (r)) : v_log1p_unit((u), (r)))
 #define ST_RECIP1P_UNIT(u, lo) ((lo) ? v_recip1p_unit_lo(u) : v_recip1p_unit(u))
-/* 1 / d: the estimate v_recip_lo where results are stored in float or
- * narrower (lo), the instruction set's estimate is cheaper than its
- * division (V_RECIP_CHEAP) and `est` (the caller's proof that d is in
- * [2^-125, 2^125], the estimate's range); the division otherwise. */
-#define ST_RECIP(d, est, lo) (((est) && (lo) && V_RECIP_CHEAP) ? v_recip_lo(d) : v_div(v_set(1.0), (d)))
+/* a / d: a times the estimate v_recip_lo(d) where results are stored in
+ * float or narrower (lo), the instruction set's estimate is cheaper than
+ * its division (V_RECIP_CHEAP) and `est` (the caller's proof that d is in
+ * [2^-125, 2^125], the estimate's range: the product is then finite
+ * where a is); the division otherwise (0 / d is 0 for every d > 0). */
+#define ST_QUOT(a, d, est, lo) (((est) && (lo) && V_RECIP_CHEAP) ? v_mul((a), v_recip_lo(d)) : v_div((a), (d)))
 
 /* Forced inline where the compiler optimises, plain otherwise (see
  * V_INLINE). */
