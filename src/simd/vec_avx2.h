@@ -74,7 +74,7 @@ V_INLINE void v_store_f32_part(float *p, int n, vd v) { _mm_maskstore_ps(p, vx_f
  * the double is rounded once, at the format's precision, then narrowed
  * exactly). The 16-bit lanes have no masked load or store here, so a part
  * goes through a small buffer. */
-V_INLINE vd vx_round_half(vd v, int drop, double tiny, double big, int rare)
+V_INLINE vd vx_round_half(vd v, int drop, double tiny, double big)
 {
     const __m256i b = _mm256_castpd_si256(v);
     const __m256i odd = _mm256_and_si256(_mm256_srli_epi64(b, drop), _mm256_set1_epi64x(1));
@@ -82,28 +82,36 @@ V_INLINE vd vx_round_half(vd v, int drop, double tiny, double big, int rare)
     const __m256i r = _mm256_andnot_si256(_mm256_set1_epi64x(((int64_t)1 << drop) - 1), _mm256_add_epi64(b, bias));
     const __m256d sign = _mm256_set1_pd(-0.0);
     const __m256d a = _mm256_andnot_pd(sign, v);
-    /* The bits alone are right for zeros, normal magnitudes, inf and
-     * overflow: only a subnormal of the format or a NaN needs the rest.
-     * Worth a test for bfloat16, whose subnormals (below 2^-126) are rare;
-     * float16 gradients are often below 2^-14. */
-    if (rare && !_mm256_movemask_pd(_mm256_and_pd(_mm256_cmp_pd(a, _mm256_set1_pd(tiny), _CMP_NGE_UQ),
-                                                  _mm256_cmp_pd(a, _mm256_setzero_pd(), _CMP_NEQ_UQ))))
-        return _mm256_castsi256_pd(r);
     const __m256d s = _mm256_or_pd(_mm256_sub_pd(_mm256_add_pd(a, _mm256_set1_pd(big)), _mm256_set1_pd(big)),
                                    _mm256_and_pd(sign, v));
     const __m256d x = _mm256_blendv_pd(_mm256_castsi256_pd(r), s, _mm256_cmp_pd(a, _mm256_set1_pd(tiny), _CMP_LT_OQ));
     return _mm256_blendv_pd(x, v, _mm256_cmp_pd(v, v, _CMP_UNORD_Q));
 }
+/* bfloat16: the nearest float, then half up at bfloat16's precision. Two
+ * roundings give the double rounded once wherever the float is not a tie
+ * of bfloat16's grid (a float strictly inside one half of a bfloat16
+ * interval came from a double inside it too: the float grid holds the
+ * midpoint), subnormals and overflow included, as both formats share
+ * their exponent range. A vector with a tie, or a NaN (whose payload the
+ * addition could carry into the sign), rounds the double directly. */
 V_INLINE __m128i vx_to_bf16(vd v)
 {
-    const __m128i f = _mm_srli_epi32(_mm_castps_si128(_mm256_cvtpd_ps(vx_round_half(v, 45, 0x1p-126, 0x1p-81, 1))), 16);
-    return _mm_packus_epi32(f, f);
+    const __m128i f = _mm_castps_si128(_mm256_cvtpd_ps(v));
+    const __m128i tie = _mm_cmpeq_epi32(_mm_and_si128(f, _mm_set1_epi32(0xffff)), _mm_set1_epi32(0x8000));
+    const __m128 nan = _mm_cmpunord_ps(_mm_castsi128_ps(f), _mm_castsi128_ps(f));
+    __m128i r;
+    if (__builtin_expect(_mm_movemask_ps(_mm_or_ps(_mm_castsi128_ps(tie), nan)) != 0, 0))
+        r = _mm_srli_epi32(_mm_castps_si128(_mm256_cvtpd_ps(vx_round_half(v, 45, 0x1p-126, 0x1p-81))), 16);
+    else
+        r = _mm_srli_epi32(_mm_add_epi32(f, _mm_set1_epi32(0x8000)), 16);
+    return _mm_packus_epi32(r, r);
 }
 V_INLINE __m128i vx_to_f16(vd v)
 {
-    return _mm_cvtps_ph(_mm256_cvtpd_ps(vx_round_half(v, 42, 0x1p-14, 0x1p28, 0)), _MM_FROUND_TO_NEAREST_INT);
+    return _mm_cvtps_ph(_mm256_cvtpd_ps(vx_round_half(v, 42, 0x1p-14, 0x1p28)), _MM_FROUND_TO_NEAREST_INT);
 }
-V_INLINE vd vx_from_bf16(__m128i h) { return _mm256_cvtps_pd(_mm_castsi128_ps(_mm_slli_epi32(_mm_cvtepu16_epi32(h), 16))); }
+/* A bfloat16 is the upper half of its float. */
+V_INLINE vd vx_from_bf16(__m128i h) { return _mm256_cvtps_pd(_mm_castsi128_ps(_mm_unpacklo_epi16(_mm_setzero_si128(), h))); }
 V_INLINE vd vx_from_f16(__m128i h) { return _mm256_cvtps_pd(_mm_cvtph_ps(h)); }
 V_INLINE __m128i vx_load4x16(const uint16_t *p) { return _mm_loadl_epi64((const __m128i *)(const void *)p); }
 V_INLINE __m128i vx_load4x16_part(const uint16_t *p, int n)

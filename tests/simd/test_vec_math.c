@@ -815,7 +815,18 @@ static void test_half(const struct half_format *f, struct fenced *fz)
         if (!half_store_case(f, specials[i], &got) && bad++ < 10)
             printf("     v_store_%s(%a) = %#x\n", f->name, specials[i], got);
     }
-    result(bad == 0, "v_store_%s: %ld random doubles over 2^-180..2^180 and the special values", f->name, n);
+    /* NaNs whose payloads fill the fraction: rounding their bits must not
+     * carry into the exponent or the sign. */
+    static const uint64_t nan_bits[] = {0x7fffffffffffffffull, 0xffffffffffffffffull, 0x7ff0000000000001ull,
+                                        0xfff0000000000001ull, 0x7fffffffe0000000ull, 0x7ff8000000008000ull};
+    for (size_t i = 0; i < sizeof nan_bits / sizeof nan_bits[0]; i++) {
+        double d;
+        memcpy(&d, &nan_bits[i], sizeof d);
+        unsigned got;
+        if (!half_store_case(f, d, &got) && bad++ < 10)
+            printf("     v_store_%s(NaN %#llx) = %#x\n", f->name, (unsigned long long)nan_bits[i], got);
+    }
+    result(bad == 0, "v_store_%s: %ld random doubles over 2^-180..2^180, the special values and NaN payloads", f->name, n);
 
     /* Parts: every n with the elements ending at a protected page, the
      * bytes around them untouched. */
