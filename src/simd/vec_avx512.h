@@ -99,9 +99,24 @@ static __m128i vx_float_to_bf16_int(__m256i f, vd v)
 }
 /* vcvtneps2bf16 rounds to nearest even and quiets NaN as the integer
  * path does, but reads subnormal floats as zero: a vector holding one
- * takes the integer path. */
+ * takes the integer path. The nearest float is tried first: rounded on to
+ * bfloat16 it gives the double rounded once unless it is a tie of
+ * bfloat16's grid (a float strictly inside one half of a bfloat16
+ * interval came from a double inside it: the float grid holds the
+ * midpoint); a vector with a tie, or, without AVX-512 BF16, a NaN (whose
+ * payload adding half could carry into the sign), rounds to odd first. */
 V_INLINE __m128i vx_to_bf16(vd v)
 {
+    const __m256 n = _mm512_cvtpd_ps(v);
+    const __m256i ni = _mm256_castps_si256(n);
+    /* the low 16 bits of each float equal to 0x8000 */
+    const unsigned tie = _mm256_mask_cmpeq_epi16_mask(0x5555, ni, _mm256_set1_epi32(0x8000));
+    if (vx_has_bf16()) {
+        if (!(tie | _mm256_fpclass_ps_mask(n, 0x20)))
+            return (__m128i)_mm256_cvtneps_pbh(n);
+    } else if (!(tie | _mm256_cmp_ps_mask(n, n, _CMP_UNORD_Q))) {
+        return _mm256_cvtepi32_epi16(_mm256_srli_epi32(_mm256_add_epi32(ni, _mm256_set1_epi32(0x8000)), 16));
+    }
     const __m256i f = vx_to_float_odd(v);
     if (vx_has_bf16() && !_mm256_fpclass_ps_mask(_mm256_castsi256_ps(f), 0x20))
         return (__m128i)_mm256_cvtneps_pbh(_mm256_castsi256_ps(f));
@@ -111,9 +126,12 @@ V_INLINE __m128i vx_to_f16(vd v)
 {
     return _mm256_cvtps_ph(_mm256_castsi256_ps(vx_to_float_odd(v)), _MM_FROUND_TO_NEAREST_INT);
 }
+/* A bfloat16 is the upper half of its float: one word permute puts each in
+ * the odd word of its lane and zeroes the even ones. */
 V_INLINE vd vx_from_bf16(__m128i h)
 {
-    return _mm512_cvtps_pd(_mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16)));
+    const __m256i up = _mm256_setr_epi16(0, 0, 0, 1, 0, 2, 0, 3, 0, 4, 0, 5, 0, 6, 0, 7);
+    return _mm512_cvtps_pd(_mm256_castsi256_ps(_mm256_maskz_permutexvar_epi16(0xaaaa, up, _mm256_castsi128_si256(h))));
 }
 V_INLINE vd vx_from_f16(__m128i h) { return _mm512_cvtps_pd(_mm256_cvtph_ps(h)); }
 #define VX_HALF(T)                                                                                             \
