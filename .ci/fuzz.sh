@@ -33,6 +33,8 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# fuzz_diff_small is left out until its float32 bound allows for
+# cancellation (tests/fuzz/open/README.md): it finds such cases in seconds.
 targets=(fuzz_compute fuzz_small fuzz_settings fuzz_half fuzz_diff)
 declare -A max_len=([fuzz_compute]=4096 [fuzz_small]=4096 [fuzz_settings]=1024 [fuzz_half]=2048 [fuzz_diff]=2048)
 # fuzz_small shares fuzz_compute's seed corpus (tests/fuzz/tests.cmake).

@@ -104,7 +104,11 @@ ST_INLINE void st_fl_prob(vd p, vd y, vd pw, vd at, double gamma, double eps, in
     const vd sign = v_fnma(v_set(2.0), y, one);
     *loss = v_mul(at, v_mul(f, ce));
     const vd a = ST_QUOT(v_mul(v_mul(v_set(gamma), sign), ce), m, est, lo);
-    *grad = v_mul(at, v_mul(f, v_sub(v_add(a, ST_QUOT(ny, q, est, lo)), ST_QUOT(py, p, est, lo))));
+    /* d CE / dp = ny / q - py / p, formed as (ny p - py q) / p / q: where
+     * the two terms nearly cancel (p near the target), the estimate's
+     * error then scales the small result instead of the terms. */
+    const vd dce = ST_QUOT(ST_QUOT(v_fnma(py, q, v_mul(ny, p)), p, est, lo), q, est, lo);
+    *grad = v_mul(at, v_mul(f, v_add(a, dce)));
     if (eps != 0.0) {
         /* Poly-1: eps m^(gamma + 1), dm/dp = 1 - 2y. */
         *loss = v_fma(v_set(eps), v_mul(f, m), *loss);

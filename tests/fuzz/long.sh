@@ -8,7 +8,8 @@
 # Usage: tests/fuzz/long.sh BUILD_DIR [TARGET...]
 #   BUILD_DIR  a build tree configured with CC=clang -DFOCAL_FUZZ=ON whose
 #              <target>_fuzzer binaries are built (.ci/fuzz.sh builds them)
-#   TARGET     default: fuzz_settings fuzz_half fuzz_small fuzz_diff fuzz_compute
+#   TARGET     default: fuzz_settings fuzz_half fuzz_small fuzz_diff_small fuzz_diff
+#              fuzz_compute
 # Environment:
 #   FUZZ_SECONDS  seconds per target (default 600)
 #   FUZZ_RUNS     executions per target (default: unbounded; the first of
@@ -21,14 +22,14 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 build=${1:?usage: long.sh BUILD_DIR [TARGET...]}
 shift
 targets=("$@")
-((${#targets[@]})) || targets=(fuzz_settings fuzz_half fuzz_small fuzz_diff fuzz_compute)
+((${#targets[@]})) || targets=(fuzz_settings fuzz_half fuzz_small fuzz_diff_small fuzz_diff fuzz_compute)
 seconds=${FUZZ_SECONDS:-600}
 runs=${FUZZ_RUNS:--1}
 work=${FUZZ_WORK:-$build/fuzz-long}
 niceness=${FUZZ_NICE:-19}
-declare -A max_len=([fuzz_compute]=4096 [fuzz_small]=4096 [fuzz_settings]=1024 [fuzz_half]=2048 [fuzz_diff]=2048)
-# fuzz_small shares fuzz_compute's seed corpus (tests/fuzz/tests.cmake).
-declare -A seeds=([fuzz_small]=fuzz_compute)
+declare -A max_len=([fuzz_compute]=4096 [fuzz_small]=4096 [fuzz_settings]=1024 [fuzz_half]=2048 [fuzz_diff]=2048 [fuzz_diff_small]=2048)
+# fuzz_small shares fuzz_compute's seed corpus, fuzz_diff_small fuzz_diff's.
+declare -A seeds=([fuzz_small]=fuzz_compute [fuzz_diff_small]=fuzz_diff)
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:symbolize=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
