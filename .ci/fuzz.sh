@@ -7,14 +7,14 @@
 # did it is left in <build dir>/fuzz-artifacts/<target>/.
 #
 # Environment:
-#   FUZZ_SECONDS    seconds per target (default 36; five targets)
+#   FUZZ_SECONDS    seconds per target (default 30; six targets)
 #   FUZZ_BUILD_DIR  build directory (default build-fuzz, in the repository)
 #                   (tests/fuzz/README.md), which then fail at once
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 
-seconds=${FUZZ_SECONDS:-36}
+seconds=${FUZZ_SECONDS:-30}
 build=${FUZZ_BUILD_DIR:-build-fuzz}
 case "$build" in /*) ;; *) build="$root/$build" ;; esac
 
@@ -33,13 +33,13 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# fuzz_diff_small is left out until its float32 bound allows for
-# cancellation (tests/fuzz/open/README.md): it finds such cases in seconds.
-targets=(fuzz_compute fuzz_small fuzz_settings fuzz_half fuzz_diff)
-declare -A max_len=([fuzz_compute]=4096 [fuzz_small]=4096 [fuzz_settings]=1024 [fuzz_half]=2048 [fuzz_diff]=2048)
-# fuzz_small shares fuzz_compute's seed corpus (tests/fuzz/tests.cmake).
+targets=(fuzz_compute fuzz_small fuzz_settings fuzz_half fuzz_diff fuzz_diff_small)
+declare -A max_len=([fuzz_compute]=4096 [fuzz_small]=4096 [fuzz_settings]=1024 [fuzz_half]=2048 [fuzz_diff]=2048
+                  [fuzz_diff_small]=2048)
+# fuzz_small shares fuzz_compute's seed corpus, fuzz_diff_small fuzz_diff's
+# (tests/fuzz/tests.cmake).
 declare -A seeds=([fuzz_compute]=fuzz_compute [fuzz_small]=fuzz_compute [fuzz_settings]=fuzz_settings
-                  [fuzz_half]=fuzz_half [fuzz_diff]=fuzz_diff)
+                  [fuzz_half]=fuzz_half [fuzz_diff]=fuzz_diff [fuzz_diff_small]=fuzz_diff)
 
 echo "== configure and build ($build, clang, FOCAL_FUZZ=ON)"
 CC=clang cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFOCAL_FUZZ=ON \
