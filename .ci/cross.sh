@@ -60,7 +60,9 @@ for arch in "${arches[@]}"; do
   if ! dpkg --print-foreign-architectures | grep -qx "$deb"; then
     $SUDO dpkg --add-architecture "$deb" || exit 1
   fi
-  packages+=("gcc-$arch-linux-gnu" "libopenblas-dev:$deb" "libcmocka-dev:$deb")
+  # The C library's headers and start files for the cross compiler are only
+  # a recommendation of gcc-<arch>-linux-gnu, which .ci/deps does not install.
+  packages+=("gcc-$arch-linux-gnu" "libc6-dev-$deb-cross" "libopenblas-dev:$deb" "libcmocka-dev:$deb")
 done
 bash .ci/deps "${packages[@]}" || exit 1
 
