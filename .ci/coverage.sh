@@ -11,6 +11,10 @@
 # through Python, Go and Rust; minutes of toolchain time), package and abi
 # (they build their own copies of the sources, whose counters are not these).
 #
+# Each test writes its counters apart and the sums are merged with gcov-tool
+# (cmake/coverage_profiles.cmake): the library's processes would otherwise
+# all rewrite the same counter files as they exit, in parallel.
+#
 # Usage: bash .ci/coverage.sh
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -25,8 +29,9 @@ echo "== coverage: configure and build ($dir)"
 mkdir -p "$dir"
 # Atomic counters: the library's worker threads update the same counters.
 flags="--coverage -fprofile-update=atomic"
+profiles=$PWD/$dir/profiles
 if ! CC=gcc cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=Debug -DFOCAL_WERROR=ON -DFOCAL_BUILD_BENCH=OFF \
-    "-DCMAKE_C_FLAGS=$flags" "-DCMAKE_EXE_LINKER_FLAGS=--coverage" \
+    "-DFOCAL_COVERAGE_PROFILES=$profiles" "-DCMAKE_C_FLAGS=$flags" "-DCMAKE_EXE_LINKER_FLAGS=--coverage" \
     "-DCMAKE_SHARED_LINKER_FLAGS=--coverage" >"$dir/configure.log" 2>&1 ||
     ! cmake --build "$dir" -j"$jobs" >"$dir/build.log" 2>&1; then
     tail -30 "$dir/build.log"
@@ -34,11 +39,54 @@ if ! CC=gcc cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=Debug -DFOCAL_WERROR=ON -DFO
     exit 1
 fi
 find "$dir" -name '*.gcda' -delete
+rm -rf "$profiles" "$dir/profiles-merged"
 
 echo "== coverage: ctest"
 tests_ok=0
 (cd "$dir" && ctest -j"$jobs" --output-on-failure -LE 'ffi|package|abi' >ctest.log 2>&1) || tests_ok=1
 tail -12 "$dir/ctest.log"
+
+# Each test wrote its counters under $profiles/<test>/<this build tree>
+# (cmake/coverage_profiles.cmake); merge them with gcov-tool and put the
+# sums beside the object files, where gcovr reads them. A test whose
+# counters gcov-tool cannot read, and an exiting process that could not
+# write its counters (libgcov's "profiling:" messages), are named.
+echo "== coverage: merge the tests' counters"
+abs=$(cd "$dir" && pwd -P)
+acc=$dir/profiles-merged
+warnings=$dir/coverage-warnings.txt
+: >"$warnings"
+merged=0
+for t in "$profiles"/*/; do
+    t=${t%/}
+    src_tree=$t$abs
+    [ -d "$src_tree" ] || continue
+    if [ ! -d "$acc" ]; then
+        cp -r "$src_tree" "$acc"
+    else
+        rm -rf "$acc.next"
+        gcov-tool merge -o "$acc.next" "$acc" "$src_tree" >"$dir/merge.log" 2>&1
+        if [ $? != 0 ] || grep -qiE 'error|mismatch|corrupt|cannot' "$dir/merge.log"; then
+            sed "s|^|$(basename "$t"): |" "$dir/merge.log" >>"$warnings"
+        fi
+        if [ -d "$acc.next" ]; then
+            rm -rf "$acc"
+            mv "$acc.next" "$acc"
+        fi
+    fi
+    merged=$((merged + 1))
+done
+[ -d "$acc" ] && cp -r "$acc"/. "$dir"/
+grep -h 'profiling:' "$dir/Testing/Temporary/LastTest.log" >>"$warnings" 2>/dev/null
+# Every library object file that has counters in this build must have them
+# after the merge; one without them reads as 0 % below.
+while IFS= read -r gcno; do
+    [ -f "${gcno%.gcno}.gcda" ] || echo "no counters for ${gcno#"$dir"/}" >>"$warnings"
+done < <(find "$dir/src" -name '*.gcno')
+echo "merged the counters of $merged tests; $(wc -l <"$warnings") warnings"
+if [ -s "$warnings" ]; then
+    head -40 "$warnings"
+fi
 
 echo "== coverage: gcovr"
 mkdir -p "$dir/coverage"
@@ -70,6 +118,6 @@ if [ $tests_ok != 0 ]; then
     status=1
 fi
 echo "== summary"
-printf 'coverage  %s  %4ss  src/ lines %s%%, branches %s%% (minimum %s%% lines); report %s\n' \
-    "$verdict" $((SECONDS - start)) "$line" "$branch" "$min" "$dir/coverage/index.html"
+printf 'coverage  %s  %4ss  src/ lines %s%%, branches %s%% (minimum %s%% lines); %s counter warnings (%s); report %s\n' \
+    "$verdict" $((SECONDS - start)) "$line" "$branch" "$min" "$(wc -l <"$warnings")" "$warnings" "$dir/coverage/index.html"
 exit $status
