@@ -33,13 +33,10 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-targets=(fuzz_compute fuzz_small fuzz_settings fuzz_half fuzz_diff fuzz_diff_small)
-declare -A max_len=([fuzz_compute]=4096 [fuzz_small]=4096 [fuzz_settings]=1024 [fuzz_half]=2048 [fuzz_diff]=2048
-                  [fuzz_diff_small]=2048)
-# fuzz_small shares fuzz_compute's seed corpus, fuzz_diff_small fuzz_diff's
-# (tests/fuzz/tests.cmake).
-declare -A seeds=([fuzz_compute]=fuzz_compute [fuzz_small]=fuzz_compute [fuzz_settings]=fuzz_settings
-                  [fuzz_half]=fuzz_half [fuzz_diff]=fuzz_diff [fuzz_diff_small]=fuzz_diff)
+# The targets, their -max_len and seed corpora.
+# shellcheck source=tests/fuzz/targets.sh
+. "$root/tests/fuzz/targets.sh"
+targets=("${fuzz_targets[@]}")
 
 echo "== configure and build ($build, clang, FOCAL_FUZZ=ON)"
 CC=clang cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFOCAL_FUZZ=ON \
@@ -60,12 +57,12 @@ for t in "${targets[@]}"; do
   log="$build/fuzz-logs/$t.log"
   rm -rf "$corpus" "$artifacts"
   mkdir -p "$corpus" "$artifacts" "$(dirname "$log")"
-  cp "$root/tests/fuzz/corpus/${seeds[$t]}/"* "$corpus/"
+  cp "$root/tests/fuzz/corpus/${fuzz_seeds[$t]}/"* "$corpus/"
 
   echo "== $t: fuzzing for $seconds s (log: $log)"
   start=$(date +%s)
   rc=0
-  "$bin" -max_total_time="$seconds" -timeout=5 -rss_limit_mb=2048 -max_len="${max_len[$t]}" \
+  "$bin" -max_total_time="$seconds" -timeout=5 -rss_limit_mb=2048 -max_len="${fuzz_max_len[$t]}" \
     -print_final_stats=1 -artifact_prefix="$artifacts/" "$corpus" >"$log" 2>&1 || rc=$?
   elapsed=$(( $(date +%s) - start ))
 
@@ -93,7 +90,7 @@ for t in "${targets[@]}"; do
   # The seeds once more, on the portable path, under the sanitizers.
   echo "== $t: seed corpus on the portable path"
   if ! FOCAL_MAX_ISA=scalar "$bin" -timeout=5 -rss_limit_mb=2048 -artifact_prefix="$artifacts/scalar-" \
-      "$root/tests/fuzz/corpus/${seeds[$t]}/"* >"$log.scalar" 2>&1; then
+      "$root/tests/fuzz/corpus/${fuzz_seeds[$t]}/"* >"$log.scalar" 2>&1; then
     status=1
     line="$line; seeds on the portable path FAILED"
     tail -n 40 "$log.scalar"

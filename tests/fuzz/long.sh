@@ -8,8 +8,8 @@
 # Usage: tests/fuzz/long.sh BUILD_DIR [TARGET...]
 #   BUILD_DIR  a build tree configured with CC=clang -DFOCAL_FUZZ=ON whose
 #              <target>_fuzzer binaries are built (.ci/fuzz.sh builds them)
-#   TARGET     default: fuzz_settings fuzz_half fuzz_small fuzz_diff_small fuzz_diff
-#              fuzz_compute
+#   TARGET     default: every target of tests/fuzz/targets.sh, the fast
+#              ones first
 # Environment:
 #   FUZZ_SECONDS  seconds per target (default 600)
 #   FUZZ_RUNS     executions per target (default: unbounded; the first of
@@ -21,15 +21,14 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 build=${1:?usage: long.sh BUILD_DIR [TARGET...]}
 shift
+# shellcheck source=tests/fuzz/targets.sh
+. "$root/tests/fuzz/targets.sh"
 targets=("$@")
-((${#targets[@]})) || targets=(fuzz_settings fuzz_half fuzz_small fuzz_diff_small fuzz_diff fuzz_compute)
+((${#targets[@]})) || targets=("${fuzz_long_order[@]}")
 seconds=${FUZZ_SECONDS:-600}
 runs=${FUZZ_RUNS:--1}
 work=${FUZZ_WORK:-$build/fuzz-long}
 niceness=${FUZZ_NICE:-19}
-declare -A max_len=([fuzz_compute]=4096 [fuzz_small]=4096 [fuzz_settings]=1024 [fuzz_half]=2048 [fuzz_diff]=2048 [fuzz_diff_small]=2048)
-# fuzz_small shares fuzz_compute's seed corpus, fuzz_diff_small fuzz_diff's.
-declare -A seeds=([fuzz_small]=fuzz_compute [fuzz_diff_small]=fuzz_diff)
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:symbolize=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
@@ -44,11 +43,11 @@ for t in "${targets[@]}"; do
   log="$work/logs/$t.log"
   rm -rf "$corpus" "$artifacts"
   mkdir -p "$corpus" "$artifacts" "$(dirname "$log")"
-  cp "$root/tests/fuzz/corpus/${seeds[$t]:-$t}/"* "$corpus/"
+  cp "$root/tests/fuzz/corpus/${fuzz_seeds[$t]:-$t}/"* "$corpus/"
   start=$(date +%s)
   rc=0
   nice -n "$niceness" "$bin" -runs="$runs" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
-    -max_len="${max_len[$t]:-4096}" -print_final_stats=1 -artifact_prefix="$artifacts/" \
+    -max_len="${fuzz_max_len[$t]:-4096}" -print_final_stats=1 -artifact_prefix="$artifacts/" \
     "$corpus" >"$log" 2>&1 || rc=$?
   elapsed=$(( $(date +%s) - start ))
   stat() { grep -o "$1" "$log" | tail -n1 | grep -o '[0-9]*$' || true; }
