@@ -23,7 +23,7 @@ target_link_options(test_faults PRIVATE
 target_link_libraries(test_faults PRIVATE PkgConfig::CMOCKA PkgConfig::OPENBLAS Threads::Threads m)
 
 add_test(NAME fault_injection COMMAND test_faults)
-set_tests_properties(fault_injection PROPERTIES LABELS faults TIMEOUT 600)
+set_tests_properties(fault_injection PROPERTIES LABELS "faults;default" TIMEOUT 600)
 foreach(_table IN LISTS FOCAL_TEST_TABLES)
   add_test(NAME fault_injection_${_table} COMMAND test_faults)
   set_tests_properties(fault_injection_${_table} PROPERTIES
