@@ -57,26 +57,33 @@ tail -12 "$dir/ctest.log"
 # counters gcov-tool cannot read, and an exiting process that could not
 # write its counters (libgcov's "profiling:" messages), are named.
 echo "== coverage: merge the tests' counters"
-abs=$(cd "$dir" && pwd -P)
 acc=$dir/profiles-merged
 warnings=$dir/coverage-warnings.txt
 : >"$warnings"
 merged=0
 for t in "$profiles"/*/; do
     t=${t%/}
-    src_tree=$t$abs
-    [ -d "$src_tree" ] || continue
+    # The build tree's path as the compiler saw it (logical or physical),
+    # found by its library objects' directory.
+    objects=$(find "$t" -type d -path '*/src/CMakeFiles/focal_objects.dir' -print -quit)
+    [ -n "$objects" ] || continue
+    src_tree=${objects%/src/CMakeFiles/focal_objects.dir}
     if [ ! -d "$acc" ]; then
         cp -r "$src_tree" "$acc"
     else
         rm -rf "$acc.next"
         gcov-tool merge -o "$acc.next" "$acc" "$src_tree" >"$dir/merge.log" 2>&1
-        if [ $? != 0 ] || grep -qiE 'error|mismatch|corrupt|cannot' "$dir/merge.log"; then
+        rc=$?
+        if [ $rc != 0 ] || grep -qiE 'error|mismatch|corrupt|cannot|invalid' "$dir/merge.log"; then
             sed "s|^|$(basename "$t"): |" "$dir/merge.log" >>"$warnings"
         fi
-        if [ -d "$acc.next" ]; then
+        # A failed merge leaves the sum so far as it was (without this
+        # test's counters).
+        if [ $rc = 0 ] && [ -d "$acc.next" ]; then
             rm -rf "$acc"
             mv "$acc.next" "$acc"
+        else
+            echo "$(basename "$t"): its counters are left out (gcov-tool exit status $rc)" >>"$warnings"
         fi
     fi
     merged=$((merged + 1))
