@@ -44,6 +44,7 @@
 #include <focal/focal.h>
 
 #include "numcheck.h"
+#include "proc.h"
 
 #define PROB 0.25
 
@@ -325,8 +326,7 @@ static void test_sigmoid_prob_index(void **state) { (void)state; run_kind(SIGMOI
 
 int main(void)
 {
-    const char *q = getenv("FOCAL_TEST_QUICK");
-    quick = q != NULL && strcmp(q, "1") == 0;
+    quick = proc_quick();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_softmax_index),       cmocka_unit_test(test_softmax_smoothed),
         cmocka_unit_test(test_softmax_dense),       cmocka_unit_test(test_softmax_prob_index),

@@ -50,6 +50,7 @@
 
 #include "names.h"
 #include "numcheck.h"
+#include "proc.h"
 
 #define MAX_PRINT 6
 /* The softmax closed forms work on rows of at most this many classes. */
@@ -1319,8 +1320,7 @@ static size_t determinism_case(const det_row *r, prec p)
     /* FOCAL_TEST_QUICK=1 (the coverage stage, the slow checkers and the
      * emulated architectures): 1, 2 and 7 only. */
     static const int threads[] = {1, 2, 7, 3, 4};
-    const char *quick = getenv("FOCAL_TEST_QUICK");
-    const size_t nthreads = quick != NULL && strcmp(quick, "1") == 0 ? 3 : 5;
+    const size_t nthreads = proc_quick() ? 3 : 5;
     double *out_ref = numcheck_alloc(out_len, sizeof *out_ref);
     double *grad_ref = numcheck_alloc(elems, sizeof *grad_ref);
     double *gradb_ref = numcheck_alloc(elems, sizeof *gradb_ref);

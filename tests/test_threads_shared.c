@@ -39,6 +39,7 @@
 #include <focal/focal.h>
 
 #include "numcheck.h"
+#include "proc.h"
 
 #define CALLERS 8
 #define IGNORE_INDEX ((int64_t)-100)
@@ -616,8 +617,7 @@ static void test_clones_and_messages(void **state)
 
 int main(void)
 {
-    const char *q = getenv("FOCAL_TEST_QUICK");
-    quick = q != NULL && strcmp(q, "1") == 0;
+    quick = proc_quick();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_shared_softmax_a),
         cmocka_unit_test(test_shared_softmax_b),

@@ -54,6 +54,7 @@
 
 #include "errcheck.h"
 #include "numcheck.h"
+#include "proc.h"
 
 void focal_pool_shutdown(void);
 
@@ -834,8 +835,7 @@ static int print_summary(void **state)
 
 int main(void)
 {
-    const char *q = getenv("FOCAL_TEST_QUICK");
-    quick = q != NULL && strcmp(q, "1") == 0;
+    quick = proc_quick();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(test_create, errcheck_reset_tally),
         cmocka_unit_test_setup(test_clone, errcheck_reset_tally),

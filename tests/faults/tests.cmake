@@ -12,6 +12,7 @@ add_executable(test_faults
   "${CMAKE_CURRENT_LIST_DIR}/test_faults.c"
   "${CMAKE_CURRENT_LIST_DIR}/../support/errcheck.c"
   "${CMAKE_CURRENT_LIST_DIR}/../support/numcheck.c"
+  "${CMAKE_CURRENT_LIST_DIR}/../support/proc.c"
   "${CMAKE_CURRENT_LIST_DIR}/../support/isa_guard.c"
   $<TARGET_OBJECTS:focal_objects>)
 target_include_directories(test_faults PRIVATE

@@ -815,8 +815,7 @@ int main(void)
     TEST_ATOMICS(&creates, sizeof creates);
     TEST_ATOMICS(&fail_at, sizeof fail_at);
     TEST_ATOMICS(&fail_persist, sizeof fail_persist);
-    const char *q = getenv("FOCAL_TEST_QUICK");
-    quick = q != NULL && strcmp(q, "1") == 0;
+    quick = proc_quick();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse_cpu_max),
         cmocka_unit_test(test_parse_cfs),

@@ -288,8 +288,7 @@ int main(int argc, char **argv)
         return 77;
     }
 #endif
-    const char *q = getenv("FOCAL_TEST_QUICK");
-    light = (q != NULL && strcmp(q, "1") == 0) || proc_under_valgrind();
+    light = proc_quick() || proc_under_valgrind();
 #ifndef __OPTIMIZE__
     light = 1;   /* an unoptimised build: the coverage build */
 #endif

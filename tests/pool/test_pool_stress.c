@@ -110,8 +110,7 @@ static long calls_per_thread(void)
      * 10^4 calls per thread would take 11 to 19 minutes). */
     return 100;
 #endif
-    const char *q = getenv("FOCAL_TEST_QUICK");
-    return UNDER_ASAN || (q != NULL && strcmp(q, "1") == 0) ? 1000 : 10000;
+    return UNDER_ASAN || proc_quick() ? 1000 : 10000;
 }
 
 /* One call of each case with its context's own thread count gives the

@@ -33,6 +33,8 @@
 
 #include VEC_HEADER
 
+#include "proc.h"
+
 /* The documented bounds. */
 #define FULL_ULP_LIMIT 2.0
 #define LO_REL_LIMIT 0x1p-32
@@ -1150,8 +1152,7 @@ static void probe_bf16(void) {}
 int main(int argc, char **argv)
 {
     probe_bf16();
-    const char *quick = getenv("FOCAL_TEST_QUICK");
-    if ((argc > 1 && strcmp(argv[1], "--quick") == 0) || (quick && strcmp(quick, "1") == 0))
+    if ((argc > 1 && strcmp(argv[1], "--quick") == 0) || proc_quick())
         g_scale = 64;
     printf("vector table %s, %d lanes\n", V_ISA, V_LANES);
 

@@ -13,8 +13,8 @@ foreach(_isa IN LISTS _vec_isas)
   target_compile_options(test_vec_math_guard_${_isa} PRIVATE ${FOCAL_WARNINGS})
 
   add_executable(test_vec_math_${_isa} "${CMAKE_CURRENT_LIST_DIR}/test_vec_math.c"
-    $<TARGET_OBJECTS:test_vec_math_guard_${_isa}>)
-  target_include_directories(test_vec_math_${_isa} PRIVATE "${PROJECT_SOURCE_DIR}/src")
+    "${CMAKE_CURRENT_LIST_DIR}/../support/proc.c" $<TARGET_OBJECTS:test_vec_math_guard_${_isa}>)
+  target_include_directories(test_vec_math_${_isa} PRIVATE "${PROJECT_SOURCE_DIR}/src" "${CMAKE_CURRENT_LIST_DIR}/../support")
   target_compile_definitions(test_vec_math_${_isa} PRIVATE VEC_HEADER="simd/vec_${_isa}.h")
   target_compile_options(test_vec_math_${_isa} PRIVATE ${FOCAL_ISA_FLAGS_${_isa}} ${FOCAL_WARNINGS})
   # GCC's AddressSanitizer places a frame's locals 32-byte aligned in its

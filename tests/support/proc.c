@@ -91,6 +91,12 @@ int proc_under_valgrind(void)
     return preload != NULL && strstr(preload, "vgpreload") != NULL;
 }
 
+int proc_quick(void)
+{
+    const char *q = getenv("FOCAL_TEST_QUICK");
+    return q != NULL && strcmp(q, "1") == 0;
+}
+
 int proc_child_status(pid_t pid)
 {
     int st;

@@ -25,6 +25,11 @@ long proc_status_kb(const char *name);
  * LD_PRELOAD), which executes threads one at a time, 50 to 100 times slower. */
 int proc_under_valgrind(void);
 
+/* Whether FOCAL_TEST_QUICK=1 is in the environment: the shorter runs the
+ * slow stages ask for (sanitizers, valgrind, coverage, emulated
+ * architectures). Any other value, or none, is the full run. */
+int proc_quick(void);
+
 /* Waits for the child pid: its exit status, -signal when a signal ended it,
  * -1000 when it cannot be waited for. */
 int proc_child_status(pid_t pid);
