@@ -15,17 +15,21 @@
  * 1 - p_m >= 1/2, its rounding may have dropped digits of a small p_m:
  * log(1 - p_m) takes them back to first order,
  *   log(1 - p_m) = log(om) + ((1 - om) - p_m) / om,
- * 1 - om being exact there. */
+ * 1 - om being exact there. om is in [clip, 1]: from a clip of 2^-124
+ * on, 1 / om needs no division (ST_QUOT). gamma_n is 0 or at least 1
+ * (plan.c rejects 0 < gamma_n < 1 with a clip), so p_m^gamma_n is
+ * p_m^(gamma_n - 1) p_m, the power the derivative needs times p_m. */
 ST_INLINE void st_asl_clipped(vd x, vd p, vd q, double gamma_n, double clip, int lo, vd *an, vd *dan)
 {
     const vm live = v_gt(p, v_set(clip));
     const vd one = v_set(1.0);
     const vd pm = v_keep(live, v_sub(p, v_set(clip)));
     const vd om = v_min(v_add(q, v_set(clip)), one);
-    const vd r = v_div(one, om);
+    const vd r = ST_QUOT(one, om, clip >= 0x1p-124, lo);
     const vd corr = v_keep(v_ge(om, v_set(0.5)), v_mul(v_sub(v_sub(one, om), pm), r));
     const vd nl = v_neg(v_add(ST_LOG(om, lo), corr));
-    const vd fp = st_pow(pm, gamma_n, lo);
+    const vd fp1 = gamma_n == 0.0 ? v_zero() : st_pow(pm, gamma_n - 1.0, lo);
+    const vd fp = gamma_n == 0.0 ? one : v_mul(fp1, pm);
     *an = v_keep(live, v_mul(fp, nl));
     /* d an/dx = p [gamma_n p_m^(gamma_n - 1) nl (1 - p) + p_m^gamma_n (1 - p) / (1 - p_m)],
      * the ratio (1 - p) / (1 - p_m) <= 1 formed as such: 1 / (1 - p_m)
@@ -38,7 +42,7 @@ ST_INLINE void st_asl_clipped(vd x, vd p, vd q, double gamma_n, double clip, int
         ratio = v_sel(gone, ST_EXP(v_neg(v_add(x, ST_LOG(v_set(clip), lo))), lo), ratio);
     vd inner = v_mul(fp, ratio);
     if (gamma_n != 0.0)
-        inner = v_fma(v_mul(v_mul(v_set(gamma_n), st_pow(pm, gamma_n - 1.0, lo)), nl), q, inner);
+        inner = v_fma(v_mul(v_mul(v_set(gamma_n), fp1), nl), q, inner);
     *dan = v_keep(live, v_mul(p, inner));
 }
 

@@ -8,15 +8,19 @@
 /* x_t = x (2y - 1), loss = -log sigmoid(gamma x_t + beta) / gamma,
  * d/dx = -(2y - 1) sigmoid(-(gamma x_t + beta)). With u = x_t + beta /
  * gamma and z = gamma u, -log sigmoid(z) / gamma = max(-u, 0) +
- * log1p(exp(-|z|)) / gamma: finite even where gamma u overflows. */
+ * log1p(exp(-|z|)) / gamma: finite even where gamma u overflows. The
+ * logarithm and 1 / (1 + e) come from one ST_LOG1P_UNIT (e is in
+ * (0, 1]); for float results the quotient by gamma is a product by
+ * 1 / gamma. */
 ST_INLINE void st_fl_star(vd x, vd y, double gamma, double beta, int lo, vd *loss, vd *grad)
 {
     const vd s = v_fma(v_set(2.0), y, v_set(-1.0));
     const vd u = v_fma(x, s, v_set(beta / gamma));
     const vd z = v_mul(v_set(gamma), u);
     const vd e = ST_EXP(v_neg(v_abs(z)), lo);
-    *loss = v_add(v_max(v_neg(u), v_zero()), v_div(ST_LOG1P(e, lo), v_set(gamma)));
-    const vd big = v_div(v_set(1.0), v_add(v_set(1.0), e));
+    vd big;
+    const vd L = ST_LOG1P_UNIT(e, &big, lo);
+    *loss = v_add(v_max(v_neg(u), v_zero()), lo ? v_mul(L, v_set(1.0 / gamma)) : v_div(L, v_set(gamma)));
     const vd sig_neg_z = v_sel(v_ge(z, v_zero()), v_mul(e, big), big);
     *grad = v_neg(v_mul(s, sig_neg_z));
 }
@@ -32,7 +36,7 @@ ST_INLINE vd st_fl_star_dtarget(vd x, vd y, vd a1, vd a0, double gamma, double b
     const vd s = v_fma(v_set(2.0), y, v_set(-1.0));
     const vd z = v_mul(v_set(gamma), v_fma(x, s, v_set(beta / gamma)));
     const vd e = ST_EXP(v_neg(v_abs(z)), lo);
-    const vd big = v_div(v_set(1.0), v_add(v_set(1.0), e));
+    const vd big = ST_RECIP1P_UNIT(e, lo);
     const vd sig_neg_z = v_sel(v_ge(z, v_zero()), v_mul(e, big), big);
     const vd at = v_fma(a1, y, v_mul(a0, v_sub(v_set(1.0), y)));
     return v_fnma(v_mul(at, v_add(x, x)), sig_neg_z, v_mul(v_sub(a1, a0), loss));
