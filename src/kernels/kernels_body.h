@@ -650,20 +650,28 @@ ST_INLINE void K(row_zero)(STYPE *g, int64_t c)
         SV(g + j, c - j < V_LANES ? (int)(c - j) : V_LANES, v_zero());
 }
 
+/* A row's target and weight (K(row_step)); 0 for a row that is not kept,
+ * whose loss and gradient it has written as 0. */
+ST_INLINE int K(row_begin)(const focal_plan *P, STYPE *g, int64_t pos, int64_t *t, double *w)
+{
+    int kept;
+    K(row_step)(P, pos, t, &kept, w);
+    if (!kept) {
+        K(row_store_out)(P, pos, 0.0);
+        if (g != NULL)
+            K(row_zero)(g, P->a.c);
+    }
+    return kept;
+}
+
 /* Index targets, logits, one row. */
 ST_INLINE double K(row_index)(const focal_plan *P, const STYPE *x, STYPE *g, int64_t pos, double *e, double gamma)
 {
     const int64_t c = P->a.c;
     int64_t t;
-    int kept;
     double w;
-    K(row_step)(P, pos, &t, &kept, &w);
-    if (!kept) {
-        K(row_store_out)(P, pos, 0.0);
-        if (g != NULL)
-            K(row_zero)(g, c);
+    if (!K(row_begin)(P, g, pos, &t, &w))
         return 0.0;
-    }
     double S = K(row_exps)(x, c, 0.0, e, NULL, NULL);
     double et = e[t], R = K(row_others)(e, c, t, S);
     vd l, p, q;
@@ -789,15 +797,9 @@ ST_INLINE double K(row_dist)(const focal_plan *P, const STYPE *x, const STYPE *y
 {
     const int64_t c = P->a.c;
     int64_t t;
-    int kept;
     double w;
-    K(row_step)(P, pos, &t, &kept, &w);
-    if (!kept) {
-        K(row_store_out)(P, pos, 0.0);
-        if (g != NULL)
-            K(row_zero)(g, c);
+    if (!K(row_begin)(P, g, pos, &t, &w))
         return 0.0;
-    }
     int64_t a;
     K(dist_stats) D;
     K(row_dist_stats)(x, c, e, &D, &a);
@@ -839,15 +841,9 @@ ST_INLINE double K(row_prob)(const focal_plan *P, const STYPE *x, const STYPE *y
 {
     const int64_t c = P->a.c;
     int64_t t;
-    int kept;
     double w;
-    K(row_step)(P, pos, &t, &kept, &w);
-    if (!kept) {
-        K(row_store_out)(P, pos, 0.0);
-        if (g != NULL)
-            K(row_zero)(g, c);
+    if (!K(row_begin)(P, g, pos, &t, &w))
         return 0.0;
-    }
     const int dist = P->dense || P->smoothed;
     if (!dist) {
         const vd xt = v_set(K(lane0)(S_LOAD_PART(x + t, 1, 0.0)));
