@@ -56,7 +56,7 @@
 #define LDD(p, n) ((n) == V_LANES ? v_load(p) : v_load_part((p), (n), 0.0))
 /* Probabilities input clipped at 2^-124 or more: p, 1 - p and their
  * means are in ST_QUOT's range: the quotients by them need no division. */
-#define K_PROB_EST(P) ((P)->clip_lo >= 0x1p-124)
+#define K_PROB_EST(P) ((P)->clip_lo >= ST_QUOT_MIN)
 
 /* Calls BODY(gamma) with gamma a constant for the paper's exponent, 2,
  * where the power is a product; every other gamma goes through the

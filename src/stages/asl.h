@@ -25,7 +25,7 @@ ST_INLINE void st_asl_clipped(vd x, vd p, vd q, double gamma_n, double clip, int
     const vd one = v_set(1.0);
     const vd pm = v_keep(live, v_sub(p, v_set(clip)));
     const vd om = v_min(v_add(q, v_set(clip)), one);
-    const vd r = ST_QUOT(one, om, clip >= 0x1p-124, lo);
+    const vd r = ST_QUOT(one, om, clip >= ST_QUOT_MIN, lo);
     const vd corr = v_keep(v_ge(om, v_set(0.5)), v_mul(v_sub(v_sub(one, om), pm), r));
     const vd nl = v_neg(v_add(ST_LOG(om, lo), corr));
     const vd fp1 = gamma_n == 0.0 ? v_zero() : st_pow(pm, gamma_n - 1.0, lo);

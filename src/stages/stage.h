@@ -24,6 +24,9 @@
  * its division (V_RECIP_CHEAP) and `est` (the caller's proof that d is in
  * [2^-125, 2^125], the estimate's range: the product is then finite
  * where a is); the division otherwise (0 / d is 0 for every d > 0). */
+/* The smallest divisor a caller's `est` vouches for (twice the range's
+ * lower end). */
+#define ST_QUOT_MIN 0x1p-124
 #define ST_QUOT(a, d, est, lo) (((est) && (lo) && V_RECIP_CHEAP) ? v_mul((a), v_recip_lo(d)) : v_div((a), (d)))
 
 /* Forced inline where the compiler optimises, plain otherwise (see
